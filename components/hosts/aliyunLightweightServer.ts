@@ -1,0 +1,228 @@
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { ClusterHost, DialPolicy } from "./clusterHost";
+import { secretSshConnection } from "./connection";
+import { ALIYUN_REGION, fieldOf, requireExactlyOne, resolveNodeName, validateRegion, validateSwasPeriod } from "./validateHostArgs";
+
+/** Find a SWAS plan by size instead of by id (plan ids differ between regions). */
+export interface SwasPlanLookup {
+    /** vCPUs, e.g. 2. */
+    readonly core: number;
+    /** Memory in GiB, e.g. 2. */
+    readonly memory: number;
+    /** Peak bandwidth in Mbit/s, when several plans share core and memory. */
+    readonly bandwidth?: number;
+    /** System disk in GiB. */
+    readonly diskSize?: number;
+}
+
+/** Find a SWAS system image by name instead of by id. */
+export interface SwasImageLookup {
+    /** Regular expression on the image name, e.g. "^Ubuntu-22.04". */
+    readonly nameRegex: string;
+}
+
+export interface AliyunLightweightServerArgs {
+    /** Alibaba Cloud region id, e.g. "cn-hangzhou" or "ap-southeast-1". */
+    readonly region: string;
+    /** SWAS plan id, e.g. "swas.s2.c2m2s40b4t1". Give this or `plan`. */
+    readonly planId?: pulumi.Input<string>;
+    /** Look the plan up by size. Give this or `planId`; the first matching plan is used. */
+    readonly plan?: SwasPlanLookup;
+    /** SWAS image id. Give this or `image`. */
+    readonly imageId?: pulumi.Input<string>;
+    /** Look the system image up by name. Give this or `imageId`. */
+    readonly image?: SwasImageLookup;
+    /** Prepaid term in months: 1, 3, 6, 12, 24 or 36. Default 1. */
+    readonly period?: number;
+    /** Renew automatically when the term ends. Default false: the server stops when the term ends. */
+    readonly autoRenew?: boolean;
+    /** Months per automatic renewal (same values as `period`). Default: the same as `period`. */
+    readonly autoRenewPeriod?: number;
+    /** Extra data disk in GiB. Default none. */
+    readonly dataDiskSize?: number;
+    /** Kubernetes node name; defaults to the component name. */
+    readonly nodeName?: string;
+    /**
+     * Keep the Pulumi resource's server when the resource is deleted or replaced. Default true, because deleting a
+     * SWAS instance through the API does not release it anyway: it keeps billing until its term ends.
+     */
+    readonly retainOnDelete?: boolean;
+    /**
+     * Let a change of `imageId` reach the server. Default false: the provider would reinstall the operating system in
+     * place and wipe the node, so image changes are ignored unless you ask for this.
+     */
+    readonly allowImageChange?: boolean;
+    /** How long SSH keeps trying while the server boots. */
+    readonly ssh?: DialPolicy;
+    /**
+     * The Alibaba Cloud provider to use; its region must be `region`. Default: one created for `region`, with
+     * credentials from `alicloud:accessKey`/`alicloud:secretKey` config or the ALICLOUD_* environment variables.
+     */
+    readonly provider?: alicloud.Provider;
+}
+
+/**
+ * An Alibaba Cloud Simple Application Server (lightweight server) as a cluster host.
+ *
+ * The server sits behind 1:1 NAT: its NIC only has a private address, so `host.behindNat` is true and the public
+ * address comes from the SWAS API. SSH logs in as root with a generated password (SWAS has no key pairs).
+ */
+export class AliyunLightweightServer extends pulumi.ComponentResource {
+    public readonly host: ClusterHost;
+    public readonly instance: alicloud.simpleapplicationserver.Instance;
+    /** The root password; secret. */
+    public readonly rootPassword: pulumi.Output<string>;
+    public readonly publicIp: pulumi.Output<string>;
+    public readonly privateIp: pulumi.Output<string>;
+
+    constructor(name: string, args: AliyunLightweightServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        const component = "AliyunLightweightServer";
+        const nodeName = resolveNodeName(component, name, args.nodeName);
+        const region = validateRegion(fieldOf(component, name, "region"), args.region, ALIYUN_REGION, "cn-hangzhou");
+        const period = validateSwasPeriod(fieldOf(component, name, "period"), args.period ?? 1);
+        if (args.autoRenewPeriod !== undefined) {
+            validateSwasPeriod(fieldOf(component, name, "autoRenewPeriod"), args.autoRenewPeriod);
+        }
+        requireExactlyOne(fieldOf(component, name, "planId"), ["planId", args.planId], ["plan", args.plan]);
+        requireExactlyOne(fieldOf(component, name, "imageId"), ["imageId", args.imageId], ["image", args.image]);
+
+        super("k3s-multicloud:hosts:AliyunLightweightServer", name, {}, opts);
+
+        // The SWAS region is a provider setting, so every server gets a provider for its region unless the caller
+        // passed one.
+        const provider = args.provider ?? this.regionalProvider(name, region);
+        const invokeOpts: pulumi.InvokeOutputOptions = { parent: this, provider };
+
+        const planId =
+            args.planId ??
+            alicloud.simpleapplicationserver
+                .getServerPlansOutput(
+                    {
+                        core: args.plan!.core,
+                        memory: args.plan!.memory,
+                        bandwidth: args.plan!.bandwidth,
+                        diskSize: args.plan!.diskSize,
+                        platform: "Linux",
+                    },
+                    invokeOpts,
+                )
+                .apply((result) => firstOrFail(result.plans, `no SWAS plan in ${region} matches ${JSON.stringify(args.plan)}`).id);
+        const imageId =
+            args.imageId ??
+            alicloud.simpleapplicationserver
+                .getImagesOutput({ imageType: "system", platform: "Linux", nameRegex: args.image!.nameRegex }, invokeOpts)
+                .apply(
+                    (result) =>
+                        firstOrFail(result.images, `no SWAS system image in ${region} matches /${args.image!.nameRegex}/`).id,
+                );
+
+        const password = new random.RandomPassword(
+            `${name}-root-password`,
+            {
+                length: 24,
+                // SWAS demands 8-30 characters from three classes and accepts only these symbols.
+                minLower: 2,
+                minUpper: 2,
+                minNumeric: 2,
+                minSpecial: 2,
+                overrideSpecial: "()~!@#$%^*-+=|{}[]:;<>,.?/",
+            },
+            { parent: this },
+        );
+
+        // RandomPassword marks its result secret through the engine; wrapping it again keeps it secret even where
+        // that marking is not applied (runtime mocks, the offline plan).
+        const rootPassword = pulumi.secret(password.result);
+
+        const ignoreChanges = ["status"];
+        if (!args.allowImageChange) ignoreChanges.push("imageId");
+
+        this.instance = new alicloud.simpleapplicationserver.Instance(
+            `${name}-instance`,
+            {
+                instanceName: nodeName,
+                planId,
+                imageId,
+                period,
+                paymentType: "Subscription",
+                autoRenew: args.autoRenew ?? false,
+                autoRenewPeriod: args.autoRenew ? (args.autoRenewPeriod ?? period) : undefined,
+                dataDiskSize: args.dataDiskSize,
+                password: rootPassword,
+                // The API applies a new password only after a reboot; "Resetting" makes the provider reboot once at
+                // create. It is ignored afterwards, or every `pulumi up` would reboot the server.
+                status: "Resetting",
+            },
+            {
+                parent: this,
+                provider,
+                additionalSecretOutputs: ["password"],
+                ignoreChanges,
+                retainOnDelete: args.retainOnDelete ?? true,
+            },
+        );
+
+        const addresses = alicloud.simpleapplicationserver
+            .getInstancesOutput({ ids: [this.instance.id] }, invokeOpts)
+            .apply((result) => {
+                const found = firstOrFail(result.instances, `SWAS instance lookup returned no instance for ${nodeName}`);
+                return { publicIp: found.publicIpAddress, privateIp: found.innerIpAddress };
+            });
+        this.publicIp = addresses.publicIp;
+        this.privateIp = addresses.privateIp;
+        this.rootPassword = rootPassword;
+
+        pulumi.log.warn(
+            `${nodeName}: Alibaba SWAS servers are prepaid. \`pulumi destroy\` does not release this server; ` +
+                `it keeps running and billing until its ${period}-month term ends` +
+                (args.autoRenew ? " and renews automatically until you turn auto-renew off in the console" : "") +
+                ". Release it in the Alibaba Cloud console.",
+            this,
+        );
+
+        this.host = {
+            name: nodeName,
+            provider: "aliyun",
+            location: region,
+            publicIp: this.publicIp,
+            privateIp: this.privateIp,
+            behindNat: true,
+            connection: secretSshConnection({
+                host: this.publicIp,
+                user: "root",
+                password: rootPassword,
+                dial: args.ssh,
+            }),
+            sudo: false,
+            firewall: { kind: "aliyun-swas", instanceId: this.instance.id, provider },
+            ready: this.instance,
+        };
+
+        this.registerOutputs({
+            instanceId: this.instance.id,
+            publicIp: this.publicIp,
+            privateIp: this.privateIp,
+            rootPassword: this.rootPassword,
+        });
+    }
+
+    private regionalProvider(name: string, region: string): alicloud.Provider {
+        const config = new pulumi.Config("alicloud");
+        return new alicloud.Provider(
+            `${name}-alicloud`,
+            {
+                region,
+                accessKey: config.getSecret("accessKey"),
+                secretKey: config.getSecret("secretKey"),
+            },
+            { parent: this },
+        );
+    }
+}
+
+function firstOrFail<T>(items: readonly T[] | undefined, message: string): T {
+    if (!items || items.length === 0) throw new Error(message);
+    return items[0];
+}

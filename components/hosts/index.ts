@@ -1,0 +1,4 @@
+export * from "./clusterHost";
+export * from "./aliyunLightweightServer";
+export * from "./vultrServer";
+export * from "./existingServer";

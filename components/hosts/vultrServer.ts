@@ -1,0 +1,158 @@
+import * as vultr from "@ediri/vultr";
+import * as pulumi from "@pulumi/pulumi";
+import { parseIpv4Cidr } from "../validation/addresses";
+import { ClusterHost, DialPolicy } from "./clusterHost";
+import { secretSshConnection } from "./connection";
+import {
+    fieldOf,
+    requireExactlyOne,
+    resolveNodeName,
+    validateCredential,
+    validateRegion,
+    VULTR_REGION,
+    validateSshPublicKey,
+    validateVultrOsId,
+} from "./validateHostArgs";
+
+export interface VultrServerArgs {
+    /** Vultr region id, e.g. "ewr", "fra", "nrt". */
+    readonly region: string;
+    /** Vultr plan id, e.g. "vc2-1c-2gb". */
+    readonly plan: string;
+    /** Vultr OS id, a number (e.g. 2284 for Ubuntu 24.04 x64). Give this or `osName`. */
+    readonly osId?: number;
+    /** OS looked up by its exact Vultr name, e.g. "Ubuntu 24.04 LTS x64". Give this or `osId`. */
+    readonly osName?: string;
+    /** OpenSSH public key installed for root, one line of a .pub file. */
+    readonly sshPublicKey: string;
+    /** The matching private key, used by the k3s install steps. Pass it as a secret. */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** IPv4 blocks allowed to reach SSH (22/tcp). Default ["0.0.0.0/0"]. */
+    readonly sshAllowedCidrs?: string[];
+    /** Give the server an IPv6 address too. Default false. */
+    readonly enableIpv6?: boolean;
+    /** Vultr tags. */
+    readonly tags?: string[];
+    /** Attach the server to these VPCs; the first one's address then becomes the private IP. */
+    readonly vpcIds?: pulumi.Input<string>[];
+    /** Kubernetes node name (and hostname); defaults to the component name. */
+    readonly nodeName?: string;
+    /** How long SSH keeps trying while the server boots. */
+    readonly ssh?: DialPolicy;
+    /** The Vultr provider; default the stack's default provider (`vultr:apiKey` or VULTR_API_KEY). */
+    readonly provider?: vultr.Provider;
+}
+
+/**
+ * A Vultr cloud server as a cluster host. Its public address is on the NIC (no NAT), so it is both the public and,
+ * unless a VPC is attached, the private IP.
+ *
+ * A firewall group is created with the SSH rule first: once a group is attached to an instance, Vultr drops every
+ * inbound packet no rule matches, and the install steps need SSH.
+ */
+export class VultrServer extends pulumi.ComponentResource {
+    public readonly host: ClusterHost;
+    public readonly instance: vultr.Instance;
+    public readonly sshKey: vultr.SSHKey;
+    public readonly firewallGroup: vultr.FirewallGroup;
+    public readonly sshRules: vultr.FirewallRule[];
+    public readonly publicIp: pulumi.Output<string>;
+    public readonly privateIp: pulumi.Output<string>;
+
+    constructor(name: string, args: VultrServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        const component = "VultrServer";
+        const nodeName = resolveNodeName(component, name, args.nodeName);
+        const region = validateRegion(fieldOf(component, name, "region"), args.region, VULTR_REGION, "ewr");
+        requireExactlyOne(fieldOf(component, name, "osId"), ["osId", args.osId], ["osName", args.osName]);
+        if (args.osId !== undefined) validateVultrOsId(fieldOf(component, name, "osId"), args.osId);
+        const sshPublicKey = validateSshPublicKey(fieldOf(component, name, "sshPublicKey"), args.sshPublicKey);
+        validateCredential(
+            fieldOf(component, name, "sshPrivateKey"),
+            args.sshPrivateKey,
+            "Pass the private key that matches sshPublicKey, e.g. `pulumi config set --secret ... < ~/.ssh/id_ed25519`.",
+        );
+        const sshCidrs = (args.sshAllowedCidrs ?? ["0.0.0.0/0"]).map((cidr, index) =>
+            parseIpv4Cidr(fieldOf(component, name, `sshAllowedCidrs[${index}]`), cidr),
+        );
+
+        super("k3s-multicloud:hosts:VultrServer", name, {}, opts);
+        const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
+
+        this.sshKey = new vultr.SSHKey(`${name}-ssh-key`, { name: nodeName, sshKey: sshPublicKey }, childOpts);
+        this.firewallGroup = new vultr.FirewallGroup(
+            `${name}-firewall`,
+            { description: `k3s-multicloud ${nodeName}` },
+            childOpts,
+        );
+        this.sshRules = sshCidrs.map(
+            (cidr, index) =>
+                new vultr.FirewallRule(
+                    `${name}-ssh-${index}`,
+                    {
+                        firewallGroupId: this.firewallGroup.id,
+                        protocol: "tcp",
+                        ipType: "v4",
+                        subnet: cidr.address,
+                        subnetSize: cidr.prefix,
+                        port: "22",
+                        notes: "ssh for k3s-multicloud",
+                    },
+                    childOpts,
+                ),
+        );
+
+        const osId =
+            args.osId ??
+            vultr
+                .getOsOutput({ filters: [{ name: "name", values: [args.osName!] }] }, { parent: this, provider: args.provider })
+                .apply((os) => Number(os.id));
+
+        this.instance = new vultr.Instance(
+            `${name}-instance`,
+            {
+                region,
+                plan: args.plan,
+                osId,
+                label: nodeName,
+                hostname: nodeName,
+                sshKeyIds: [this.sshKey.id],
+                firewallGroupId: this.firewallGroup.id,
+                enableIpv6: args.enableIpv6 ?? false,
+                // The provider's default has flipped between releases; say it, so nobody pays for backups unasked.
+                backups: "disabled",
+                tags: args.tags,
+                vpcIds: args.vpcIds,
+            },
+            // The SSH rule must exist before the group is attached, or the first SSH dial is dropped.
+            { ...childOpts, dependsOn: this.sshRules },
+        );
+
+        this.publicIp = this.instance.mainIp;
+        this.privateIp = args.vpcIds && args.vpcIds.length > 0 ? this.instance.internalIp : this.instance.mainIp;
+
+        this.host = {
+            name: nodeName,
+            provider: "vultr",
+            location: region,
+            publicIp: this.publicIp,
+            privateIp: this.privateIp,
+            behindNat: false,
+            connection: secretSshConnection({
+                host: this.publicIp,
+                user: "root",
+                privateKey: args.sshPrivateKey,
+                dial: args.ssh,
+            }),
+            sudo: false,
+            firewall: { kind: "vultr-firewall-group", firewallGroupId: this.firewallGroup.id, provider: args.provider },
+            ready: this.instance,
+        };
+
+        this.registerOutputs({
+            instanceId: this.instance.id,
+            firewallGroupId: this.firewallGroup.id,
+            publicIp: this.publicIp,
+            privateIp: this.privateIp,
+        });
+    }
+}

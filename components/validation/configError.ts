@@ -1,0 +1,38 @@
+/**
+ * The one error type for bad input. Its message always names the field, the offending value and the fix, so a
+ * `pulumi preview` that fails on it tells the user exactly what to change.
+ *
+ * It carries Pulumi's run-error marker, so the CLI prints the message alone, without a JavaScript stack trace.
+ * The marker is set here instead of extending `pulumi.RunError`, which keeps the validation files free of the
+ * Pulumi runtime and usable from the offline plan and the tests as plain functions.
+ */
+export class ConfigError extends Error {
+    /** Read by `RunError.isInstance` in @pulumi/pulumi; makes the CLI show the message without a stack. */
+    readonly __pulumiRunError = true;
+
+    constructor(
+        /** Dotted path of the input, e.g. `servers[0].nodeName` or `VultrServer web-1.osId`. */
+        readonly field: string,
+        /** The value as the user gave it (secrets are never passed here, only their absence). */
+        readonly value: unknown,
+        /** What is wrong, in one clause. */
+        readonly problem: string,
+        /** What to do instead, as a full sentence. */
+        readonly fix: string,
+    ) {
+        super(`${field} = ${describeValue(value)}: ${problem}. ${fix}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** How a value appears in an error: strings quoted, absent values named, everything else as JSON. */
+export function describeValue(value: unknown): string {
+    if (value === undefined) return "(not set)";
+    if (typeof value === "string") return JSON.stringify(value);
+    if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
+    try {
+        return JSON.stringify(value);
+    } catch {
+        return String(value);
+    }
+}

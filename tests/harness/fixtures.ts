@@ -1,0 +1,28 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** Credentials that must never show up in a plain input; tests search for them. */
+export const SECRETS = {
+    vultrPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nvultr-test-key-material\n-----END OPENSSH PRIVATE KEY-----\n",
+    existingPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nexisting-test-key-material\n-----END OPENSSH PRIVATE KEY-----\n",
+    existingPassword: "existing-test-password-9f2c",
+} as const;
+
+export const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk3c211bHRpY2xvdWR0ZXN0a2V5 ops@example";
+
+/** The resource type tokens the assertions talk about. */
+export const TYPES = {
+    swasInstance: "alicloud:simpleapplicationserver/instance:Instance",
+    swasFirewallRule: "alicloud:simpleapplicationserver/firewallRule:FirewallRule",
+    alicloudProvider: "pulumi:providers:alicloud",
+    randomPassword: "random:index/randomPassword:RandomPassword",
+    vultrInstance: "vultr:index/instance:Instance",
+    vultrSshKey: "vultr:index/sSHKey:SSHKey",
+    vultrFirewallGroup: "vultr:index/firewallGroup:FirewallGroup",
+    vultrFirewallRule: "vultr:index/firewallRule:FirewallRule",
+    remoteCommand: "command:remote:Command",
+} as const;
+
+/** Wraps a test credential the way a program gets it from `config.requireSecret`. */
+export function secret(value: string): pulumi.Output<string> {
+    return pulumi.secret(value);
+}
