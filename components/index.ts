@@ -1,3 +1,4 @@
 /** The k3s-multicloud library: everything a program imports comes from here. */
 export * from "./hosts";
+export * from "./k3s";
 export { ConfigError } from "./validation/configError";

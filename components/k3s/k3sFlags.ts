@@ -1,0 +1,142 @@
+/**
+ * The configuration keys k3s accepts, as data. config.yaml keys are the CLI flag names without `--`, so a key not
+ * listed here would make k3s refuse to start (or, for some versions, be silently ignored).
+ *
+ * Source: the `k3s server --help` and `k3s agent --help` output reproduced in k3s-io/docs `docs/cli/server.md` and
+ * `docs/cli/agent.md` (read in November 2026), which describe the current patch releases of the minors listed in
+ * SUPPORTED_MINORS. Flags a later minor adds are not known here: pass them through `extraConfig` only after this
+ * list is updated with its source.
+ */
+
+/** k3s minors the flag lists below were checked against. */
+export const SUPPORTED_MINORS = ["1.31", "1.32", "1.33", "1.34", "1.35"] as const;
+
+/** Keys valid on agents, and on servers too (a server also runs an agent). */
+export const AGENT_KEYS: readonly string[] = [
+    "alsologtostderr",
+    "bind-address",
+    "container-runtime-endpoint",
+    "data-dir",
+    "debug",
+    "default-runtime",
+    "disable-apiserver-lb",
+    "disable-default-registry-endpoint",
+    "docker",
+    "enable-pprof",
+    "flannel-cni-conf",
+    "flannel-conf",
+    "flannel-iface",
+    "image-credential-provider-bin-dir",
+    "image-credential-provider-config",
+    "image-service-endpoint",
+    "kube-proxy-arg",
+    "kubelet-arg",
+    "lb-server-port",
+    "log",
+    "node-external-dns",
+    "node-external-ip",
+    "node-internal-dns",
+    "node-ip",
+    "node-label",
+    "node-name",
+    "node-taint",
+    "nonroot-devices",
+    "pause-image",
+    "prefer-bundled-bin",
+    "private-registry",
+    "protect-kernel-defaults",
+    "resolv-conf",
+    "rootless",
+    "selinux",
+    "server",
+    "snapshotter",
+    "system-default-registry",
+    "token",
+    "token-file",
+    "v",
+    "vmodule",
+    "vpn-auth",
+    "vpn-auth-file",
+    "with-node-id",
+];
+
+/** Keys only servers accept. */
+export const SERVER_ONLY_KEYS: readonly string[] = [
+    "advertise-address",
+    "advertise-port",
+    "agent-token",
+    "agent-token-file",
+    "cluster-cidr",
+    "cluster-dns",
+    "cluster-domain",
+    "cluster-init",
+    "cluster-reset",
+    "cluster-reset-restore-path",
+    "datastore-cafile",
+    "datastore-certfile",
+    "datastore-endpoint",
+    "datastore-keyfile",
+    "default-local-storage-path",
+    "disable",
+    "disable-cloud-controller",
+    "disable-helm-controller",
+    "disable-kube-proxy",
+    "disable-network-policy",
+    "disable-scheduler",
+    "egress-selector-mode",
+    "embedded-registry",
+    "etcd-arg",
+    "etcd-disable-snapshots",
+    "etcd-expose-metrics",
+    "etcd-s3",
+    "etcd-s3-access-key",
+    "etcd-s3-bucket",
+    "etcd-s3-config-secret",
+    "etcd-s3-endpoint",
+    "etcd-s3-endpoint-ca",
+    "etcd-s3-folder",
+    "etcd-s3-insecure",
+    "etcd-s3-proxy",
+    "etcd-s3-region",
+    "etcd-s3-secret-key",
+    "etcd-s3-skip-ssl-verify",
+    "etcd-s3-timeout",
+    "etcd-snapshot-compress",
+    "etcd-snapshot-dir",
+    "etcd-snapshot-name",
+    "etcd-snapshot-retention",
+    "etcd-snapshot-schedule-cron",
+    "flannel-backend",
+    "flannel-external-ip",
+    "flannel-ipv6-masq",
+    "helm-job-image",
+    "https-listen-port",
+    "kube-apiserver-arg",
+    "kube-cloud-controller-manager-arg",
+    "kube-controller-manager-arg",
+    "kube-scheduler-arg",
+    "secrets-encryption",
+    "secrets-encryption-provider",
+    "service-cidr",
+    "service-node-port-range",
+    "servicelb-namespace",
+    "supervisor-metrics",
+    "tls-san",
+    "tls-san-security",
+    "write-kubeconfig",
+    "write-kubeconfig-group",
+    "write-kubeconfig-mode",
+];
+
+/** Flannel backends k3s accepts today; `wireguard` and `ipsec` were removed. */
+export const FLANNEL_BACKENDS = ["none", "vxlan", "host-gw", "wireguard-native"] as const;
+
+/** Packaged components `disable` accepts. */
+export const DISABLEABLE_COMPONENTS = [
+    "coredns",
+    "servicelb",
+    "traefik",
+    "local-storage",
+    "metrics-server",
+    "runtimes",
+] as const;

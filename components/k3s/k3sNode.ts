@@ -1,0 +1,191 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { ClusterHost } from "../hosts/clusterHost";
+import { validateLabels, validateTaint } from "../validation/kubernetesNames";
+import { resolveInstallMirror } from "./installSource";
+import { kubeconfigForPublicEndpoint } from "./kubeconfig";
+import { serverUrlFor } from "./nodeConfig";
+import { NodeSteps, renderNodeSteps } from "./nodeSteps";
+import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
+import { parseK3sVersion } from "./version";
+
+/** What servers and agents share. */
+export interface K3sNodeArgs {
+    /** The host to install on (from AliyunLightweightServer, VultrServer or ExistingServer). */
+    readonly host: ClusterHost;
+    /** Pinned k3s release, e.g. "v1.33.6+k3s1". */
+    readonly k3sVersion: string;
+    /** Cluster-wide k3s options (kube-proxy mode, disabled components, install mirror, extra config). */
+    readonly options?: K3sOptions;
+    /** Labels set when the node registers (k3s applies them once; NodeAnnotations manages them afterwards). */
+    readonly nodeLabels?: Readonly<Record<string, string>>;
+    /** Taints set when the node registers, e.g. "dedicated=edge:NoSchedule". */
+    readonly nodeTaints?: readonly string[];
+    /** How long the install step waits for the node to be Ready. Default 300 s. */
+    readonly readyTimeoutSeconds?: number;
+}
+
+export interface K3sServerArgs extends K3sNodeArgs {
+    /** The join token (secret). Default: 48 random characters generated here. */
+    readonly token?: pulumi.Input<string>;
+    /** Start embedded etcd: set on the first of several servers. */
+    readonly clusterInit?: boolean;
+    /** Join this existing server instead of starting a new cluster (further servers of an HA cluster). */
+    readonly joinServer?: K3sServer;
+    /** Names the kubeconfig's cluster, context and user. Default: the component name. */
+    readonly clusterName?: string;
+}
+
+export interface K3sAgentArgs extends K3sNodeArgs {
+    /** The server to join; the agent uses its public URL and token, and installs after it. */
+    readonly server: K3sServer;
+}
+
+/** The remote steps of one node, registered as children of its component. */
+interface RegisteredSteps {
+    readonly steps: pulumi.Output<NodeSteps>;
+    readonly prepare: command.remote.Command;
+    readonly install: command.remote.Command;
+}
+
+/**
+ * Validates, renders and registers a node's two SSH steps: prepare (packages, kernel WireGuard probe) and install
+ * (config, token through stdin, pinned installer, wait for Ready). Shared by K3sServer and K3sAgent, which differ
+ * only in what they render and what they wait for.
+ */
+function registerNodeSteps(
+    parent: pulumi.ComponentResource,
+    name: string,
+    role: K3sRole,
+    args: K3sNodeArgs,
+    token: pulumi.Output<string>,
+    extra: { serverUrl?: pulumi.Input<string>; clusterInit?: boolean; installAfter?: pulumi.Resource[] },
+): RegisteredSteps {
+    const { host } = args;
+    const options = args.options ?? {};
+    const mirror = resolveInstallMirror(options.installMirror ?? "auto", host.provider, host.location);
+    const steps = pulumi
+        .all([host.privateIp, host.publicIp, extra.serverUrl])
+        .apply(([privateIp, publicIp, serverUrl]) =>
+            renderNodeSteps({
+                config: {
+                    role,
+                    nodeName: host.name,
+                    privateIp,
+                    publicIp,
+                    serverUrl,
+                    clusterInit: extra.clusterInit,
+                    nodeLabels: args.nodeLabels,
+                    nodeTaints: args.nodeTaints,
+                    options,
+                },
+                version: args.k3sVersion,
+                mirror,
+                sudo: host.sudo,
+                readyTimeoutSeconds: args.readyTimeoutSeconds ?? 300,
+            }),
+        );
+
+    const prepare = new command.remote.Command(
+        `${name}-prepare`,
+        { connection: host.connection, create: steps.prepare },
+        { parent, dependsOn: [host.ready] },
+    );
+    const install = new command.remote.Command(
+        `${name}-install`,
+        {
+            connection: host.connection,
+            create: steps.install,
+            // Delete runs with the inputs stored at create time, so the uninstall text is stored with them.
+            delete: steps.uninstall,
+            // The token reaches the host on stdin only: the command text stays free of secrets and readable in review.
+            stdin: pulumi.secret(pulumi.interpolate`${token}\n`),
+        },
+        { parent, dependsOn: [prepare, ...(extra.installAfter ?? [])] },
+    );
+    return { steps, prepare, install };
+}
+
+/** Checks what servers and agents share before anything is registered. */
+function validateNodeArgs(name: string, args: K3sNodeArgs): void {
+    parseK3sVersion(`${name}.k3sVersion`, args.k3sVersion);
+    validateK3sOptions(`${name}.options`, args.options ?? {});
+    validateLabels(`${name}.nodeLabels`, args.nodeLabels ?? {});
+    (args.nodeTaints ?? []).forEach((taint, index) => validateTaint(`${name}.nodeTaints[${index}]`, taint));
+}
+
+/**
+ * A k3s server on a host: flannel with wireguard-native over the nodes' public IPs, the public IP in tls-san, and
+ * the admin kubeconfig (secret) pointing at the public IP.
+ */
+export class K3sServer extends pulumi.ComponentResource {
+    public readonly host: ClusterHost;
+    /** The join token agents use; secret. */
+    public readonly token: pulumi.Output<string>;
+    /** https://<public ip>:6443, what agents join and the kubeconfig points at. */
+    public readonly url: pulumi.Output<string>;
+    /** The rendered /etc/rancher/k3s/config.yaml (no secrets in it). */
+    public readonly configYaml: pulumi.Output<string>;
+    public readonly prepare: command.remote.Command;
+    public readonly install: command.remote.Command;
+    /** Admin kubeconfig pointing at the public IP; secret. */
+    public readonly kubeconfig: pulumi.Output<string>;
+
+    constructor(name: string, args: K3sServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        validateNodeArgs(name, args);
+        super("k3s-multicloud:k3s:K3sServer", name, {}, opts);
+        this.host = args.host;
+        this.token = pulumi.secret(
+            args.token ??
+                new random.RandomPassword(`${name}-token`, { length: 48, special: false }, { parent: this }).result,
+        );
+        this.url = args.host.publicIp.apply(serverUrlFor);
+
+        const { steps, prepare, install } = registerNodeSteps(this, name, "server", args, this.token, {
+            serverUrl: args.joinServer?.url,
+            clusterInit: args.clusterInit,
+            installAfter: args.joinServer ? [args.joinServer.install] : [],
+        });
+        this.prepare = prepare;
+        this.install = install;
+        this.configYaml = steps.configYaml;
+
+        const readKubeconfig = new command.remote.Command(
+            `${name}-kubeconfig`,
+            { connection: args.host.connection, create: steps.apply((s) => s.readKubeconfig!), logging: "none" },
+            { parent: this, dependsOn: [install], additionalSecretOutputs: ["stdout", "stderr"] },
+        );
+        const clusterName = args.clusterName ?? name;
+        this.kubeconfig = pulumi.secret(
+            pulumi
+                .all([readKubeconfig.stdout, args.host.publicIp])
+                .apply(([text, publicIp]) => kubeconfigForPublicEndpoint(text, publicIp, clusterName)),
+        );
+
+        this.registerOutputs({ url: this.url, configYaml: this.configYaml, kubeconfig: this.kubeconfig });
+    }
+}
+
+/** A k3s agent joining a server over the server's public IP, advertising its own public IP. */
+export class K3sAgent extends pulumi.ComponentResource {
+    public readonly host: ClusterHost;
+    public readonly configYaml: pulumi.Output<string>;
+    public readonly prepare: command.remote.Command;
+    public readonly install: command.remote.Command;
+
+    constructor(name: string, args: K3sAgentArgs, opts?: pulumi.ComponentResourceOptions) {
+        validateNodeArgs(name, args);
+        super("k3s-multicloud:k3s:K3sAgent", name, {}, opts);
+        this.host = args.host;
+        // Agents depend on the server's install only, never on each other: they all install at once.
+        const { steps, prepare, install } = registerNodeSteps(this, name, "agent", args, args.server.token, {
+            serverUrl: args.server.url,
+            installAfter: [args.server.install],
+        });
+        this.prepare = prepare;
+        this.install = install;
+        this.configYaml = steps.configYaml;
+        this.registerOutputs({ configYaml: this.configYaml });
+    }
+}

@@ -1,0 +1,55 @@
+import { renderHostCommand } from "./hostCommand";
+import { NodeConfigInput, renderNodeConfig } from "./nodeConfig";
+
+/** Everything a node's remote steps need, resolved to plain values. */
+export interface NodeStepsInput {
+    readonly config: NodeConfigInput;
+    /** Pinned k3s release, e.g. "v1.33.6+k3s1". */
+    readonly version: string;
+    readonly mirror: "github" | "cn";
+    /** The SSH user is not root. */
+    readonly sudo: boolean;
+    readonly readyTimeoutSeconds: number;
+}
+
+/** The rendered config and the exact command text of each remote step of one node. */
+export interface NodeSteps {
+    readonly configYaml: string;
+    readonly prepare: string;
+    readonly install: string;
+    readonly uninstall: string;
+    /** Servers only: prints the admin kubeconfig. */
+    readonly readKubeconfig?: string;
+}
+
+/**
+ * Renders a node's steps. Pure: the command texts are what `@pulumi/command` stores and diffs, so equal input must
+ * give equal text or every `pulumi up` would re-run the steps.
+ */
+export function renderNodeSteps(input: NodeStepsInput): NodeSteps {
+    const { config } = input;
+    const configYaml = renderNodeConfig(config);
+    const node = { K3SMC_NODE_NAME: config.nodeName };
+    return {
+        configYaml,
+        prepare: renderHostCommand(
+            "prepare",
+            { ...node, K3SMC_KUBE_PROXY_MODE: config.options.kubeProxyMode ?? "iptables" },
+            input.sudo,
+        ),
+        install: renderHostCommand(
+            "install",
+            {
+                ...node,
+                K3SMC_ROLE: config.role,
+                K3SMC_VERSION: input.version,
+                K3SMC_MIRROR: input.mirror,
+                K3SMC_CONFIG: configYaml,
+                K3SMC_READY_TIMEOUT: String(input.readyTimeoutSeconds),
+            },
+            input.sudo,
+        ),
+        uninstall: renderHostCommand("uninstall", { ...node, K3SMC_ROLE: config.role }, input.sudo),
+        ...(config.role === "server" ? { readKubeconfig: renderHostCommand("read-kubeconfig", node, input.sudo) } : {}),
+    };
+}

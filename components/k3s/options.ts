@@ -1,0 +1,135 @@
+import { ConfigError } from "../validation/configError";
+import { AGENT_KEYS, DISABLEABLE_COMPONENTS, SERVER_ONLY_KEYS } from "./k3sFlags";
+import { ConfigValue } from "./yaml";
+
+export type K3sRole = "server" | "agent";
+export type KubeProxyMode = "iptables" | "ipvs";
+/** Where install.sh comes from: upstream (GitHub) or the China mirror; "auto" picks by the host's region. */
+export type InstallMirror = "auto" | "github" | "cn";
+
+/** Cluster-wide k3s options. Every field is optional; the defaults are the safe choice. */
+export interface K3sOptions {
+    /**
+     * kube-proxy mode. Default "iptables". "ipvs" renders `kube-proxy-arg: [proxy-mode=ipvs, masquerade-all=true]`
+     * and requires `disable: ["servicelb"]` (see README, "IPVS").
+     */
+    readonly kubeProxyMode?: KubeProxyMode;
+    /** Packaged components not to deploy, e.g. ["traefik", "servicelb"]. */
+    readonly disable?: readonly string[];
+    /** Extra names or addresses for the API server certificate; the server's public IP is always included. */
+    readonly tlsSans?: readonly string[];
+    /** Where to download k3s from. Default "auto": the China mirror for mainland Alibaba regions. */
+    readonly installMirror?: InstallMirror;
+    /**
+     * Further k3s config keys, for what the options above do not cover (e.g. `{"cluster-cidr": "10.52.0.0/16"}`).
+     * Checked against the k3s flag list; keys this project renders itself and keys holding secrets are refused.
+     */
+    readonly extraConfig?: Readonly<Record<string, ConfigValue>>;
+    /** Further k3s config keys for agents; a server-only key here is an error. */
+    readonly agentExtraConfig?: Readonly<Record<string, ConfigValue>>;
+}
+
+/**
+ * Keys rendered from the options above or from the host: setting them through `extraConfig` would fight the
+ * renderer. Each maps to what to use instead.
+ */
+export const MANAGED_KEYS: Readonly<Record<string, string>> = {
+    server: "the cluster sets it from the first server's public IP",
+    token: "the cluster's generated token is written to token-file",
+    "token-file": "the cluster's generated token is written to token-file",
+    "node-name": "set nodeName on the host",
+    "node-ip": "it comes from the host's privateIp",
+    "node-external-ip": "it comes from the host's publicIp",
+    "flannel-backend": "this project always uses wireguard-native",
+    "flannel-external-ip": "this project always sets it on servers",
+    "tls-san": "use the tlsSans option",
+    disable: "use the disable option",
+    "cluster-init": "the cluster sets it on the first of several servers",
+    "node-label": "use the cluster's nodeLabels",
+    "node-taint": "use the cluster's nodeTaints",
+};
+
+/** Keys whose value is a credential: in config.yaml it would show in every preview and PR. */
+const SECRET_KEYS = new Set(["agent-token", "datastore-endpoint", "etcd-s3-secret-key", "etcd-s3-access-key", "vpn-auth"]);
+
+/** Validates cluster-wide options once, before any node is rendered. */
+export function validateK3sOptions(field: string, options: K3sOptions): void {
+    const mode = options.kubeProxyMode ?? "iptables";
+    if (mode !== "iptables" && mode !== "ipvs") {
+        throw new ConfigError(`${field}.kubeProxyMode`, mode, "is not a kube-proxy mode", `Use "iptables" (default) or "ipvs".`);
+    }
+    const disable = options.disable ?? [];
+    disable.forEach((component, index) => {
+        if (!(DISABLEABLE_COMPONENTS as readonly string[]).includes(component)) {
+            throw new ConfigError(
+                `${field}.disable[${index}]`,
+                component,
+                "is not a packaged k3s component",
+                `Use one of ${DISABLEABLE_COMPONENTS.join(", ")}.`,
+            );
+        }
+    });
+    if (mode === "ipvs" && !disable.includes("servicelb")) {
+        throw new ConfigError(
+            `${field}.kubeProxyMode`,
+            "ipvs",
+            "IPVS with ServiceLB enabled black-holes traffic between nodes: IPVS binds every LoadBalancer IP to kube-ipvs0 on each node, and ServiceLB publishes the nodes' own IPs as LoadBalancer IPs, so nodes stop reaching each other and go NotReady once a LoadBalancer Service exists (k3s #5000, #7183)",
+            `Add "servicelb" to disable (and use another load balancer), or keep kubeProxyMode "iptables".`,
+        );
+    }
+    const mirror = options.installMirror ?? "auto";
+    if (!["auto", "github", "cn"].includes(mirror)) {
+        throw new ConfigError(`${field}.installMirror`, mirror, "is not an install source", `Use "auto", "github" or "cn".`);
+    }
+    for (const [key, value] of Object.entries(options.extraConfig ?? {})) {
+        validateExtraKey(`${field}.extraConfig`, key, value, "server");
+    }
+    for (const [key, value] of Object.entries(options.agentExtraConfig ?? {})) {
+        validateExtraKey(`${field}.agentExtraConfig`, key, value, "agent");
+    }
+}
+
+/** Checks one extra config key for the role whose config.yaml it would land in. */
+export function validateExtraKey(field: string, key: string, value: ConfigValue, role: K3sRole): void {
+    const path = `${field}.${key}`;
+    if (key === "flannel-backend") {
+        throw new ConfigError(
+            path,
+            value,
+            value === "wireguard"
+                ? "the wireguard flannel backend was removed in k3s v1.26"
+                : "the flannel backend is not configurable here",
+            value === "wireguard"
+                ? "Remove it: this project always renders flannel-backend: wireguard-native, its replacement."
+                : "Remove it: this project always renders flannel-backend: wireguard-native, the only backend that is encrypted and crosses NAT between clouds (VXLAN would send pod traffic in the clear over the internet).",
+        );
+    }
+    if (key in MANAGED_KEYS) {
+        throw new ConfigError(path, value, "is rendered by this project", `Remove it from extraConfig: ${MANAGED_KEYS[key]}.`);
+    }
+    if (SECRET_KEYS.has(key)) {
+        throw new ConfigError(
+            path,
+            "(hidden)",
+            "holds a credential, and config.yaml is shown in plain text in every preview",
+            "Put it in a file on the host and use the matching *-file key, or leave it out.",
+        );
+    }
+    const serverOnly = SERVER_ONLY_KEYS.includes(key);
+    if (!serverOnly && !AGENT_KEYS.includes(key)) {
+        throw new ConfigError(
+            path,
+            value,
+            "is not a k3s configuration key",
+            "Use a flag name from `k3s server --help` without the leading dashes, e.g. \"cluster-cidr\".",
+        );
+    }
+    if (serverOnly && role === "agent") {
+        throw new ConfigError(
+            path,
+            value,
+            "is a server-only key and this node is an agent",
+            "Move it to extraConfig, which applies to servers only.",
+        );
+    }
+}
