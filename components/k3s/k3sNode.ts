@@ -6,7 +6,7 @@ import { validateLabels, validateTaint } from "../validation/kubernetesNames";
 import { resolveInstallMirror } from "./installSource";
 import { kubeconfigForPublicEndpoint } from "./kubeconfig";
 import { serverUrlFor } from "./nodeConfig";
-import { NodeSteps, renderNodeSteps } from "./nodeSteps";
+import { NodeSteps, renderNodeSteps, renderPrepareCommand } from "./nodeSteps";
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
 import { parseK3sVersion } from "./version";
 
@@ -89,7 +89,7 @@ function registerNodeSteps(
 
     const prepare = new command.remote.Command(
         `${name}-prepare`,
-        { connection: host.connection, create: steps.prepare },
+        { connection: host.connection, create: renderPrepareCommand(host.name, options, host.sudo) },
         { parent, dependsOn: [host.ready] },
     );
     const install = new command.remote.Command(

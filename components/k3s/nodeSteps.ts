@@ -1,5 +1,6 @@
 import { renderHostCommand } from "./hostCommand";
 import { NodeConfigInput, renderNodeConfig } from "./nodeConfig";
+import { K3sOptions } from "./options";
 
 /** Everything a node's remote steps need, resolved to plain values. */
 export interface NodeStepsInput {
@@ -32,11 +33,7 @@ export function renderNodeSteps(input: NodeStepsInput): NodeSteps {
     const node = { K3SMC_NODE_NAME: config.nodeName };
     return {
         configYaml,
-        prepare: renderHostCommand(
-            "prepare",
-            { ...node, K3SMC_KUBE_PROXY_MODE: config.options.kubeProxyMode ?? "iptables" },
-            input.sudo,
-        ),
+        prepare: renderPrepareCommand(config.nodeName, config.options, input.sudo),
         install: renderHostCommand(
             "install",
             {
@@ -52,4 +49,16 @@ export function renderNodeSteps(input: NodeStepsInput): NodeSteps {
         uninstall: renderHostCommand("uninstall", { ...node, K3SMC_ROLE: config.role }, input.sudo),
         ...(config.role === "server" ? { readKubeconfig: renderHostCommand("read-kubeconfig", node, input.sudo) } : {}),
     };
+}
+
+/**
+ * The prepare step needs no address, so it renders from plain values: it can run as soon as the host exists, while
+ * the server is still installing.
+ */
+export function renderPrepareCommand(nodeName: string, options: K3sOptions, sudo: boolean): string {
+    return renderHostCommand(
+        "prepare",
+        { K3SMC_NODE_NAME: nodeName, K3SMC_KUBE_PROXY_MODE: options.kubeProxyMode ?? "iptables" },
+        sudo,
+    );
 }

@@ -26,3 +26,27 @@ export const TYPES = {
 export function secret(value: string): pulumi.Output<string> {
     return pulumi.secret(value);
 }
+
+/** /etc/rancher/k3s/k3s.yaml as k3s writes it (certificate data shortened). */
+export const K3S_YAML = [
+    "apiVersion: v1",
+    "clusters:",
+    "- cluster:",
+    "    certificate-authority-data: Q0EtREFUQQ==",
+    "    server: https://127.0.0.1:6443",
+    "  name: default",
+    "contexts:",
+    "- context:",
+    "    cluster: default",
+    "    user: default",
+    "  name: default",
+    "current-context: default",
+    "kind: Config",
+    "preferences: {}",
+    "users:",
+    "- name: default",
+    "  user:",
+    "    client-certificate-data: Q0VSVA==",
+    "    client-key-data: S0VZ",
+    "",
+].join("\n");

@@ -1,0 +1,105 @@
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+/** The stand-ins for what cannot run here: systemd, the k3s download and binary, apt. */
+export const STANDINS_BIN = resolve(__dirname, "..", "scripts", "standins", "bin");
+
+export interface ScriptRun {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/**
+ * A temporary root for the host scripts (K3SMC_ROOT), with stand-ins on PATH ahead of the real tools. Everything
+ * else - bash, coreutils, ip, id, stat, /proc/locks - is the real thing.
+ */
+export class ScriptSandbox {
+    readonly root: string;
+    /** Per-test stand-ins (e.g. an `ip` that succeeds), first on PATH. */
+    readonly extraBin: string;
+
+    constructor() {
+        this.root = mkdtempSync(join(tmpdir(), "k3smc-root-"));
+        this.extraBin = join(this.root, "test-bin");
+        mkdirSync(this.extraBin);
+        writeFileSync(join(this.root, "calls.log"), "");
+        chmodSync(this.root, 0o755);
+    }
+
+    /** Adds an executable stand-in for this test only. */
+    addStandin(name: string, body: string): void {
+        const path = join(this.extraBin, name);
+        writeFileSync(path, `#!/usr/bin/env bash\n${body}\n`);
+        chmodSync(path, 0o755);
+    }
+
+    /** Writes a file under the sandbox root. */
+    plant(relativePath: string, content: string): string {
+        const path = join(this.root, relativePath);
+        mkdirSync(join(path, ".."), { recursive: true });
+        writeFileSync(path, content);
+        return path;
+    }
+
+    read(relativePath: string): string {
+        return readFileSync(join(this.root, relativePath), "utf8");
+    }
+
+    exists(relativePath: string): boolean {
+        return existsSync(join(this.root, relativePath));
+    }
+
+    env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+        return {
+            PATH: `${this.extraBin}:${STANDINS_BIN}:${process.env.PATH}`,
+            HOME: this.root,
+            K3SMC_ROOT: this.root,
+            K3SMC_POLL_INTERVAL: "0.1",
+            ...extra,
+        };
+    }
+
+    /** Runs a command text exactly as a component registered it, through bash like sshd would. */
+    run(commandText: string, options: { stdin?: string; env?: Record<string, string>; asUser?: string } = {}): ScriptRun {
+        const argv = options.asUser
+            ? ["setpriv", `--reuid=${options.asUser}`, `--regid=${options.asUser}`, "--clear-groups", "bash", "-c", commandText]
+            : ["bash", "-c", commandText];
+        const result = spawnSync(argv[0], argv.slice(1), {
+            input: options.stdin ?? "",
+            env: this.env(options.env),
+            encoding: "utf8",
+            timeout: 60_000,
+        });
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    }
+
+    /** The same, asynchronously, for tests that do something while the script waits. */
+    runAsync(commandText: string, options: { stdin?: string; env?: Record<string, string> } = {}): Promise<ScriptRun> {
+        return new Promise((resolvePromise, reject) => {
+            const child = spawn("bash", ["-c", commandText], { env: this.env(options.env) });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (chunk) => (stdout += chunk));
+            child.stderr.on("data", (chunk) => (stderr += chunk));
+            child.on("error", reject);
+            child.on("close", (status) => resolvePromise({ status, stdout, stderr }));
+            child.stdin.end(options.stdin ?? "");
+        });
+    }
+
+    /** Lines the stand-ins recorded, in order. */
+    calls(): string[] {
+        return this.read("calls.log").split("\n").filter((line) => line.length > 0);
+    }
+
+    clearCalls(): void {
+        writeFileSync(join(this.root, "calls.log"), "");
+    }
+
+    cleanup(): void {
+        rmSync(this.root, { recursive: true, force: true });
+    }
+}

@@ -1,0 +1,174 @@
+import { strict as assert } from "node:assert";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { renderNodeSteps, NodeStepsInput } from "../../components/k3s/nodeSteps";
+import { ScriptSandbox } from "../harness/scriptSandbox";
+
+const TOKEN = "K10-test-token-7c1d";
+
+function serverSteps(overrides: Partial<NodeStepsInput> = {}, options = {}) {
+    return renderNodeSteps({
+        config: { role: "server", nodeName: "sh-server", privateIp: "172.17.61.146", publicIp: "47.100.1.10", options },
+        version: "v1.33.6+k3s1",
+        mirror: "github",
+        sudo: false,
+        readyTimeoutSeconds: 5,
+        ...overrides,
+    });
+}
+
+function agentSteps(mirror: "github" | "cn" = "github") {
+    return renderNodeSteps({
+        config: {
+            role: "agent",
+            nodeName: "tokyo-1",
+            privateIp: "104.156.140.173",
+            publicIp: "104.156.140.173",
+            serverUrl: "https://47.100.1.10:6443",
+            options: {},
+        },
+        version: "v1.33.6+k3s1",
+        mirror,
+        sudo: false,
+        readyTimeoutSeconds: 5,
+    });
+}
+
+describe("install script (real bash, stand-ins for systemd and the k3s download)", () => {
+    let box: ScriptSandbox;
+    beforeEach(() => (box = new ScriptSandbox()));
+    afterEach(() => box.cleanup());
+
+    it("first run: downloads the upstream installer and runs it with the pinned version as server", () => {
+        const steps = serverSteps();
+        const run = box.run(steps.install, { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 0, run.stderr);
+        assert.deepEqual(box.calls(), [
+            "curl https://get.k3s.io",
+            "installer role=server version=v1.33.6+k3s1 mirror=",
+            `k3s kubectl --kubeconfig ${box.root}/etc/rancher/k3s/k3s.yaml get node sh-server -o jsonpath={.status.conditions[?(@.type=="Ready")].status}`,
+        ]);
+        assert.equal(box.read("etc/rancher/k3s/config.yaml"), steps.configYaml);
+        assert.equal(box.read("etc/rancher/k3s/cluster-token"), `${TOKEN}\n`);
+        assert.equal(statSync(join(box.root, "etc/rancher/k3s/cluster-token")).mode & 0o777, 0o600);
+        assert.equal(statSync(join(box.root, "etc/rancher/k3s/config.yaml")).mode & 0o777, 0o600);
+        assert.match(run.stdout, /k3s-multicloud \[sh-server\] installing k3s v1\.33\.6\+k3s1 as server from github \(installed: none\)/);
+        assert.match(run.stdout, /k3s-multicloud \[sh-server\] node sh-server is Ready \(k3s v1\.33\.6\+k3s1\)/);
+        assert.ok(!run.stdout.includes(TOKEN) && !run.stderr.includes(TOKEN), "the token must not be printed");
+    });
+
+    it("an agent installs in agent mode and waits with the kubelet's credentials", () => {
+        const run = box.run(agentSteps().install, { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 0, run.stderr);
+        assert.equal(box.calls()[1], "installer role=agent version=v1.33.6+k3s1 mirror=");
+        assert.match(box.calls()[2], /--kubeconfig .*\/var\/lib\/rancher\/k3s\/agent\/kubelet\.kubeconfig get node tokyo-1 /);
+    });
+
+    it("uses the China mirror installer with INSTALL_K3S_MIRROR=cn when asked", () => {
+        const run = box.run(agentSteps("cn").install, { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 0, run.stderr);
+        assert.deepEqual(box.calls().slice(0, 2), [
+            "curl https://rancher-mirror.rancher.cn/k3s/k3s-install.sh",
+            "installer role=agent version=v1.33.6+k3s1 mirror=cn",
+        ]);
+    });
+
+    it("a second identical run downloads nothing, restarts nothing, and says so", () => {
+        const steps = serverSteps();
+        assert.equal(box.run(steps.install, { stdin: `${TOKEN}\n` }).status, 0);
+        box.clearCalls();
+        const second = box.run(steps.install, { stdin: `${TOKEN}\n` });
+        assert.equal(second.status, 0, second.stderr);
+        assert.equal(
+            second.stdout,
+            "k3s-multicloud [sh-server] k3s v1.33.6+k3s1, config and token unchanged, node Ready: nothing to do\n",
+        );
+        assert.deepEqual(box.calls().filter((c) => !c.startsWith("k3s kubectl")), []);
+    });
+
+    it("a config-only change restarts the service (the installer would not)", () => {
+        assert.equal(box.run(serverSteps().install, { stdin: `${TOKEN}\n` }).status, 0);
+        box.clearCalls();
+        const changed = serverSteps({}, { disable: ["traefik"] });
+        const run = box.run(changed.install, { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 0, run.stderr);
+        assert.deepEqual(box.calls().filter((c) => !c.startsWith("k3s kubectl")), ["systemctl restart k3s"]);
+        assert.match(run.stdout, /k3s v1\.33\.6\+k3s1 is installed; config\.yaml changed: restarting k3s/);
+        assert.equal(box.read("etc/rancher/k3s/config.yaml"), changed.configYaml);
+    });
+
+    it("a version change runs the installer again with the new version", () => {
+        assert.equal(box.run(serverSteps().install, { stdin: `${TOKEN}\n` }).status, 0);
+        box.clearCalls();
+        const run = box.run(serverSteps({ version: "v1.34.2+k3s1" }).install, { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 0, run.stderr);
+        assert.deepEqual(box.calls().slice(0, 2), ["curl https://get.k3s.io", "installer role=server version=v1.34.2+k3s1 mirror="]);
+        assert.match(run.stdout, /installing k3s v1\.34\.2\+k3s1 as server from github \(installed: v1\.33\.6\+k3s1\)/);
+    });
+
+    it("when flannel cannot create the WireGuard interface, prints the journal and says so in words", () => {
+        box.plant("ready-status", "False");
+        box.plant(
+            "journal.txt",
+            'k3s[812]: level=fatal msg="flannel exited: failed to register flannel network: could not create wireguard interface: operation not supported"\n',
+        );
+        const run = box.run(serverSteps({ readyTimeoutSeconds: 1 }).install, { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 1);
+        const kernel = box.run("uname -r").stdout.trim();
+        assert.equal(
+            run.stderr,
+            [
+                "--- last journal lines of k3s ---",
+                'k3s[812]: level=fatal msg="flannel exited: failed to register flannel network: could not create wireguard interface: operation not supported"',
+                "--- end of journal ---",
+                `k3s-multicloud [sh-server] ERROR: flannel could not create its WireGuard interface on sh-server, so k3s keeps restarting: kernel ${kernel} has no usable WireGuard. Upgrade the kernel and reboot, then run 'pulumi up' again.`,
+                "",
+            ].join("\n"),
+        );
+        assert.ok(box.calls().includes("journalctl -u k3s -n 40 --no-pager"));
+    });
+
+    it("a node that never gets Ready for another reason fails after the timeout with the journal", () => {
+        box.plant("ready-status", "False");
+        box.plant("journal.txt", "k3s-agent[90]: level=error msg=\"failed to get CA certs: connection refused\"\n");
+        const run = box.run(agentSteps().install.replace("K3SMC_READY_TIMEOUT='5'", "K3SMC_READY_TIMEOUT='1'"), { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 1);
+        assert.match(run.stderr, /k3s-multicloud \[tokyo-1\] ERROR: node tokyo-1 did not become Ready within 1s; the journal lines above say why\.\n$/);
+        assert.match(run.stderr, /failed to get CA certs: connection refused/);
+    });
+
+    it("refuses to run without a token on stdin, before touching anything", () => {
+        const run = box.run(serverSteps().install, { stdin: "" });
+        assert.equal(run.status, 1);
+        assert.equal(run.stderr, "k3s-multicloud [sh-server] ERROR: no join token on stdin\n");
+        assert.equal(box.exists("etc/rancher/k3s/config.yaml"), false);
+    });
+
+    it("a failed installer download stops with the URL", () => {
+        box.plant("curl-fails", "");
+        const run = box.run(serverSteps().install, { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 1);
+        assert.equal(run.stderr, "k3s-multicloud [sh-server] ERROR: could not download the k3s installer from https://get.k3s.io\n");
+    });
+});
+
+describe("uninstall script", () => {
+    let box: ScriptSandbox;
+    beforeEach(() => (box = new ScriptSandbox()));
+    afterEach(() => box.cleanup());
+
+    it("runs the uninstaller the install left, for the node's role", () => {
+        assert.equal(box.run(agentSteps().install, { stdin: `${TOKEN}\n` }).status, 0);
+        box.clearCalls();
+        const run = box.run(agentSteps().uninstall);
+        assert.equal(run.status, 0, run.stderr);
+        assert.deepEqual(box.calls(), ["k3s-agent-uninstall.sh ran"]);
+        assert.equal(run.stdout, "k3s-multicloud [tokyo-1] uninstalling k3s (agent)\nk3s-multicloud [tokyo-1] k3s removed\n");
+    });
+
+    it("succeeds when k3s is already gone", () => {
+        const run = box.run(serverSteps().uninstall);
+        assert.equal(run.status, 0, run.stderr);
+        assert.equal(run.stdout, "k3s-multicloud [sh-server] k3s (server) is not installed: nothing to uninstall\n");
+    });
+});

@@ -1,0 +1,164 @@
+import { strict as assert } from "node:assert";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { renderNodeSteps } from "../../components/k3s/nodeSteps";
+import { KubeProxyMode } from "../../components/k3s/options";
+import { ScriptSandbox } from "../harness/scriptSandbox";
+
+function prepareCommand(kubeProxyMode: KubeProxyMode = "iptables"): string {
+    return renderNodeSteps({
+        config: {
+            role: "agent",
+            nodeName: "old-node",
+            privateIp: "10.0.0.5",
+            publicIp: "203.0.113.5",
+            serverUrl: "https://203.0.113.1:6443",
+            options: { kubeProxyMode, disable: ["servicelb"] },
+        },
+        version: "v1.33.6+k3s1",
+        mirror: "github",
+        sudo: false,
+        readyTimeoutSeconds: 5,
+    }).prepare;
+}
+
+const kernel = execFileSync("uname", ["-r"], { encoding: "utf8" }).trim();
+const hasTool = (tool: string) => {
+    try {
+        execFileSync("bash", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+        return true;
+    } catch {
+        return false;
+    }
+};
+/** Whether this kernel can create a WireGuard link at all (the development machines' cannot). */
+const kernelHasWireguard = (() => {
+    try {
+        execFileSync("bash", ["-c", "ip link add dev k3smc-wgcheck type wireguard && ip link delete dev k3smc-wgcheck"], { stdio: "ignore" });
+        return true;
+    } catch {
+        return false;
+    }
+})();
+
+describe("prepare script (real bash, real kernel probe)", () => {
+    let box: ScriptSandbox;
+    beforeEach(() => {
+        box = new ScriptSandbox();
+        // wg present, so these tests do not install anything unless they remove it.
+        box.addStandin("wg", "exit 0");
+    });
+    afterEach(() => box.cleanup());
+
+    it("fails the real WireGuard probe on this kernel with one message naming the kernel, flannel's failure and the fix", function () {
+        if (kernelHasWireguard) this.skip(); // this kernel has WireGuard; the failure path cannot be shown here
+        const run = box.run(prepareCommand());
+        assert.equal(run.status, 1);
+        assert.equal(run.stdout, "k3s-multicloud [old-node] packages: nothing to install\n");
+        assert.equal(
+            run.stderr,
+            `k3s-multicloud [old-node] ERROR: WireGuard is not available in kernel ${kernel}: 'ip link add type wireguard' failed with 'Error: Unknown device type.' (modprobe wireguard did not help). flannel's wireguard-native backend would fail with 'could not create wireguard interface: operation not supported' and k3s would restart in a loop. Fix: upgrade to a kernel with WireGuard (mainline 5.6+, or e.g. 'apt-get install linux-generic' on Ubuntu 18.04, whose 4.15.0-20 kernel has none) and reboot, then run 'pulumi up' again.\n`,
+        );
+    });
+
+    it("passes when the probe link can be created, and deletes it again", () => {
+        box.addStandin("ip", 'echo "ip $*" >>"$K3SMC_ROOT/calls.log"');
+        const run = box.run(prepareCommand());
+        assert.equal(run.status, 0, run.stderr);
+        assert.equal(
+            run.stdout,
+            `k3s-multicloud [old-node] packages: nothing to install\nk3s-multicloud [old-node] WireGuard works in kernel ${kernel}\n`,
+        );
+        assert.deepEqual(box.calls(), [
+            "ip link delete dev k3smc-wgprobe",
+            "ip link add dev k3smc-wgprobe type wireguard",
+            "ip link delete dev k3smc-wgprobe",
+        ]);
+    });
+
+    it("retries once after modprobe wireguard", () => {
+        box.addStandin("modprobe", 'echo "modprobe $*" >>"$K3SMC_ROOT/calls.log"; touch "$K3SMC_ROOT/module-loaded"');
+        box.addStandin(
+            "ip",
+            'echo "ip $*" >>"$K3SMC_ROOT/calls.log"; if [ "$2" = add ] && [ ! -e "$K3SMC_ROOT/module-loaded" ]; then echo "RTNETLINK answers: Operation not supported" >&2; exit 2; fi',
+        );
+        const run = box.run(prepareCommand());
+        assert.equal(run.status, 0, run.stderr);
+        assert.match(run.stdout, /WireGuard works in kernel .* after loading the wireguard module\n$/);
+        assert.deepEqual(box.calls(), [
+            "ip link delete dev k3smc-wgprobe",
+            "ip link add dev k3smc-wgprobe type wireguard",
+            "modprobe wireguard",
+            "ip link add dev k3smc-wgprobe type wireguard",
+            "ip link delete dev k3smc-wgprobe",
+        ]);
+    });
+
+    it("refuses to run as a user that is not root", () => {
+        const run = box.run(prepareCommand(), { asUser: "65534" });
+        assert.equal(run.status, 1);
+        assert.equal(
+            run.stderr,
+            "k3s-multicloud [old-node] ERROR: this step must run as root, but it runs as nobody. Connect as root, or as a user with passwordless sudo (the project then runs every step through 'sudo -n').\n",
+        );
+    });
+
+    it("installs wireguard-tools only when wg is missing, and the IPVS tools for IPVS", function () {
+        if (hasTool("wg") || hasTool("ipset") || hasTool("ipvsadm")) this.skip(); // the machine has them: nothing to install
+        const plain = new ScriptSandbox();
+        try {
+            plain.addStandin("ip", "exit 0");
+            const run = plain.run(prepareCommand("ipvs"));
+            assert.equal(run.status, 0, run.stderr);
+            assert.match(run.stdout, /installing wireguard-tools ipset ipvsadm\n/);
+            assert.deepEqual(
+                plain.calls().map((c) => c.replace(/ @[0-9]+$/, "")),
+                [
+                    "apt-get -o DPkg::Lock::Timeout=600 -qq update",
+                    "apt-get -o DPkg::Lock::Timeout=600 -qq install -y --no-install-recommends wireguard-tools ipset ipvsadm",
+                ],
+            );
+        } finally {
+            plain.cleanup();
+        }
+        box.addStandin("ip", "exit 0");
+        assert.equal(box.run(prepareCommand()).status, 0);
+        assert.deepEqual(box.calls(), [], "with wg present nothing is installed");
+    });
+
+    describe("with the package manager busy", () => {
+        let holder: ChildProcess | undefined;
+        afterEach(() => {
+            if (holder?.pid && holder.exitCode === null) process.kill(holder.pid, "SIGTERM");
+        });
+
+        it("waits while the dpkg lock is held, then proceeds", async function () {
+            if (hasTool("wg")) this.skip(); // wg is installed here, so prepare would never touch apt
+            const plain = new ScriptSandbox();
+            try {
+                plain.addStandin("ip", "exit 0");
+                const lock = plain.plant("var/lib/dpkg/lock-frontend", "");
+                // A real lock holder, as unattended-upgrades would be: flock keeps the lock for 1.5 s.
+                holder = spawn("flock", ["--exclusive", lock, "sleep", "1.5"], { stdio: "ignore" });
+                let releasedAt = Infinity;
+                holder.on("exit", () => (releasedAt = Date.now()));
+                await new Promise((resolve) => setTimeout(resolve, 300));
+                const run = await plain.runAsync(prepareCommand());
+                assert.equal(run.status, 0, run.stderr);
+                assert.equal(
+                    run.stdout.split("\n").slice(0, 3).join("\n"),
+                    [
+                        `k3s-multicloud [old-node] waiting for the package manager: ${lock} is held (unattended-upgrades after boot?)`,
+                        "k3s-multicloud [old-node] the package manager is free",
+                        "k3s-multicloud [old-node] installing wireguard-tools",
+                    ].join("\n"),
+                );
+                const aptAt = Number(/@([0-9]+)$/.exec(plain.calls()[0])![1]) / 1e6;
+                assert.equal(holder.exitCode, 0, "the lock holder ran its full time");
+                // apt-get ran after the lock was released (100 ms allowance for the exit event's delivery).
+                assert.ok(aptAt >= releasedAt - 100, `apt-get at ${aptAt} ran before the lock was released at ${releasedAt}`);
+            } finally {
+                plain.cleanup();
+            }
+        });
+    });
+});
