@@ -94,7 +94,7 @@ describe("K3sServer and K3sAgent (mocks)", () => {
         assert.deepEqual([...read.additionalSecretOutputs].sort(), ["connection", "stderr", "stdout"]);
         assert.ok(read.dependencies.includes(cloud.named("sh-server-k3s-install").urn));
         assert.equal(kubeconfig.secret, true);
-        assert.match(kubeconfig.value!, /^    server: https:\/\/47\.100\.1\.10:6443$/m);
+        assert.match(kubeconfig.value!, /^ {4}server: https:\/\/47\.100\.1\.10:6443$/m);
         assert.match(kubeconfig.value!, /^current-context: dev$/m);
     });
 
