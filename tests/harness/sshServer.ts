@@ -1,0 +1,138 @@
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A login user for the sudo path; created by the test and removed after it. */
+export const SUDO_TEST_USER = "k3smc-ssh-test";
+const SUDOERS_FILE = `/etc/sudoers.d/${SUDO_TEST_USER}`;
+
+export interface SshRun {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+async function freeLoopbackPort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const address = server.address();
+            server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+        });
+    });
+}
+
+/**
+ * A real OpenSSH server on 127.0.0.1 with its own config, host key and authorized keys, so tests can run command
+ * texts exactly the way `@pulumi/command` does: one SSH session whose command string the login shell runs.
+ * The session environment (SetEnv) and sudo's secure_path put the test stand-ins on PATH and point K3SMC_ROOT at
+ * the sandbox; nothing in the command text itself is changed.
+ */
+export class SshServer {
+    private process: ChildProcess | undefined;
+    private createdUser = false;
+    readonly dir: string;
+    readonly clientKey: string;
+    port = 0;
+
+    constructor(
+        private readonly sandboxRoot: string,
+        private readonly pathForSessions: string,
+    ) {
+        this.dir = mkdtempSync(join(tmpdir(), "k3smc-sshd-"));
+        this.clientKey = join(this.dir, "client_key");
+    }
+
+    async start(): Promise<void> {
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(this.dir, "host_key")]);
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", this.clientKey]);
+        const publicKey = readFileSync(`${this.clientKey}.pub`, "utf8");
+        mkdirSync(join(this.dir, "authorized"), { mode: 0o755 });
+        for (const user of ["root", SUDO_TEST_USER]) writeFileSync(join(this.dir, "authorized", user), publicKey, { mode: 0o644 });
+        chmodSync(this.dir, 0o755);
+        this.createSudoUser();
+        mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege-separation directory
+
+        this.port = await freeLoopbackPort();
+        const config = join(this.dir, "sshd_config");
+        writeFileSync(
+            config,
+            [
+                `Port ${this.port}`,
+                "ListenAddress 127.0.0.1",
+                `HostKey ${join(this.dir, "host_key")}`,
+                `PidFile ${join(this.dir, "sshd.pid")}`,
+                `AuthorizedKeysFile ${join(this.dir, "authorized", "%u")}`,
+                "StrictModes no",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PubkeyAuthentication yes",
+                "PermitRootLogin prohibit-password",
+                "UsePAM no",
+                // Like a stock sshd: no AcceptEnv, so SSH env requests would be refused.
+                `SetEnv K3SMC_ROOT=${this.sandboxRoot} K3SMC_POLL_INTERVAL=0.1 PATH=${this.pathForSessions}`,
+                "",
+            ].join("\n"),
+        );
+        this.process = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
+        let log = "";
+        this.process.stderr!.on("data", (chunk) => (log += chunk));
+        for (let attempt = 0; attempt < 100; attempt++) {
+            if (this.process.exitCode !== null) throw new Error(`sshd exited: ${log}`);
+            const probe = spawnSync("ssh", [...this.clientArgs("root"), "true"], { encoding: "utf8" });
+            if (probe.status === 0) return;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        throw new Error(`sshd did not accept a login: ${log}`);
+    }
+
+    private createSudoUser(): void {
+        const exists = spawnSync("id", [SUDO_TEST_USER]).status === 0;
+        if (!exists) {
+            execFileSync("useradd", ["--system", "--shell", "/bin/bash", "--home-dir", join(this.dir, "home"), "--create-home", SUDO_TEST_USER]);
+            this.createdUser = true;
+        }
+        // A new system account is locked ("!"), and sshd refuses locked accounts; "*" allows key logins only.
+        execFileSync("usermod", ["-p", "*", SUDO_TEST_USER]);
+        const sudoers = [
+            `${SUDO_TEST_USER} ALL=(root) NOPASSWD: ALL`,
+            `Defaults:${SUDO_TEST_USER} secure_path="${this.pathForSessions}"`,
+            `Defaults:${SUDO_TEST_USER} env_keep += "K3SMC_ROOT K3SMC_POLL_INTERVAL"`,
+            "",
+        ].join("\n");
+        const staged = join(this.dir, "sudoers");
+        writeFileSync(staged, sudoers, { mode: 0o440 });
+        execFileSync("visudo", ["-cqf", staged]);
+        writeFileSync(SUDOERS_FILE, sudoers, { mode: 0o440 });
+    }
+
+    clientArgs(user: string): string[] {
+        return [
+            "-F", "/dev/null",
+            "-i", this.clientKey,
+            "-p", String(this.port),
+            "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR",
+            `${user}@127.0.0.1`,
+        ];
+    }
+
+    /** Runs one command text in one SSH session, with stdin, as @pulumi/command would. */
+    run(user: string, commandText: string, stdin = ""): SshRun {
+        const result = spawnSync("ssh", [...this.clientArgs(user), commandText], { input: stdin, encoding: "utf8", timeout: 60_000 });
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    }
+
+    /** Stops sshd by its PID and removes the user, sudoers entry and files the test made. */
+    stop(): void {
+        if (this.process?.pid && this.process.exitCode === null) this.process.kill("SIGTERM");
+        if (existsSync(SUDOERS_FILE)) rmSync(SUDOERS_FILE);
+        if (this.createdUser) spawnSync("userdel", [SUDO_TEST_USER]);
+        rmSync(this.dir, { recursive: true, force: true });
+    }
+}

@@ -1,0 +1,120 @@
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { ExistingServer, K3sAgent, K3sServer } from "../../components";
+import { MockCloud, unwrap } from "../harness/mockCloud";
+import { K3S_YAML, SECRETS, secret } from "../harness/fixtures";
+import { ScriptSandbox, STANDINS_BIN } from "../harness/scriptSandbox";
+import { SshServer, SUDO_TEST_USER } from "../harness/sshServer";
+
+/** The command texts and stdin the components register for a host reached as `user`, taken from the mocks. */
+async function registeredSteps(user: string) {
+    const cloud = await MockCloud.install();
+    const host = new ExistingServer("lab-1", {
+        publicIp: "127.0.0.1",
+        location: "lab",
+        user,
+        privateKey: secret(SECRETS.existingPrivateKey),
+    }).host;
+    const server = new K3sServer("lab-1-k3s", { host, k3sVersion: "v1.33.6+k3s1", readyTimeoutSeconds: 5 });
+    const agentHost = new ExistingServer("lab-2", { publicIp: "127.0.0.2", location: "lab", user, privateKey: secret(SECRETS.existingPrivateKey) }).host;
+    new K3sAgent("lab-2-k3s", { host: agentHost, k3sVersion: "v1.33.6+k3s1", server, readyTimeoutSeconds: 5 });
+    await cloud.settle();
+    const step = (name: string) => cloud.named(name).inputs;
+    return {
+        prepare: step("lab-1-k3s-prepare").create as string,
+        install: step("lab-1-k3s-install").create as string,
+        stdin: unwrap(step("lab-1-k3s-install").stdin) as string,
+        uninstall: step("lab-1-k3s-install").delete as string,
+        readKubeconfig: step("lab-1-k3s-kubeconfig").create as string,
+        agentInstall: step("lab-2-k3s-install").create as string,
+        agentStdin: unwrap(step("lab-2-k3s-install").stdin) as string,
+    };
+}
+
+const kernelHasWireguard = (() => {
+    try {
+        execFileSync("bash", ["-c", "ip link add dev k3smc-wgcheck type wireguard && ip link delete dev k3smc-wgcheck"], { stdio: "ignore" });
+        return true;
+    } catch {
+        return false;
+    }
+})();
+
+describe("the registered commands over a real SSH hop (OpenSSH on loopback)", function () {
+    this.timeout(120_000);
+    let box: ScriptSandbox;
+    let sshd: SshServer;
+
+    before(async () => {
+        box = new ScriptSandbox();
+        sshd = new SshServer(box.root, `${box.extraBin}:${STANDINS_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);
+        await sshd.start();
+    });
+    after(() => {
+        sshd?.stop();
+        box?.cleanup();
+    });
+    beforeEach(() => {
+        box.clearCalls();
+        box.run("rm -rf \"$K3SMC_ROOT/etc\" \"$K3SMC_ROOT/usr\"");
+    });
+
+    for (const user of ["root", SUDO_TEST_USER]) {
+        describe(`as ${user}`, () => {
+            it("installs with the token from stdin, quoting intact, and a second run changes nothing", async () => {
+                const steps = await registeredSteps(user);
+                assert.equal(steps.install.startsWith("sudo -n env "), user !== "root");
+                const first = sshd.run(user, steps.install, steps.stdin);
+                assert.equal(first.status, 0, first.stderr);
+                assert.deepEqual(box.calls().slice(0, 2), ["curl https://get.k3s.io", "installer role=server version=v1.33.6+k3s1 mirror="]);
+                // The config arrived byte for byte through two layers of quoting (and sudo's env).
+                assert.equal(box.read("etc/rancher/k3s/config.yaml"), steps.install.split("K3SMC_CONFIG='")[1].split("' ")[0]);
+                assert.equal(box.read("etc/rancher/k3s/cluster-token"), steps.stdin);
+                assert.match(first.stdout, /k3s-multicloud \[lab-1\] node lab-1 is Ready/);
+
+                box.clearCalls();
+                const second = sshd.run(user, steps.install, steps.stdin);
+                assert.equal(second.status, 0, second.stderr);
+                assert.equal(second.stdout, "k3s-multicloud [lab-1] k3s v1.33.6+k3s1, config and token unchanged, node Ready: nothing to do\n");
+            });
+
+            it("installs an agent pointed at the server URL", async () => {
+                const steps = await registeredSteps(user);
+                const run = sshd.run(user, steps.agentInstall, steps.agentStdin);
+                assert.equal(run.status, 0, run.stderr);
+                assert.match(box.read("etc/rancher/k3s/config.yaml"), /^server: https:\/\/127\.0\.0\.1:6443$/m);
+                assert.equal(box.calls()[1], "installer role=agent version=v1.33.6+k3s1 mirror=");
+            });
+
+            it("finds ip in /sbin from a non-login session and reports the missing WireGuard in words", async function () {
+                if (kernelHasWireguard) this.skip(); // this kernel has WireGuard
+                box.addStandin("wg", "exit 0");
+                const steps = await registeredSteps(user);
+                const run = sshd.run(user, steps.prepare);
+                assert.equal(run.status, 1);
+                assert.match(run.stderr, /^k3s-multicloud \[lab-1\] ERROR: WireGuard is not available in kernel .*: 'ip link add type wireguard' failed with 'Error: Unknown device type\.'/);
+            });
+
+            it("reads the kubeconfig and uninstalls with the stored delete command", async () => {
+                const steps = await registeredSteps(user);
+                assert.equal(sshd.run(user, steps.install, steps.stdin).status, 0);
+                box.plant("etc/rancher/k3s/k3s.yaml", K3S_YAML);
+                const read = sshd.run(user, steps.readKubeconfig);
+                assert.equal(read.status, 0, read.stderr);
+                assert.equal(read.stdout, K3S_YAML);
+                box.clearCalls();
+                const removed = sshd.run(user, steps.uninstall);
+                assert.equal(removed.status, 0, removed.stderr);
+                assert.deepEqual(box.calls(), ["k3s-uninstall.sh ran"]);
+            });
+        });
+    }
+
+    it("shows why variables travel in the command text: a stock sshd turns SSH env requests down", () => {
+        // OpenSSH's client ignores the refusal; the Go client behind @pulumi/command fails the command on it.
+        const seen = execFileSync("ssh", [...sshd.clientArgs("root"), "-o", "SetEnv=K3SMC_PROBE=1", 'printf "%s" "${K3SMC_PROBE:-unset}"'], {
+            encoding: "utf8",
+        });
+        assert.equal(seen, "unset");
+    });
+});
