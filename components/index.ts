@@ -1,4 +1,5 @@
 /** The k3s-multicloud library: everything a program imports comes from here. */
 export * from "./hosts";
 export * from "./k3s";
+export * from "./annotations";
 export { ConfigError } from "./validation/configError";

@@ -5,3 +5,4 @@ export type { K3sVersion } from "./version";
 export { renderNodeConfig, serverUrlFor } from "./nodeConfig";
 export { kubeconfigForPublicEndpoint } from "./kubeconfig";
 export { parseK3sVersion, compareK3sVersions } from "./version";
+export * from "./k3sCluster";

@@ -24,6 +24,8 @@ export interface K3sNodeArgs {
     readonly nodeTaints?: readonly string[];
     /** How long the install step waits for the node to be Ready. Default 300 s. */
     readonly readyTimeoutSeconds?: number;
+    /** Resources that must exist before the install step, e.g. the firewall rules that open the node's ports. */
+    readonly installAfter?: readonly pulumi.Resource[];
 }
 
 export interface K3sServerArgs extends K3sNodeArgs {
@@ -102,7 +104,7 @@ function registerNodeSteps(
             // The token reaches the host on stdin only: the command text stays free of secrets and readable in review.
             stdin: pulumi.secret(pulumi.interpolate`${token}\n`),
         },
-        { parent, dependsOn: [prepare, ...(extra.installAfter ?? [])] },
+        { parent, dependsOn: [prepare, ...(args.installAfter ?? []), ...(extra.installAfter ?? [])] },
     );
     return { steps, prepare, install };
 }

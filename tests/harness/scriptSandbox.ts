@@ -22,6 +22,10 @@ export class ScriptSandbox {
     readonly extraBin: string;
 
     constructor() {
+        // Without the stand-ins the scripts would reach the real apt-get and network: refuse to run at all.
+        for (const tool of ["apt-get", "curl", "systemctl", "journalctl"]) {
+            if (!existsSync(join(STANDINS_BIN, tool))) throw new Error(`test stand-in ${tool} is missing from ${STANDINS_BIN}`);
+        }
         this.root = mkdtempSync(join(tmpdir(), "k3smc-root-"));
         this.extraBin = join(this.root, "test-bin");
         mkdirSync(this.extraBin);

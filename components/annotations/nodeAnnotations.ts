@@ -1,0 +1,115 @@
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { SshConnection } from "../hosts/clusterHost";
+import { renderHostCommand } from "../k3s/hostCommand";
+import { K3sRole } from "../k3s/options";
+import { validateNodeName } from "../validation/names";
+import { FLANNEL_START_KEYS, PATCH_FORCE, PUBLIC_IP_OVERWRITE, restartTrigger, sortKeys, validateNodeMetadata } from "./managedAnnotations";
+
+/** How to restart k3s on the node when an annotation flannel reads at start changes. */
+export interface RestartSettings {
+    /** The node's SSH connection (secret), e.g. `host.connection`. */
+    readonly connection: pulumi.Input<SshConnection>;
+    /** Whether the SSH user needs sudo, e.g. `host.sudo`. */
+    readonly sudo: boolean;
+    /** "server" restarts `k3s`, "agent" restarts `k3s-agent`. */
+    readonly role: K3sRole;
+    /** More keys whose change needs a restart, besides flannel's public-ip-overwrite keys. */
+    readonly restartKeys?: readonly string[];
+    /** How long to wait for the node to be Ready again. Default 300 s. */
+    readonly readyTimeoutSeconds?: number;
+}
+
+export interface NodeAnnotationsArgs {
+    /** The Kubernetes node name. */
+    readonly nodeName: string;
+    /**
+     * Annotations this patch manages (key -> value); removing a key here removes it from the node. Keys given as a
+     * plain object are checked before anything is registered; an Output is checked when it resolves.
+     */
+    readonly annotations: pulumi.Input<Readonly<Record<string, string>>>;
+    /** Labels this patch manages. */
+    readonly labels?: Readonly<Record<string, string>>;
+    /** The cluster's Kubernetes provider. */
+    readonly provider: k8s.Provider;
+    /**
+     * What must exist before the patch: the node's install step. A patch for a Node that has not registered yet would
+     * create a bogus Node object.
+     */
+    readonly registeredBy: pulumi.Resource;
+    /** Restart k3s on the node after the patch when a key flannel reads at start changes. */
+    readonly restart?: RestartSettings;
+}
+
+/**
+ * One node's managed annotations and labels as a server-side-apply `NodePatch`: each key shows on its own line in
+ * `pulumi preview`, drift shows on `pulumi refresh`, and a key removed here is removed from the node.
+ *
+ * Ownership is forced (`pulumi.com/patchForce`), because k3s also writes public-ip-overwrite. When a key flannel reads
+ * only at start changes, a remote step restarts k3s on that node after the patch; other changes restart nothing.
+ */
+export class NodeAnnotations extends pulumi.ComponentResource {
+    public readonly patch: k8s.core.v1.NodePatch;
+    public readonly restart?: command.remote.Command;
+
+    constructor(name: string, args: NodeAnnotationsArgs, opts?: pulumi.ComponentResourceOptions) {
+        const nodeName = validateNodeName(`${name}.nodeName`, args.nodeName);
+        const labels = args.labels ?? {};
+        if (!pulumi.Output.isInstance(args.annotations) && !isPromise(args.annotations)) {
+            validateNodeMetadata(name, args.annotations, labels);
+        } else {
+            validateNodeMetadata(name, {}, labels);
+        }
+        super("k3s-multicloud:annotations:NodeAnnotations", name, {}, opts);
+
+        const annotations = pulumi.output(args.annotations).apply((values) => {
+            validateNodeMetadata(name, values, labels);
+            return sortKeys(values);
+        });
+        this.patch = new k8s.core.v1.NodePatch(
+            `${name}-patch`,
+            {
+                metadata: {
+                    name: nodeName,
+                    annotations: annotations.apply((values) => ({ ...values, [PATCH_FORCE]: "true" })),
+                    labels: args.labels ? sortKeys(labels) : undefined,
+                },
+            },
+            { parent: this, provider: args.provider, dependsOn: [args.registeredBy] },
+        );
+
+        if (args.restart) {
+            const restart = args.restart;
+            const restartKeys = [...FLANNEL_START_KEYS, ...(restart.restartKeys ?? [])];
+            // With only flannel's own keys, the step can check what flannel advertises and skip a needless restart.
+            const onlyFlannelKeys = (restart.restartKeys ?? []).length === 0;
+            this.restart = new command.remote.Command(
+                `${name}-restart`,
+                {
+                    connection: restart.connection,
+                    create: annotations.apply((values) =>
+                        renderHostCommand(
+                            "restart-for-flannel",
+                            {
+                                K3SMC_NODE_NAME: nodeName,
+                                K3SMC_ROLE: restart.role,
+                                K3SMC_EXPECTED_PUBLIC_IP: onlyFlannelKeys ? (values[PUBLIC_IP_OVERWRITE] ?? "") : "",
+                                K3SMC_READY_TIMEOUT: String(restart.readyTimeoutSeconds ?? 300),
+                            },
+                            restart.sudo,
+                        ),
+                    ),
+                    // A trigger change replaces the step, so it runs again: only the restart keys are in it.
+                    triggers: [annotations.apply((values) => restartTrigger(values, restartKeys))],
+                },
+                { parent: this, dependsOn: [this.patch] },
+            );
+        }
+        this.registerOutputs({});
+    }
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+    return typeof (value as Promise<unknown> | undefined)?.then === "function";
+}

@@ -1,0 +1,67 @@
+import { ClusterHost } from "../hosts/clusterHost";
+import { ConfigError } from "../validation/configError";
+import { assertUniqueNames } from "../validation/names";
+
+/** The per-node maps of K3sCluster args, keyed by node name. */
+export interface PerNodeMaps {
+    readonly nodeAnnotations?: Readonly<Record<string, unknown>>;
+    readonly nodeLabels?: Readonly<Record<string, unknown>>;
+    readonly nodeTaints?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The cluster's shape, checked before anything is registered: at least one server, every node name and host used
+ * once, servers in one network (embedded etcd does not work across networks), and per-node settings only for nodes
+ * that exist.
+ */
+export function validateClusterShape(
+    name: string,
+    servers: readonly ClusterHost[],
+    agents: readonly ClusterHost[],
+    perNode: PerNodeMaps,
+): void {
+    const field = `K3sCluster(${name})`;
+    if (servers.length === 0) {
+        throw new ConfigError(
+            `${field}.servers`,
+            [],
+            "a cluster needs one server",
+            "Put the host that should run the control plane in servers, e.g. servers: [aliyun.host].",
+        );
+    }
+    const all = [...servers.map((host, i) => ({ host, at: `servers[${i}]` })), ...agents.map((host, i) => ({ host, at: `agents[${i}]` }))];
+    const seen = new Map<ClusterHost, string>();
+    for (const { host, at } of all) {
+        const first = seen.get(host);
+        if (first !== undefined) {
+            throw new ConfigError(`${field}.${at}`, host.name, `is the same host as ${first}`, "Use each host once: a node is either a server or an agent.");
+        }
+        seen.set(host, at);
+    }
+    assertUniqueNames(`${field} node names`, all.map(({ host }) => host.name));
+
+    const [first, ...others] = servers;
+    const elsewhere = others.find((s) => s.provider !== first.provider || s.location !== first.location);
+    if (elsewhere) {
+        throw new ConfigError(
+            `${field}.servers`,
+            servers.map((s) => `${s.name} (${s.provider}, ${s.location})`),
+            "spreads servers over clouds or locations, and k3s' embedded etcd is not supported across networks (it fails as soon as latency or NAT gets in the way)",
+            `Keep one server, or put all servers in ${first.provider}/${first.location}, and make ${elsewhere.name} an agent: agents may be anywhere.`,
+        );
+    }
+
+    const names = new Set(all.map(({ host }) => host.name));
+    for (const [mapName, map] of Object.entries(perNode)) {
+        for (const nodeName of Object.keys(map ?? {})) {
+            if (!names.has(nodeName)) {
+                throw new ConfigError(
+                    `${field}.${mapName}`,
+                    nodeName,
+                    "names no node of this cluster",
+                    `Key it by one of the node names: ${[...names].join(", ")}.`,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import * as vultr from "@ediri/vultr";
+import * as alicloud from "@pulumi/alicloud";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { NodeAnnotations } from "../annotations/nodeAnnotations";
+import { managedAnnotations, validateNodeMetadata } from "../annotations/managedAnnotations";
+import { ClusterHost, HostProvider } from "../hosts/clusterHost";
+import { clusterPortMatrix, swasRulesFor, vultrRulesFor } from "../network/portMatrix";
+import { parseIpv4Cidr } from "../validation/addresses";
+import { validateClusterShape } from "./clusterValidation";
+import { K3sAgent, K3sServer } from "./k3sNode";
+import { clusterProvider } from "./kubernetesProvider";
+import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
+import { parseK3sVersion } from "./version";
+
+export interface K3sClusterArgs {
+    /** Pinned k3s release for every node, e.g. "v1.33.6+k3s1". */
+    readonly k3sVersion: string;
+    /** Control-plane hosts: one, or several in one cloud and location (embedded etcd). */
+    readonly servers: readonly ClusterHost[];
+    /** Worker hosts, in any cloud. */
+    readonly agents?: readonly ClusterHost[];
+    /** Cluster-wide k3s options. */
+    readonly options?: K3sOptions;
+    /** Extra annotations per node name, managed as NodePatch resources. */
+    readonly nodeAnnotations?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    /** Labels per node name, managed as NodePatch resources (on top of the cloud and region labels set for every node). */
+    readonly nodeLabels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    /** Taints per node name, applied when the node registers. */
+    readonly nodeTaints?: Readonly<Record<string, readonly string[]>>;
+    /** Annotation keys (besides flannel's public-ip-overwrite) whose change restarts k3s on that node. */
+    readonly restartOnAnnotationChange?: readonly string[];
+    /** Who may reach the Kubernetes API (6443/tcp) where the cloud can filter. Default ["0.0.0.0/0"]. */
+    readonly apiAllowedCidrs?: readonly string[];
+    /** The join token (secret). Default: generated. */
+    readonly token?: pulumi.Input<string>;
+    /** How long each install waits for its node to be Ready. Default 300 s. */
+    readonly readyTimeoutSeconds?: number;
+}
+
+/** One node as the cluster reports it. */
+export interface ClusterNodeInfo {
+    readonly name: string;
+    readonly cloud: HostProvider;
+    readonly location: string;
+    readonly role: K3sRole;
+    readonly publicIp: string;
+    readonly privateIp: string;
+    readonly behindNat: boolean;
+}
+
+/**
+ * One k3s cluster over hosts from any cloud: per-cloud firewall rules from one port matrix, then the server(s), then
+ * every agent at once, then each node's managed annotations and labels.
+ */
+export class K3sCluster extends pulumi.ComponentResource {
+    public readonly servers: K3sServer[];
+    public readonly agents: K3sAgent[];
+    /** Admin kubeconfig pointing at the first server's public IP; secret. */
+    public readonly kubeconfig: pulumi.Output<string>;
+    /** https://<first server public ip>:6443 */
+    public readonly apiEndpoint: pulumi.Output<string>;
+    /** A Kubernetes provider for this cluster, for composing more resources. */
+    public readonly provider: k8s.Provider;
+    public readonly nodes: pulumi.Output<ClusterNodeInfo[]>;
+    public readonly annotations: NodeAnnotations[];
+    /** The cluster join token; secret. */
+    public readonly token: pulumi.Output<string>;
+
+    constructor(name: string, args: K3sClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        const servers = [...args.servers];
+        const agents = [...(args.agents ?? [])];
+        const field = `K3sCluster(${name})`;
+        parseK3sVersion(`${field}.k3sVersion`, args.k3sVersion);
+        validateK3sOptions(`${field}.options`, args.options ?? {});
+        validateClusterShape(name, servers, agents, {
+            nodeAnnotations: args.nodeAnnotations,
+            nodeLabels: args.nodeLabels,
+            nodeTaints: args.nodeTaints,
+        });
+        const apiAllowedCidrs = (args.apiAllowedCidrs ?? ["0.0.0.0/0"]).map((cidr, i) => parseIpv4Cidr(`${field}.apiAllowedCidrs[${i}]`, cidr));
+        // Every node's own annotations and labels, checked now so a bad key stops the preview before anything exists.
+        const metadata = new Map(
+            [...servers, ...agents].map((host) => {
+                const annotations = args.nodeAnnotations?.[host.name] ?? {};
+                const labels = {
+                    "k3s-multicloud/cloud": host.provider,
+                    "topology.kubernetes.io/region": host.location,
+                    ...(args.nodeLabels?.[host.name] ?? {}),
+                };
+                validateNodeMetadata(`${field}.${host.name}`, annotations, labels);
+                return [host, { annotations, labels }] as const;
+            }),
+        );
+
+        super("k3s-multicloud:k3s:K3sCluster", name, {}, opts);
+
+        this.token = pulumi.secret(
+            args.token ?? new random.RandomPassword(`${name}-token`, { length: 48, special: false }, { parent: this }).result,
+        );
+
+        const firewallRules = this.firewallRules(name, servers, agents, apiAllowedCidrs);
+        const common = { k3sVersion: args.k3sVersion, options: args.options, readyTimeoutSeconds: args.readyTimeoutSeconds };
+        const nodeArgs = (host: ClusterHost) => ({
+            ...common,
+            host,
+            nodeTaints: args.nodeTaints?.[host.name],
+            installAfter: firewallRules.get(host) ?? [],
+        });
+
+        const [first, ...more] = servers;
+        const firstServer = new K3sServer(
+            `${name}-${first.name}`,
+            { ...nodeArgs(first), token: this.token, clusterInit: more.length > 0, clusterName: name },
+            { parent: this },
+        );
+        this.servers = [
+            firstServer,
+            ...more.map(
+                (host) =>
+                    new K3sServer(
+                        `${name}-${host.name}`,
+                        { ...nodeArgs(host), token: this.token, joinServer: firstServer, clusterName: name },
+                        { parent: this },
+                    ),
+            ),
+        ];
+        const serverRules = firewallRules.get(first) ?? [];
+        this.agents = agents.map(
+            (host) =>
+                new K3sAgent(
+                    `${name}-${host.name}`,
+                    { ...nodeArgs(host), server: firstServer, installAfter: [...(firewallRules.get(host) ?? []), ...serverRules] },
+                    { parent: this },
+                ),
+        );
+
+        this.kubeconfig = firstServer.kubeconfig;
+        this.apiEndpoint = firstServer.url;
+        this.provider = clusterProvider(name, this.kubeconfig, `k3s-multicloud-${name}`, this);
+
+        const installed: Array<{ host: ClusterHost; role: K3sRole; install: pulumi.Resource }> = [
+            ...this.servers.map((s) => ({ host: s.host, role: "server" as const, install: s.install })),
+            ...this.agents.map((a) => ({ host: a.host, role: "agent" as const, install: a.install })),
+        ];
+        this.annotations = installed.map(({ host, role, install }) => {
+            const { annotations: userAnnotations, labels } = metadata.get(host)!;
+            return new NodeAnnotations(
+                `${name}-${host.name}-metadata`,
+                {
+                    nodeName: host.name,
+                    // public-ip-overwrite comes from the same publicIp as node-external-ip in the node's config.
+                    annotations: host.publicIp.apply((ip) => managedAnnotations(`${field}.${host.name}`, userAnnotations, ip)),
+                    labels,
+                    provider: this.provider,
+                    registeredBy: install,
+                    restart: {
+                        connection: host.connection,
+                        sudo: host.sudo,
+                        role,
+                        restartKeys: args.restartOnAnnotationChange,
+                        readyTimeoutSeconds: args.readyTimeoutSeconds,
+                    },
+                },
+                { parent: this },
+            );
+        });
+
+        this.nodes = pulumi.all(
+            installed.map(({ host, role }) =>
+                pulumi.all([host.publicIp, host.privateIp]).apply(
+                    ([publicIp, privateIp]): ClusterNodeInfo => ({
+                        name: host.name,
+                        cloud: host.provider,
+                        location: host.location,
+                        role,
+                        publicIp,
+                        privateIp,
+                        behindNat: host.behindNat,
+                    }),
+                ),
+            ),
+        );
+
+        this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodes: this.nodes });
+    }
+
+    /** Opens the port matrix in each host's cloud firewall; returns the rules per host so installs can wait for them. */
+    private firewallRules(
+        name: string,
+        servers: readonly ClusterHost[],
+        agents: readonly ClusterHost[],
+        apiAllowedCidrs: ReadonlyArray<{ address: string; prefix: number }>,
+    ): Map<ClusterHost, pulumi.Resource[]> {
+        const matrix = clusterPortMatrix(servers.length);
+        const all = [...servers.map((h) => ({ host: h, role: "server" as const })), ...agents.map((h) => ({ host: h, role: "agent" as const }))];
+        const byName = new Map(all.map(({ host }) => [host.name, host]));
+        const peers = { nodes: all.map(({ host }) => host.name), servers: servers.map((h) => h.name) };
+        const rules = new Map<ClusterHost, pulumi.Resource[]>();
+        for (const { host, role } of all) {
+            const firewall = host.firewall;
+            if (firewall.kind === "aliyun-swas") {
+                rules.set(
+                    host,
+                    swasRulesFor(role, matrix).map(
+                        (spec) =>
+                            new alicloud.simpleapplicationserver.FirewallRule(
+                                `${name}-${host.name}-fw-${spec.key}`,
+                                { instanceId: firewall.instanceId, ruleProtocol: spec.ruleProtocol, port: spec.port, remark: spec.remark },
+                                { parent: this, provider: firewall.provider },
+                            ),
+                    ),
+                );
+            } else if (firewall.kind === "vultr-firewall-group") {
+                rules.set(
+                    host,
+                    vultrRulesFor(host.name, role, matrix, peers, apiAllowedCidrs).map((spec) => {
+                        const source =
+                            spec.source.kind === "node"
+                                ? { subnet: byName.get(spec.source.node)!.publicIp, subnetSize: 32 }
+                                : { subnet: spec.source.address, subnetSize: spec.source.prefix };
+                        return new vultr.FirewallRule(
+                            `${name}-${host.name}-fw-${spec.key}`,
+                            {
+                                firewallGroupId: firewall.firewallGroupId,
+                                protocol: spec.protocol,
+                                ipType: "v4",
+                                port: spec.port,
+                                notes: spec.notes,
+                                ...source,
+                            },
+                            { parent: this, provider: firewall.provider },
+                        );
+                    }),
+                );
+            }
+        }
+        return rules;
+    }
+}
