@@ -52,6 +52,8 @@ export interface NodeAnnotationsArgs {
 export class NodeAnnotations extends pulumi.ComponentResource {
     public readonly patch: k8s.core.v1.NodePatch;
     public readonly restart?: command.remote.Command;
+    /** The managed annotations, validated and sorted (without the patchForce marker). */
+    public readonly annotations: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: NodeAnnotationsArgs, opts?: pulumi.ComponentResourceOptions) {
         const nodeName = validateNodeName(`${name}.nodeName`, args.nodeName);
@@ -67,6 +69,7 @@ export class NodeAnnotations extends pulumi.ComponentResource {
             validateNodeMetadata(name, values, labels);
             return sortKeys(values);
         });
+        this.annotations = annotations;
         this.patch = new k8s.core.v1.NodePatch(
             `${name}-patch`,
             {

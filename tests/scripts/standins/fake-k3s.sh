@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Stand-in for the k3s binary: reports the installed version and answers the Ready query from a file the test
-# controls (default: Ready).
+# Stand-in for the k3s binary: reports the installed version and answers the Ready query and the flannel public-ip
+# annotation query from files the test controls (default: Ready, no annotation).
 set -euo pipefail
 here=$(dirname "$0")
 case "${1:-}" in
     --version) echo "k3s version $(cat "$here/k3s.version") (stand-in)" ;;
     kubectl)
         echo "k3s $*" >>"$K3SMC_ROOT/calls.log"
-        if [ -f "$K3SMC_ROOT/ready-status" ]; then cat "$K3SMC_ROOT/ready-status"; else printf 'True'; fi
+        case "$*" in
+            *public-ip*) if [ -f "$K3SMC_ROOT/flannel-public-ip" ]; then cat "$K3SMC_ROOT/flannel-public-ip"; fi ;;
+            *) if [ -f "$K3SMC_ROOT/ready-status" ]; then cat "$K3SMC_ROOT/ready-status"; else printf 'True'; fi ;;
+        esac
         ;;
     *) echo "fake k3s: unexpected arguments $*" >&2; exit 2 ;;
 esac

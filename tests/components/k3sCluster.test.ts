@@ -1,0 +1,172 @@
+import { strict as assert } from "node:assert";
+import { ConfigError, ExistingServer, K3sCluster, VultrServer } from "../../components";
+import { MockCloud, isSecretValue, plainStrings, resolve } from "../harness/mockCloud";
+import { ADDRESSES, buildCluster, clusterCloudFixture } from "../harness/clusterFixture";
+import { SECRETS, SSH_PUBLIC_KEY, TYPES, secret } from "../harness/fixtures";
+
+describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing agent", () => {
+    let cloud: MockCloud;
+    beforeEach(async () => {
+        cloud = await MockCloud.install({ fixture: clusterCloudFixture() });
+    });
+
+    it("opens the SWAS server's ports (no source filter possible, ranges with a slash)", async () => {
+        buildCluster();
+        await cloud.settle();
+        const rules = cloud.ofType(TYPES.swasFirewallRule).map((r) => [r.name, r.inputs.instanceId, r.inputs.ruleProtocol, r.inputs.port]);
+        assert.deepEqual(rules.sort(), [
+            ["dev-sh-server-fw-tcp-10250", "sh-server-instance-id", "Tcp", "10250"],
+            ["dev-sh-server-fw-tcp-6443", "sh-server-instance-id", "Tcp", "6443"],
+            ["dev-sh-server-fw-udp-51820", "sh-server-instance-id", "Udp", "51820/51821"],
+        ]);
+        for (const rule of cloud.ofType(TYPES.swasFirewallRule)) {
+            assert.equal(rule.provider, `${cloud.named("sh-server-alicloud").urn}::sh-server-alicloud-id`, "the SWAS region's provider");
+        }
+    });
+
+    it("opens the Vultr agent's ports to each other node's public IP (ranges with a colon)", async () => {
+        buildCluster();
+        await cloud.settle();
+        const rules = cloud
+            .ofType(TYPES.vultrFirewallRule)
+            .filter((r) => r.name.startsWith("dev-"))
+            .map((r) => [r.name, r.inputs.firewallGroupId, r.inputs.protocol, r.inputs.port, r.inputs.subnet, r.inputs.subnetSize, r.inputs.ipType]);
+        assert.deepEqual(rules.sort(), [
+            ["dev-tokyo-1-fw-tcp-10250-home-1", "tokyo-1-firewall-id", "tcp", "10250", "203.0.113.10", 32, "v4"],
+            ["dev-tokyo-1-fw-tcp-10250-sh-server", "tokyo-1-firewall-id", "tcp", "10250", "47.100.1.10", 32, "v4"],
+            ["dev-tokyo-1-fw-udp-51820-home-1", "tokyo-1-firewall-id", "udp", "51820:51821", "203.0.113.10", 32, "v4"],
+            ["dev-tokyo-1-fw-udp-51820-sh-server", "tokyo-1-firewall-id", "udp", "51820:51821", "47.100.1.10", 32, "v4"],
+        ]);
+    });
+
+    it("installs the server, then every agent joining the server's public IP, after the firewall rules", async () => {
+        const { cluster } = buildCluster();
+        const configs = await Promise.all(cluster.agents.map((a) => resolve(a.configYaml)));
+        for (const config of configs) assert.match(config.value!, /^server: https:\/\/47\.100\.1\.10:6443$/m);
+        await cloud.settle();
+        const agentInstall = cloud.named("dev-tokyo-1-install");
+        for (const rule of cloud.ofType(TYPES.vultrFirewallRule).filter((r) => r.name.startsWith("dev-tokyo-1-fw"))) {
+            assert.ok(agentInstall.dependencies.includes(rule.urn), `install waits for ${rule.name}`);
+        }
+        for (const rule of cloud.ofType(TYPES.swasFirewallRule)) {
+            assert.ok(agentInstall.dependencies.includes(rule.urn), `the agent waits for the server's ${rule.name}`);
+            assert.ok(cloud.named("dev-sh-server-install").dependencies.includes(rule.urn));
+        }
+        assert.ok(agentInstall.dependencies.includes(cloud.named("dev-sh-server-install").urn));
+        assert.ok(!cloud.named("dev-home-1-install").dependencies.includes(agentInstall.urn), "agents do not wait for each other");
+    });
+
+    it("reports the nodes, the API endpoint and a secret kubeconfig", async () => {
+        const { cluster } = buildCluster();
+        const [nodes, endpoint, kubeconfig, token] = await Promise.all([
+            resolve(cluster.nodes),
+            resolve(cluster.apiEndpoint),
+            resolve(cluster.kubeconfig),
+            resolve(cluster.token),
+        ]);
+        assert.deepEqual(nodes.value, [
+            { name: "sh-server", cloud: "aliyun", location: "cn-shanghai", role: "server", ...ADDRESSES.server, behindNat: true },
+            { name: "tokyo-1", cloud: "vultr", location: "nrt", role: "agent", publicIp: "104.156.140.173", privateIp: "104.156.140.173", behindNat: false },
+            { name: "home-1", cloud: "existing", location: "home-lab", role: "agent", ...ADDRESSES.home, behindNat: true },
+        ]);
+        assert.equal(endpoint.value, "https://47.100.1.10:6443");
+        assert.equal(kubeconfig.secret, true);
+        assert.match(kubeconfig.value!, /current-context: dev/);
+        assert.equal(token.secret, true);
+    });
+
+    it("keeps every token, password and key out of plain inputs, and registers unique URNs", async () => {
+        const { cluster, server } = buildCluster();
+        const [token, password] = await Promise.all([resolve(cluster.token), resolve(server.rootPassword)]);
+        await cloud.settle();
+        const forbidden = [token.value!, password.value!, SECRETS.vultrPrivateKey, SECRETS.existingPrivateKey];
+        for (const r of cloud.registrations) {
+            for (const { path, value } of plainStrings(r.inputs)) {
+                for (const s of forbidden) assert.ok(!value.includes(s), `${r.name}.${path} carries a secret`);
+            }
+        }
+        for (const c of cloud.ofType(TYPES.remoteCommand)) assert.ok(isSecretValue(c.inputs.connection), c.name);
+        assert.deepEqual(cloud.duplicateUrns(), []);
+        const clusterUrn = cloud.named("dev").urn;
+        for (const child of cloud.registrations.filter((r) => r.parent === clusterUrn)) {
+            assert.ok(child.name.startsWith("dev-"), `${child.name} is named after the cluster`);
+        }
+    });
+});
+
+describe("K3sCluster guardrails", () => {
+    let cloud: MockCloud;
+    beforeEach(async () => {
+        cloud = await MockCloud.install({ fixture: clusterCloudFixture() });
+    });
+
+    function rejects(run: () => unknown, message: string): void {
+        assert.throws(run, (error: unknown) => {
+            assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+            assert.equal(error.message, message);
+            return true;
+        });
+    }
+    const existing = (name: string, location = "home", publicIp = "203.0.113.20") =>
+        new ExistingServer(name, { publicIp, location, privateKey: secret(SECRETS.existingPrivateKey) }).host;
+
+    it("needs a server", () => {
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [], agents: [existing("a-1")] }),
+            "K3sCluster(c).servers = []: a cluster needs one server. Put the host that should run the control plane in servers, e.g. servers: [aliyun.host].",
+        );
+    });
+
+    it("refuses duplicate node names across host kinds", () => {
+        const vultr = new VultrServer("vultr-box", { region: "nrt", plan: "p", osId: 1, sshPublicKey: SSH_PUBLIC_KEY, sshPrivateKey: "k", nodeName: "edge-1" }).host;
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [existing("s-1")], agents: [vultr, existing("edge-1", "home", "203.0.113.21")] }),
+            'K3sCluster(c) node names = "edge-1": is used by more than one node. Give every node its own name (set nodeName on one of the hosts).',
+        );
+    });
+
+    it("refuses the same host twice", () => {
+        const host = existing("s-1");
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [host], agents: [host] }),
+            'K3sCluster(c).agents[0] = "s-1": is the same host as servers[0]. Use each host once: a node is either a server or an agent.',
+        );
+    });
+
+    it("refuses servers spread over clouds or locations, suggesting agents", () => {
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [existing("s-1", "fra"), existing("s-2", "nrt", "203.0.113.22")] }),
+            'K3sCluster(c).servers = ["s-1 (existing, fra)","s-2 (existing, nrt)"]: spreads servers over clouds or locations, and k3s\' embedded etcd is not supported across networks (it fails as soon as latency or NAT gets in the way). Keep one server, or put all servers in existing/fra, and make s-2 an agent: agents may be anywhere.',
+        );
+    });
+
+    it("refuses an unpinned or too old k3s version", () => {
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "latest", servers: [existing("s-1")] }),
+            'K3sCluster(c).k3sVersion = "latest": is not a pinned k3s release (vMAJOR.MINOR.PATCH+k3sN). Pin a release from https://github.com/k3s-io/k3s/releases, e.g. "v1.33.6+k3s1"; channels such as "stable" are not accepted.',
+        );
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "v1.21.4+k3s1", servers: [existing("s-1")] }),
+            'K3sCluster(c).k3sVersion = "v1.21.4+k3s1": predates the wireguard-native flannel backend (first in v1.23.6+k3s1), which this project uses to encrypt traffic between clouds. Use a supported release: v1.31 to v1.35.',
+        );
+    });
+
+    it("refuses IPVS with ServiceLB", () => {
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [existing("s-1")], options: { kubeProxyMode: "ipvs" } }),
+            'K3sCluster(c).options.kubeProxyMode = "ipvs": IPVS with ServiceLB enabled black-holes traffic between nodes: IPVS binds every LoadBalancer IP to kube-ipvs0 on each node, and ServiceLB publishes the nodes\' own IPs as LoadBalancer IPs, so nodes stop reaching each other and go NotReady once a LoadBalancer Service exists (k3s #5000, #7183). Add "servicelb" to disable (and use another load balancer), or keep kubeProxyMode "iptables".',
+        );
+    });
+
+    it("refuses per-node settings for a node that does not exist", () => {
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [existing("s-1")], nodeLabels: { "s-2": { a: "b" } } }),
+            'K3sCluster(c).nodeLabels = "s-2": names no node of this cluster. Key it by one of the node names: s-1.',
+        );
+    });
+
+    afterEach(async () => {
+        await cloud.settle();
+        assert.deepEqual(cloud.registrations.filter((r) => r.type.startsWith("k3s-multicloud:k3s")).map((r) => r.name), [], "nothing registered");
+    });
+});
