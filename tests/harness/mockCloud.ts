@@ -1,35 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
+import { CallRecord, RecordingMocks, Registration, isSecretValue } from "../../stacks/plan/recordingMocks";
 
-/** The marker Pulumi puts on a secret value in serialized inputs. */
-const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-/** What an unknown (computed) value looks like in serialized inputs during preview. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-/** One `registerResource` the program made, with the options the engine would see. */
-export interface Registration {
-    readonly type: string;
-    readonly name: string;
-    readonly urn: string;
-    readonly custom: boolean;
-    /** Inputs as serialized for the engine: secrets still wrapped (see `isSecretValue`), unknowns as UNKNOWN. */
-    readonly inputs: Record<string, unknown>;
-    readonly parent: string;
-    readonly dependencies: string[];
-    readonly provider: string;
-    readonly retainOnDelete: boolean | undefined;
-    readonly protect: boolean | undefined;
-    readonly ignoreChanges: string[];
-    readonly additionalSecretOutputs: string[];
-    readonly replaceOnChanges: string[];
-    readonly deleteBeforeReplace: boolean;
-}
-
-/** One data-source call (invoke) the program made. */
-export interface CallRecord {
-    readonly token: string;
-    readonly inputs: Record<string, unknown>;
-}
+export { UNKNOWN, isSecretValue, resolve, unwrap } from "../../stacks/plan/recordingMocks";
+export type { CallRecord, Registration } from "../../stacks/plan/recordingMocks";
 
 /** Values the fake cloud hands back, chosen per test. */
 export interface CloudFixture {
@@ -47,104 +20,50 @@ export const SWAS_INSTANCE = "alicloud:simpleapplicationserver/instance:Instance
 export const SWAS_GET_INSTANCES = "alicloud:simpleapplicationserver/getInstances:getInstances";
 
 /**
- * A fake cloud behind Pulumi's runtime mocks that records every registration with its options (parent, dependencies,
- * retainOnDelete, ...), which the plain mock API does not show. One per test: `setMocks` is process-global.
+ * A fake cloud behind the recording mocks: answers registrations and data-source calls with the fixture's values.
+ * One per test: `setMocks` is process-global.
  */
 export class MockCloud {
-    readonly registrations: Registration[] = [];
-    readonly calls: CallRecord[] = [];
-    /** Warnings the program logged with `pulumi.log.warn`, kept here instead of cluttering the test output. */
-    readonly warnings: string[] = [];
-    private pending = 0;
     private readonly swasIds = new Map<string, string>();
 
     private constructor(
         readonly preview: boolean,
         private readonly fixture: CloudFixture,
+        private recorder?: RecordingMocks,
     ) {}
 
     /** Installs the mocks; call it before constructing any resource of the test. */
     static async install(options: { preview?: boolean; fixture?: CloudFixture; stack?: string } = {}): Promise<MockCloud> {
         const cloud = new MockCloud(options.preview ?? false, options.fixture ?? {});
-        await pulumi.runtime.setMocks(
-            {
-                newResource: (args) => cloud.newResource(args),
-                call: (args) => cloud.call(args),
-            },
-            "k3s-multicloud",
-            options.stack ?? "test",
-            cloud.preview,
-        );
-        cloud.recordRegistrations();
-        cloud.recordWarnings();
+        cloud.recorder = await RecordingMocks.install({
+            preview: cloud.preview,
+            stack: options.stack ?? "test",
+            newResource: (args) => cloud.newResource(args),
+            call: (args) => cloud.call(args),
+        });
         return cloud;
     }
 
-    /** Waits until every registration the program started has been answered. */
-    async settle(): Promise<void> {
-        let quiet = 0;
-        let seen = -1;
-        while (quiet < 20) {
-            await new Promise((resolve) => setImmediate(resolve));
-            if (this.pending === 0 && this.registrations.length === seen) quiet++;
-            else quiet = 0;
-            seen = this.registrations.length;
-        }
+    get registrations(): Registration[] {
+        return this.recorder!.registrations;
     }
-
-    /** Registrations of one type token, e.g. "vultr:index/instance:Instance". */
+    get calls(): CallRecord[] {
+        return this.recorder!.calls;
+    }
+    get warnings(): string[] {
+        return this.recorder!.warnings;
+    }
+    settle(): Promise<void> {
+        return this.recorder!.settle();
+    }
     ofType(type: string): Registration[] {
-        return this.registrations.filter((r) => r.type === type);
+        return this.recorder!.ofType(type);
     }
-
-    /** The one registration with this logical name; fails when there is none or more than one. */
     named(name: string): Registration {
-        const found = this.registrations.filter((r) => r.name === name);
-        if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}`);
-        return found[0];
+        return this.recorder!.named(name);
     }
-
-    /** Every URN registered more than once (the real engine would reject the program). */
     duplicateUrns(): string[] {
-        const counts = new Map<string, number>();
-        for (const r of this.registrations) counts.set(r.urn, (counts.get(r.urn) ?? 0) + 1);
-        return [...counts].filter(([, n]) => n > 1).map(([urn]) => urn);
-    }
-
-    private recordWarnings(): void {
-        (pulumi.log as { warn: (message: string) => Promise<void> }).warn = async (message: string) => {
-            this.warnings.push(message);
-        };
-    }
-
-    private recordRegistrations(): void {
-        const monitor = pulumi.runtime.getMonitor() as any;
-        const original = monitor.registerResource.bind(monitor);
-        monitor.registerResource = (req: any, callback: (err: unknown, resp: unknown) => void) => {
-            this.pending++;
-            original(req, (err: unknown, resp: any) => {
-                if (!err) {
-                    this.registrations.push({
-                        type: req.getType(),
-                        name: req.getName(),
-                        urn: resp.getUrn(),
-                        custom: req.getCustom(),
-                        inputs: req.getObject()?.toJavaScript() ?? {},
-                        parent: req.getParent(),
-                        dependencies: req.getDependenciesList(),
-                        provider: req.getProvider(),
-                        retainOnDelete: req.hasRetainondelete?.() === false ? undefined : req.getRetainondelete(),
-                        protect: req.hasProtect?.() === false ? undefined : req.getProtect(),
-                        ignoreChanges: req.getIgnorechangesList(),
-                        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-                        replaceOnChanges: req.getReplaceonchangesList(),
-                        deleteBeforeReplace: req.getDeletebeforereplace(),
-                    });
-                }
-                this.pending--;
-                callback(err, resp);
-            });
-        };
+        return this.recorder!.duplicateUrns();
     }
 
     private newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
@@ -172,7 +91,6 @@ export class MockCloud {
 
     private call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         const inputs = args.inputs as Record<string, any>;
-        this.calls.push({ token: args.token, inputs });
         const custom = this.fixture.calls?.[args.token];
         if (custom) return custom(inputs);
         switch (args.token) {
@@ -200,16 +118,6 @@ export class MockCloud {
     }
 }
 
-/** True when a serialized input value is a secret. */
-export function isSecretValue(value: unknown): boolean {
-    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
-}
-
-/** The plain value inside a serialized input, secret or not. */
-export function unwrap(value: unknown): any {
-    return isSecretValue(value) ? (value as { value: unknown }).value : value;
-}
-
 /**
  * Every string in a registration's inputs that is NOT under a secret wrapper, with its path. Used to prove that no
  * password, key or token travels in a plain input.
@@ -224,9 +132,3 @@ export function plainStrings(value: unknown, path = ""): Array<{ path: string; v
     return [];
 }
 
-/** Resolves an Output in a test (its value, whether it is known, whether it is secret). */
-export async function resolve<T>(output: pulumi.Output<T>): Promise<{ value: T | undefined; known: boolean; secret: boolean }> {
-    const internal = output as any;
-    const [value, known, secret] = await Promise.all([internal.promise(), internal.isKnown, internal.isSecret]);
-    return { value: known ? value : undefined, known, secret };
-}
