@@ -1,0 +1,163 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { ClusterNodeInfo } from "../../components/k3s/k3sCluster";
+import { resolveInstallMirror } from "../../components/k3s/installSource";
+import { ConfigError } from "../../components/validation/configError";
+import { deployStack } from "../program";
+import { readRawConfig } from "../readConfig";
+import { parseStackConfig } from "../stackConfig";
+import { RecordingMocks, resolve, unwrap } from "./recordingMocks";
+import { FirewallRow, PlanData, topologyWarnings } from "./renderPlan";
+
+const STACKS_DIR = join(__dirname, "..");
+
+/**
+ * The stack's config as `pulumi` would hand it to the program: every value as a string (structured values as JSON).
+ * Encrypted values (`secure:`) cannot be read without the stack's passphrase and are not needed for the plan.
+ */
+export function loadStackConfigFile(stack: string, dir = STACKS_DIR): Record<string, string> {
+    const path = join(dir, `Pulumi.${stack}.yaml`);
+    let text: string;
+    try {
+        text = readFileSync(path, "utf8");
+    } catch {
+        throw new ConfigError("stack", stack, `has no config file ${path}`, "Name a stack that has a stacks/Pulumi.<stack>.yaml, e.g. dev.");
+    }
+    const document = (parse(text) ?? {}) as { config?: Record<string, unknown> };
+    const config: Record<string, string> = {};
+    for (const [key, value] of Object.entries(document.config ?? {})) {
+        if (typeof value === "object" && value !== null && "secure" in value) continue;
+        config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return config;
+}
+
+/** The fake cloud of the plan: every value the cloud assigns at create time comes back as `<what>`. */
+function placeholderCloud() {
+    const swasNames = new Map<string, string>();
+    return {
+        newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+            const inputs = args.inputs as Record<string, any>;
+            const id = `<${args.name} id>`;
+            switch (args.type) {
+                case "alicloud:simpleapplicationserver/instance:Instance":
+                    swasNames.set(id, inputs.instanceName);
+                    return { id, state: inputs };
+                case "vultr:index/instance:Instance":
+                    return { id, state: { ...inputs, mainIp: `<${inputs.label} public IP>`, internalIp: `<${inputs.label} VPC IP>` } };
+                case "random:index/randomPassword:RandomPassword":
+                    return { id, state: { ...inputs, result: "[secret]" } };
+                case "command:remote:Command":
+                    // The kubeconfig step: a k3s.yaml shape so the rewrite to the public IP works.
+                    return { id, state: { ...inputs, stdout: "server: https://127.0.0.1:6443\n", stderr: "" } };
+                default:
+                    return { id, state: inputs };
+            }
+        },
+        call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+            const inputs = args.inputs as Record<string, any>;
+            switch (args.token) {
+                case "alicloud:simpleapplicationserver/getInstances:getInstances":
+                    return {
+                        instances: (inputs.ids as string[]).map((id) => {
+                            const name = swasNames.get(id) ?? id;
+                            return { id, publicIpAddress: `<${name} public IP>`, innerIpAddress: `<${name} private IP>` };
+                        }),
+                    };
+                case "alicloud:simpleapplicationserver/getServerPlans:getServerPlans":
+                    return { plans: [{ id: `<SWAS plan with ${inputs.core} vCPU and ${inputs.memory} GiB>` }] };
+                case "alicloud:simpleapplicationserver/getImages:getImages":
+                    return { images: [{ id: `<SWAS image matching ${inputs.nameRegex}>` }] };
+                case "vultr:index/getOs:getOs":
+                    return { id: "0", name: inputs.filters?.[0]?.values?.[0] ?? "" };
+                default:
+                    throw new Error(`the plan's fake cloud has no answer for ${args.token}`);
+            }
+        },
+    };
+}
+
+/** Which node a cluster child belongs to: its name is `<cluster>-<node>-<part>`; the longest node name wins. */
+function nodeOf(resourceName: string, cluster: string, nodes: readonly string[], part: string): string | undefined {
+    return nodes
+        .filter((node) => resourceName.startsWith(`${cluster}-${node}-${part}`))
+        .sort((a, b) => b.length - a.length)[0];
+}
+
+/**
+ * Evaluates the real program under runtime mocks with the stack's config, no Pulumi CLI and no credentials, and
+ * collects what the plan shows.
+ */
+export async function evaluateStack(stack: string, configValues: Record<string, string>): Promise<PlanData> {
+    const cloud = placeholderCloud();
+    const recorder = await RecordingMocks.install({ preview: false, stack, newResource: cloud.newResource, call: cloud.call });
+    pulumi.runtime.setAllConfig(configValues);
+    const parsed = parseStackConfig(readRawConfig(new pulumi.Config("k3s-multicloud")));
+    const deployed = deployStack(stack, parsed, () => pulumi.secret("[secret]"));
+    const nodes = (await resolve(deployed.cluster.nodes)).value as ClusterNodeInfo[];
+    const configs: Record<string, string> = {};
+    for (const node of [...deployed.cluster.servers, ...deployed.cluster.agents]) {
+        configs[node.host.name] = (await resolve(node.configYaml)).value as string;
+    }
+    await recorder.settle();
+
+    const names = nodes.map((n) => n.name);
+    const nodeByName = new Map(nodes.map((n) => [n.name, n]));
+    const firewall: FirewallRow[] = [];
+    for (const rule of recorder.registrations) {
+        const inputs = rule.inputs as Record<string, any>;
+        if (rule.type === "alicloud:simpleapplicationserver/firewallRule:FirewallRule") {
+            firewall.push({
+                node: nodeOf(rule.name, stack, names, "fw-") ?? rule.name,
+                cloud: "aliyun",
+                protocol: String(inputs.ruleProtocol).toLowerCase(),
+                port: inputs.port,
+                source: "anywhere",
+                purpose: String(inputs.remark).replace(/^k3s-multicloud: /, ""),
+            });
+        } else if (rule.type === "vultr:index/firewallRule:FirewallRule" && nodeOf(rule.name, stack, names, "fw-")) {
+            const subnet = String(unwrap(inputs.subnet));
+            const peer = /^<(.+) public IP>$/.exec(subnet)?.[1] ?? nodes.find((n) => n.publicIp === subnet)?.name;
+            firewall.push({
+                node: nodeOf(rule.name, stack, names, "fw-")!,
+                cloud: "vultr",
+                protocol: inputs.protocol,
+                port: inputs.port,
+                source: inputs.subnetSize === 0 ? "anywhere" : peer && nodeByName.has(peer) ? `${peer} (/32)` : `${subnet}/${inputs.subnetSize}`,
+                purpose: String(inputs.notes).replace(/^k3s-multicloud: /, ""),
+            });
+        }
+    }
+    const firstPort = (port: string) => Number.parseInt(port, 10);
+    firewall.sort(
+        (a, b) =>
+            names.indexOf(a.node) - names.indexOf(b.node) ||
+            firstPort(a.port) - firstPort(b.port) ||
+            a.protocol.localeCompare(b.protocol) ||
+            a.source.localeCompare(b.source),
+    );
+
+    const metadata: PlanData["metadata"] = {};
+    for (const patch of recorder.ofType("kubernetes:core/v1:NodePatch")) {
+        const meta = (patch.inputs as any).metadata;
+        const { ["pulumi.com/patchForce"]: _force, ...annotations } = meta.annotations ?? {};
+        void _force;
+        (metadata as Record<string, unknown>)[meta.name] = { annotations, labels: meta.labels ?? {} };
+    }
+
+    const installSources = Object.fromEntries(
+        nodes.map((n) => [n.name, resolveInstallMirror(parsed.options.installMirror ?? "auto", n.cloud, n.location)]),
+    );
+    return {
+        stack,
+        installSources,
+        k3sVersion: parsed.k3sVersion,
+        nodes,
+        configs,
+        firewall,
+        metadata,
+        warnings: [...[...recorder.warnings].sort(), ...topologyWarnings(nodes, firewall)],
+    };
+}

@@ -1,0 +1,140 @@
+import { ClusterNodeInfo } from "../../components/k3s/k3sCluster";
+import { renderMeshDiagram } from "./meshDiagram";
+
+/** A value the cloud assigns at create time, shown by the plan's fake cloud as `<what>`. */
+export const PLACEHOLDER = /^<[^<>]+>$/;
+
+export interface FirewallRow {
+    readonly node: string;
+    readonly cloud: "aliyun" | "vultr";
+    readonly protocol: string;
+    readonly port: string;
+    readonly source: string;
+    readonly purpose: string;
+}
+
+export interface PlanData {
+    readonly stack: string;
+    /** Where each node downloads k3s from: "github" or "cn" (the China mirror). */
+    readonly installSources: Readonly<Record<string, string>>;
+    readonly k3sVersion: string;
+    readonly nodes: readonly ClusterNodeInfo[];
+    readonly configs: Readonly<Record<string, string>>;
+    readonly firewall: readonly FirewallRow[];
+    readonly metadata: Readonly<Record<string, { annotations: Record<string, string>; labels: Record<string, string> }>>;
+    readonly warnings: readonly string[];
+}
+
+function shown(value: string): string {
+    return PLACEHOLDER.test(value) ? "known after create" : value;
+}
+
+function plural(count: number, noun: string): string {
+    return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+    return [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+/** Warnings the plan derives from the topology itself, besides those the components log. */
+export function topologyWarnings(nodes: readonly ClusterNodeInfo[], firewall: readonly FirewallRow[]): string[] {
+    const warnings: string[] = [];
+    for (const node of nodes) {
+        if (node.cloud === "existing") {
+            const ports = node.role === "server" ? "6443/tcp, 51820-51821/udp and 10250/tcp" : "51820-51821/udp and 10250/tcp";
+            warnings.push(`${node.name} is a server you manage: open ${ports} to the other nodes in its own firewall (and forward them when it sits behind a router).`);
+        }
+        if (node.cloud === "aliyun") {
+            const open = firewall.filter((r) => r.node === node.name).map((r) => `${r.port}/${r.protocol}`);
+            warnings.push(`${node.name}: SWAS firewall rules cannot filter by source, so ${open.join(", ")} are open to the whole internet (TCP 22/80/443 are open by default).`);
+        }
+    }
+    return warnings;
+}
+
+/** The offline plan as deterministic Markdown. */
+export function renderPlan(plan: PlanData): string {
+    const servers = plan.nodes.filter((n) => n.role === "server");
+    const out: string[] = [];
+    out.push(`# k3s-multicloud plan: stack \`${plan.stack}\``);
+    out.push("");
+    const agents = plan.nodes.length - servers.length;
+    out.push(
+        `k3s ${plan.k3sVersion} · ${plural(plan.nodes.length, "node")} (${plural(servers.length, "server")}, ${plural(agents, "agent")}) · flannel wireguard-native over public IPs`,
+    );
+    out.push("");
+    out.push("## Nodes");
+    out.push("");
+    out.push(
+        table(
+            ["node", "cloud", "location", "role", "public IP", "private IP", "NAT", "k3s from"],
+            plan.nodes.map((n) => [
+                n.name,
+                n.cloud,
+                n.location,
+                n.role,
+                shown(n.publicIp),
+                shown(n.privateIp),
+                n.behindNat ? "yes" : "no",
+                plan.installSources[n.name] === "cn" ? "China mirror" : "GitHub",
+            ]),
+        ),
+    );
+    out.push("");
+    out.push("## WireGuard mesh");
+    out.push("");
+    out.push("```mermaid");
+    out.push(renderMeshDiagram(plan.nodes));
+    out.push("```");
+    out.push("");
+    out.push("## Firewall rules");
+    for (const cloud of ["aliyun", "vultr"] as const) {
+        const rows = plan.firewall.filter((r) => r.cloud === cloud);
+        if (rows.length === 0) continue;
+        out.push("");
+        out.push(`### ${cloud === "aliyun" ? "Alibaba SWAS (no source filter: open to the internet)" : "Vultr firewall groups"}`);
+        out.push("");
+        out.push(table(["node", "protocol", "port", "from", "purpose"], rows.map((r) => [r.node, r.protocol, r.port, r.source, r.purpose])));
+    }
+    const unmanaged = plan.nodes.filter((n) => n.cloud === "existing").map((n) => n.name);
+    if (unmanaged.length > 0) {
+        out.push("");
+        out.push(`Existing servers (${unmanaged.join(", ")}): no rules are created; see the warnings.`);
+    }
+    out.push("");
+    out.push("## Managed annotations and labels");
+    for (const node of plan.nodes) {
+        const meta = plan.metadata[node.name] ?? { annotations: {}, labels: {} };
+        out.push("");
+        out.push(`### ${node.name}`);
+        out.push("");
+        out.push(
+            table(
+                ["kind", "key", "value"],
+                [
+                    ...Object.entries(meta.annotations).map(([k, v]) => ["annotation", k, shown(v)]),
+                    ...Object.entries(meta.labels).map(([k, v]) => ["label", k, v]),
+                ],
+            ),
+        );
+    }
+    out.push("");
+    out.push("## config.yaml per node");
+    for (const node of plan.nodes) {
+        out.push("");
+        out.push(`### ${node.name} (/etc/rancher/k3s/config.yaml)`);
+        out.push("");
+        out.push("```yaml");
+        out.push((plan.configs[node.name] ?? "").trimEnd());
+        out.push("```");
+    }
+    out.push("");
+    out.push("The join token reaches each node on stdin and is not shown: [secret].");
+    out.push("");
+    out.push("## Warnings");
+    out.push("");
+    for (const warning of plan.warnings) out.push(`- ${warning}`);
+    out.push("");
+    return out.join("\n");
+}

@@ -1,0 +1,142 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { renderMeshDiagram } from "../../stacks/plan/meshDiagram";
+import { parseStackConfig } from "../../stacks/stackConfig";
+import { ConfigError } from "../../components";
+
+const ROOT = resolve(__dirname, "..", "..");
+
+/** Runs `npm run plan -- ...` the way a user does (through tsx, in a fresh process). */
+function plan(...args: string[]) {
+    const result = spawnSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "stacks", "plan", "cli.ts"), ...args], {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 120_000,
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("offline plan (npm run plan)", function () {
+    this.timeout(180_000);
+
+    it("prints the dev plan exactly as the golden file, and the same bytes twice", () => {
+        const first = plan("dev");
+        const second = plan("dev");
+        assert.equal(first.status, 0, first.stderr);
+        assert.equal(first.stdout, readFileSync(join(ROOT, "tests", "golden", "plan-dev.md"), "utf8"));
+        assert.equal(second.stdout, first.stdout);
+    });
+
+    it("prints the prod plan with every section", () => {
+        const run = plan("prod");
+        assert.equal(run.status, 0, run.stderr);
+        for (const heading of ["## Nodes", "## WireGuard mesh", "```mermaid", "## Firewall rules", "## Managed annotations and labels", "## config.yaml per node", "## Warnings"]) {
+            assert.ok(run.stdout.includes(`\n${heading}\n`), heading);
+        }
+        assert.ok(run.stdout.includes("| home-1 | existing | home-lab | agent | 203.0.113.10 | 192.168.1.20 | yes | GitHub |"));
+        assert.ok(run.stdout.includes("kube-proxy-arg:\n  - proxy-mode=ipvs\n  - masquerade-all=true\n"));
+        assert.ok(run.stdout.includes("| annotation | example.com/owner | platform-team |"));
+    });
+
+    it("exits non-zero with the validation message for a broken stack config", () => {
+        const dir = mkdtempSync(join(tmpdir(), "k3smc-plan-"));
+        try {
+            writeFileSync(
+                join(dir, "Pulumi.broken.yaml"),
+                [
+                    "config:",
+                    "  k3s-multicloud:k3sVersion: v1.33.6+k3s1",
+                    "  k3s-multicloud:sshPublicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpSZXBsYWNl ops@example",
+                    "  k3s-multicloud:nodes:",
+                    "    - {name: s-1, role: server, cloud: existing, publicIp: 203.0.113.10, location: lab}",
+                    "    - {name: v-1, role: agent, cloud: vultr, region: nrt, plan: vc2-1c-2gb, osId: \"2284\"}",
+                    "",
+                ].join("\n"),
+            );
+            const run = plan("broken", "--config-dir", dir);
+            assert.equal(run.status, 1);
+            assert.equal(run.stdout, "");
+            assert.equal(run.stderr, 'error: VultrServer(v-1).osId = "2284": is not a Vultr OS id (a positive whole number). Write it as a number without quotes: 2284.\n');
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("names a missing stack file", () => {
+        const run = plan("nosuchstack");
+        assert.equal(run.status, 1);
+        assert.match(run.stderr, /^error: stack = "nosuchstack": has no config file .*stacks\/Pulumi\.nosuchstack\.yaml\. Name a stack that has a stacks\/Pulumi\.<stack>\.yaml, e\.g\. dev\.\n$/);
+    });
+});
+
+describe("mesh diagram", () => {
+    it("groups nodes by cloud and location, marks NAT, highlights the server and links every pair", () => {
+        assert.equal(
+            renderMeshDiagram([
+                { name: "sh-server", cloud: "aliyun", location: "cn-shanghai", role: "server", publicIp: "1.1.1.1", privateIp: "10.0.0.1", behindNat: true },
+                { name: "tokyo-1", cloud: "vultr", location: "nrt", role: "agent", publicIp: "2.2.2.2", privateIp: "2.2.2.2", behindNat: false },
+                { name: "home-1", cloud: "existing", location: "home", role: "agent", publicIp: "3.3.3.3", privateIp: "192.168.1.2", behindNat: true },
+            ]),
+            [
+                "flowchart LR",
+                '    subgraph aliyun___cn_shanghai["aliyun · cn-shanghai"]',
+                '        sh_server[["sh-server<br/>server · behind NAT"]]',
+                "    end",
+                '    subgraph existing___home["existing · home"]',
+                '        home_1["home-1<br/>agent · behind NAT"]',
+                "    end",
+                '    subgraph vultr___nrt["vultr · nrt"]',
+                '        tokyo_1["tokyo-1<br/>agent"]',
+                "    end",
+                '    sh_server <-- "wg 51820/udp" --> tokyo_1',
+                '    sh_server <-- "wg 51820/udp" --> home_1',
+                '    tokyo_1 <-- "wg 51820/udp" --> home_1',
+                "    classDef server fill:#fde68a,stroke:#b45309,stroke-width:2px",
+                "    class sh_server server",
+            ].join("\n"),
+        );
+    });
+});
+
+describe("stack config parsing", () => {
+    function rejects(raw: Record<string, unknown>, message: string) {
+        assert.throws(() => parseStackConfig(raw), (error: unknown) => {
+            assert.ok(error instanceof ConfigError);
+            assert.equal(error.message, message);
+            return true;
+        });
+    }
+
+    it("rejects unknown settings, clouds and fields with the allowed ones", () => {
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, nodeAnnotations, nodeLabels, nodeTaints (README, "Stack config").');
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [] }, 'k3s-multicloud:nodes = []: must be a non-empty list of nodes. List at least one server (README, "Stack config").');
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "hetzner" }] }, 'k3s-multicloud:nodes[0].cloud = "hetzner": is not a supported cloud. Use "aliyun", "vultr" or "existing".');
+        rejects(
+            { k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "vultr", region: "nrt", plan: "p", size: 2 }] },
+            "k3s-multicloud:nodes[0].size = 2: is not a setting here. Use one of name, role, cloud, region, plan, osId, osName, enableIpv6, tags.",
+        );
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "master", cloud: "existing", publicIp: "1.2.3.4", location: "x" }] }, 'k3s-multicloud:nodes[0].role = "master": is not a node role. Use "server" or "agent".');
+    });
+
+    it("parses a valid config into typed values", () => {
+        const parsed = parseStackConfig({
+            k3sVersion: "v1.33.6+k3s1",
+            nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }],
+            nodeLabels: { a: { tier: "edge" } },
+        });
+        assert.deepEqual(parsed, {
+            k3sVersion: "v1.33.6+k3s1",
+            nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }],
+            options: {},
+            sshPublicKey: undefined,
+            sshAllowedCidrs: undefined,
+            apiAllowedCidrs: undefined,
+            nodeAnnotations: {},
+            nodeLabels: { a: { tier: "edge" } },
+            nodeTaints: {},
+        });
+    });
+});

@@ -1,0 +1,50 @@
+import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+
+const workflow = parse(readFileSync(join(__dirname, "..", "..", ".github", "workflows", "preview.yml"), "utf8"));
+
+describe("PR preview workflow", () => {
+    it("runs on pull requests with permission to comment", () => {
+        assert.deepEqual(Object.keys(workflow.on), ["pull_request"]);
+        assert.deepEqual(workflow.permissions, { contents: "read", "pull-requests": "write" });
+    });
+
+    it("runs npm ci, npm test and the plan of every stack, posted as one sticky comment", () => {
+        const steps = workflow.jobs["test-and-plan"].steps as Array<Record<string, any>>;
+        const names = steps.map((s) => s.name);
+        assert.deepEqual(names, [
+            "Check out",
+            "Set up Node.js 20",
+            "Install shellcheck and OpenSSH server",
+            "npm ci",
+            "npm test",
+            "Offline plan of every stack",
+            "Post the plan as one sticky comment",
+        ]);
+        assert.equal(steps[3].run, "npm ci");
+        assert.match(steps[4].run, /npm test$/);
+        assert.match(steps[5].run, /for file in stacks\/Pulumi\.\*\.yaml/);
+        assert.match(steps[5].run, /npm run -s plan -- "\$stack"/);
+        assert.equal(steps[6].uses, "marocchino/sticky-pull-request-comment@v2");
+        assert.deepEqual(steps[6].with, { header: "k3s-multicloud-plan", path: "plan.md" });
+    });
+
+    it("previews every stack with pulumi/actions@v7 only when the cloud secrets exist, with a notice otherwise", () => {
+        const job = workflow.jobs["pulumi-preview"];
+        assert.deepEqual(job.strategy.matrix.stack, ["dev", "prod"]);
+        const steps = job.steps as Array<Record<string, any>>;
+        assert.equal(steps[0].id, "credentials");
+        assert.match(steps[0].run, /::notice title=pulumi preview skipped::/);
+        const preview = steps.find((s) => s.uses === "pulumi/actions@v7")!;
+        assert.equal(preview.if, "steps.credentials.outputs.configured == 'true'");
+        assert.equal(preview.with.command, "preview");
+        assert.equal(preview.with["comment-on-pr"], true);
+        assert.equal(preview.with["stack-name"], "${{ matrix.stack }}");
+        for (const secret of ["PULUMI_CONFIG_PASSPHRASE", "ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY", "VULTR_API_KEY", "PULUMI_BACKEND_URL"]) {
+            assert.equal(job.env[secret], `\${{ secrets.${secret} }}`);
+        }
+        for (const step of steps.slice(1)) assert.equal(step.if, "steps.credentials.outputs.configured == 'true'", step.name);
+    });
+});
