@@ -35,7 +35,7 @@ export function loadStackConfigFile(stack: string, dir = STACKS_DIR): Record<str
 }
 
 /** The fake cloud of the plan: every value the cloud assigns at create time comes back as `<what>`. */
-function placeholderCloud() {
+export function placeholderCloud() {
     const swasNames = new Map<string, string>();
     return {
         newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
