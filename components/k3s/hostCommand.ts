@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** The bash scripts in components/scripts that run on hosts. */
-export type HostScript = "prepare" | "install" | "uninstall" | "read-kubeconfig" | "restart-for-flannel";
+export type HostScript = "prepare" | "install" | "uninstall" | "read-kubeconfig" | "restart-for-flannel" | "mesh-check";
 
 const SCRIPTS_DIR = join(__dirname, "..", "scripts");
 const scriptCache = new Map<HostScript, string>();

@@ -1,4 +1,5 @@
 import * as vultr from "@ediri/vultr";
+import * as command from "@pulumi/command";
 import * as alicloud from "@pulumi/alicloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -6,9 +7,11 @@ import * as random from "@pulumi/random";
 import { NodeAnnotations } from "../annotations/nodeAnnotations";
 import { managedAnnotations, validateNodeMetadata } from "../annotations/managedAnnotations";
 import { ClusterHost, HostProvider } from "../hosts/clusterHost";
+import { ExpectedNode, MeshNodeStatus, checkNodeMesh, meshFailure, parseMeshReport } from "../mesh/meshCheck";
 import { clusterPortMatrix, swasRulesFor, vultrRulesFor } from "../network/portMatrix";
 import { parseIpv4Cidr } from "../validation/addresses";
 import { validateClusterShape } from "./clusterValidation";
+import { renderHostCommand } from "./hostCommand";
 import { K3sAgent, K3sServer } from "./k3sNode";
 import { clusterProvider } from "./kubernetesProvider";
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
@@ -37,6 +40,13 @@ export interface K3sClusterArgs {
     readonly token?: pulumi.Input<string>;
     /** How long each install waits for its node to be Ready. Default 300 s. */
     readonly readyTimeoutSeconds?: number;
+    /**
+     * After the nodes are installed, check on every node that WireGuard peers with every other node at its public IP
+     * with a recent handshake, and fail `pulumi up` in words when not. Default true.
+     */
+    readonly verifyMesh?: boolean;
+    /** How long the mesh check waits for handshakes. Default 180 s. */
+    readonly meshTimeoutSeconds?: number;
 }
 
 /** One node as the cluster reports it. */
@@ -67,6 +77,8 @@ export class K3sCluster extends pulumi.ComponentResource {
     public readonly annotations: NodeAnnotations[];
     /** The cluster join token; secret. */
     public readonly token: pulumi.Output<string>;
+    /** Per node: the WireGuard peers seen, their endpoints and handshake ages, and any findings. */
+    public readonly meshStatus: pulumi.Output<MeshNodeStatus[]>;
 
     constructor(name: string, args: K3sClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const servers = [...args.servers];
@@ -183,7 +195,67 @@ export class K3sCluster extends pulumi.ComponentResource {
             ),
         );
 
-        this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodes: this.nodes });
+        this.meshStatus =
+            args.verifyMesh === false
+                ? pulumi.output([])
+                : this.meshCheck(name, installed, [...firewallRules.values()].flat(), args.meshTimeoutSeconds ?? 180);
+
+        // The mesh status is an output of the component, so a mesh that did not form fails `pulumi up`.
+        this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodes: this.nodes, meshStatus: this.meshStatus });
+    }
+
+    /**
+     * One mesh-check step per node once every node is installed, patched and restarted; re-run whenever the set of
+     * nodes or their addresses change. Its output is compared with the expected topology here.
+     */
+    private meshCheck(
+        name: string,
+        installed: ReadonlyArray<{ host: ClusterHost; role: K3sRole; install: pulumi.Resource }>,
+        firewallRules: pulumi.Resource[],
+        timeoutSeconds: number,
+    ): pulumi.Output<MeshNodeStatus[]> {
+        const settled: pulumi.Resource[] = [
+            ...installed.map((n) => n.install),
+            ...this.annotations.map((a): pulumi.Resource => a.restart ?? a.patch),
+            ...firewallRules,
+        ];
+        const expected = pulumi.all(
+            installed.map(({ host }) =>
+                pulumi.all([host.publicIp, host.privateIp]).apply(([publicIp, privateIp]): ExpectedNode => ({ name: host.name, publicIp, privateIp })),
+            ),
+        );
+        const topology = expected.apply((nodes) => nodes.map((n) => `${n.name}=${n.publicIp}/${n.privateIp}`).sort().join(","));
+        const reports = installed.map(
+            ({ host, role }) =>
+                new command.remote.Command(
+                    `${name}-${host.name}-mesh-check`,
+                    {
+                        connection: host.connection,
+                        create: renderHostCommand(
+                            "mesh-check",
+                            {
+                                K3SMC_NODE_NAME: host.name,
+                                K3SMC_ROLE: role,
+                                K3SMC_EXPECTED_PEERS: String(installed.length - 1),
+                                K3SMC_MESH_TIMEOUT: String(timeoutSeconds),
+                            },
+                            host.sudo,
+                        ),
+                        triggers: [topology],
+                    },
+                    { parent: this, dependsOn: settled },
+                ).stdout,
+        );
+        return pulumi.all([expected, pulumi.all(reports)]).apply(([nodes, outputs]) => {
+            // A step that never ran has no output: evaluated without a cloud (the offline plan), nothing to compare.
+            if (outputs.some((output) => output === undefined)) return [];
+            const statuses = nodes.map((self, i) =>
+                checkNodeMesh(self, nodes.filter((n) => n.name !== self.name), parseMeshReport(outputs[i])),
+            );
+            const failure = meshFailure(statuses);
+            if (failure) throw new pulumi.RunError(`K3sCluster ${name}: ${failure}`);
+            return statuses;
+        });
     }
 
     /** Opens the port matrix in each host's cloud firewall; returns the rules per host so installs can wait for them. */

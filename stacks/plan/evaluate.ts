@@ -50,8 +50,11 @@ export function placeholderCloud() {
                 case "random:index/randomPassword:RandomPassword":
                     return { id, state: { ...inputs, result: "[secret]" } };
                 case "command:remote:Command":
-                    // The kubeconfig step: a k3s.yaml shape so the rewrite to the public IP works.
-                    return { id, state: { ...inputs, stdout: "server: https://127.0.0.1:6443\n", stderr: "" } };
+                    // The kubeconfig step gets a k3s.yaml shape so the rewrite to the public IP works; no other step
+                    // runs, so the others report nothing (and the mesh check has nothing to compare).
+                    return args.name.endsWith("-kubeconfig")
+                        ? { id, state: { ...inputs, stdout: "server: https://127.0.0.1:6443\n", stderr: "" } }
+                        : { id, state: inputs };
                 default:
                     return { id, state: inputs };
             }

@@ -8,6 +8,7 @@ case "${1:-}" in
     kubectl)
         echo "k3s $*" >>"$K3SMC_ROOT/calls.log"
         case "$*" in
+            *range*) if [ -f "$K3SMC_ROOT/nodes-ready" ]; then cat "$K3SMC_ROOT/nodes-ready"; fi ;;
             *public-ip*) if [ -f "$K3SMC_ROOT/flannel-public-ip" ]; then cat "$K3SMC_ROOT/flannel-public-ip"; fi ;;
             *) if [ -f "$K3SMC_ROOT/ready-status" ]; then cat "$K3SMC_ROOT/ready-status"; else printf 'True'; fi ;;
         esac

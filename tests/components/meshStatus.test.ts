@@ -1,0 +1,62 @@
+import { strict as assert } from "node:assert";
+import { MockCloud, resolve } from "../harness/mockCloud";
+import { buildCluster, clusterCloudFixture } from "../harness/clusterFixture";
+import { KEY_HOME, KEY_SERVER, KEY_VULTR, NOW, dump, peerLine } from "../harness/wgFixtures";
+import { TYPES } from "../harness/fixtures";
+
+const report = (...peers: string[]) => `# now ${NOW}\n# wg\n${dump(peers)}`;
+const SERVER = peerLine(KEY_SERVER, "47.100.1.10:51820", "10.42.0.0/24", NOW - 20);
+const VULTR = peerLine(KEY_VULTR, "104.156.140.173:51820", "10.42.1.0/24", NOW - 20);
+const HOME = peerLine(KEY_HOME, "203.0.113.10:51820", "10.42.2.0/24", NOW - 20);
+
+function fixtureWith(stdout: Record<string, string>) {
+    const base = clusterCloudFixture();
+    const outputs = { ...base.outputs };
+    for (const [node, text] of Object.entries(stdout)) outputs[`dev-${node}-mesh-check`] = { stdout: text };
+    return { ...base, outputs };
+}
+
+describe("mesh check in K3sCluster (mocks)", () => {
+    it("checks every node after all installs, restarts and firewall rules, re-running when the topology changes", async () => {
+        const cloud = await MockCloud.install({ fixture: fixtureWith({ "sh-server": report(VULTR, HOME), "tokyo-1": report(SERVER, HOME), "home-1": report(SERVER, VULTR) }) });
+        const { cluster } = buildCluster();
+        const status = await resolve(cluster.meshStatus);
+        await cloud.settle();
+        const check = cloud.named("dev-tokyo-1-mesh-check");
+        for (const dep of ["dev-sh-server-install", "dev-home-1-install", "dev-tokyo-1-install", "dev-home-1-metadata-restart", "dev-sh-server-fw-udp-51820", "dev-tokyo-1-fw-udp-51820-home-1"]) {
+            assert.ok(check.dependencies.includes(cloud.named(dep).urn), `mesh check waits for ${dep}`);
+        }
+        assert.deepEqual(check.inputs.triggers, ["home-1=203.0.113.10/192.168.1.20,sh-server=47.100.1.10/172.17.61.146,tokyo-1=104.156.140.173/104.156.140.173"]);
+        assert.ok((check.inputs.create as string).startsWith("env K3SMC_EXPECTED_PEERS='2' K3SMC_MESH_TIMEOUT='180' K3SMC_NODE_NAME='tokyo-1' K3SMC_ROLE='agent' bash -c '"));
+        assert.deepEqual(
+            status.value!.map((s) => [s.node, s.peers.map((p) => `${p.node}@${p.endpoint}:${p.handshakeAgeSeconds}s`), s.problems]),
+            [
+                ["sh-server", ["tokyo-1@104.156.140.173:51820:20s", "home-1@203.0.113.10:51820:20s"], []],
+                ["tokyo-1", ["sh-server@47.100.1.10:51820:20s", "home-1@203.0.113.10:51820:20s"], []],
+                ["home-1", ["sh-server@47.100.1.10:51820:20s", "tokyo-1@104.156.140.173:51820:20s"], []],
+            ],
+        );
+        assert.equal(cloud.ofType(TYPES.remoteCommand).filter((c) => c.name.endsWith("-mesh-check")).length, 3);
+    });
+
+    it("fails with the node and the wrong endpoint in words when a node is reached at its private address", async () => {
+        const behindNat = peerLine(KEY_HOME, "192.168.1.20:51820", "10.42.2.0/24", NOW - 20);
+        await MockCloud.install({ fixture: fixtureWith({ "sh-server": report(VULTR, behindNat), "tokyo-1": report(SERVER, behindNat), "home-1": report(SERVER, VULTR) }) });
+        const { cluster } = buildCluster();
+        await assert.rejects(resolve(cluster.meshStatus), {
+            message: [
+                "K3sCluster dev: the WireGuard mesh did not form:",
+                "  - sh-server reaches home-1 at its private address 192.168.1.20:51820 instead of 203.0.113.10:51820: node-external-ip did not apply on home-1, so flannel there advertises its NIC address, which nothing outside its network can reach.",
+                "  - tokyo-1 reaches home-1 at its private address 192.168.1.20:51820 instead of 203.0.113.10:51820: node-external-ip did not apply on home-1, so flannel there advertises its NIC address, which nothing outside its network can reach.",
+            ].join("\n"),
+        });
+    });
+
+    it("can be turned off", async () => {
+        const cloud = await MockCloud.install({ fixture: clusterCloudFixture() });
+        const { cluster } = buildCluster({ verifyMesh: false });
+        assert.deepEqual((await resolve(cluster.meshStatus)).value, []);
+        await cloud.settle();
+        assert.equal(cloud.registrations.filter((r) => r.name.endsWith("-mesh-check")).length, 0);
+    });
+});
