@@ -6,7 +6,7 @@ import { validateLabels, validateTaint } from "../validation/kubernetesNames";
 import { resolveInstallMirror } from "./installSource";
 import { kubeconfigForPublicEndpoint } from "./kubeconfig";
 import { serverUrlFor } from "./nodeConfig";
-import { NodeSteps, renderNodeSteps, renderPrepareCommand } from "./nodeSteps";
+import { NodeSteps, renderNodeSteps, renderPrepareCommand, renderReprobeCommand, scheduledRebootBootId } from "./nodeSteps";
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
 import { parseK3sVersion } from "./version";
 
@@ -94,6 +94,24 @@ function registerNodeSteps(
         { connection: host.connection, create: renderPrepareCommand(host.name, options, host.sudo) },
         { parent, dependsOn: [host.ready] },
     );
+    // Kernel policy "upgrade": prepare may schedule a reboot into a new kernel. Wait for it locally (no SSH), then
+    // reconnect (the dial policy waits for sshd) and probe again before installing.
+    let readyForInstall: pulumi.Resource = prepare;
+    if (options.wireguardKernel === "upgrade") {
+        const rebootWait = new command.local.Command(
+            `${name}-reboot-wait`,
+            { create: prepare.stdout.apply((out) => (scheduledRebootBootId(out) === "none" ? "true" : "sleep 30")) },
+            { parent, dependsOn: [prepare] },
+        );
+        readyForInstall = new command.remote.Command(
+            `${name}-reprobe`,
+            {
+                connection: host.connection,
+                create: prepare.stdout.apply((out) => renderReprobeCommand(host.name, options, host.sudo, scheduledRebootBootId(out))),
+            },
+            { parent, dependsOn: [rebootWait] },
+        );
+    }
     const install = new command.remote.Command(
         `${name}-install`,
         {
@@ -104,7 +122,7 @@ function registerNodeSteps(
             // The token reaches the host on stdin only: the command text stays free of secrets and readable in review.
             stdin: pulumi.secret(pulumi.interpolate`${token}\n`),
         },
-        { parent, dependsOn: [prepare, ...(args.installAfter ?? []), ...(extra.installAfter ?? [])] },
+        { parent, dependsOn: [readyForInstall, ...(args.installAfter ?? []), ...(extra.installAfter ?? [])] },
     );
     return { steps, prepare, install };
 }

@@ -58,7 +58,25 @@ export function renderNodeSteps(input: NodeStepsInput): NodeSteps {
 export function renderPrepareCommand(nodeName: string, options: K3sOptions, sudo: boolean): string {
     return renderHostCommand(
         "prepare",
-        { K3SMC_NODE_NAME: nodeName, K3SMC_KUBE_PROXY_MODE: options.kubeProxyMode ?? "iptables" },
+        {
+            K3SMC_NODE_NAME: nodeName,
+            K3SMC_KUBE_PROXY_MODE: options.kubeProxyMode ?? "iptables",
+            ...(options.wireguardKernel === "upgrade" ? { K3SMC_KERNEL_POLICY: "upgrade" } : {}),
+        },
+        sudo,
+    );
+}
+
+/** The boot id a prepare step printed when it scheduled a reboot for a kernel upgrade, or "none". */
+export function scheduledRebootBootId(prepareOutput: string): string {
+    return /^# reboot-scheduled (\S+)$/m.exec(prepareOutput)?.[1] ?? "none";
+}
+
+/** The step after a possible kernel-upgrade reboot: prepare again, checking the reboot happened. */
+export function renderReprobeCommand(nodeName: string, options: K3sOptions, sudo: boolean, previousBootId: string): string {
+    return renderHostCommand(
+        "prepare",
+        { K3SMC_NODE_NAME: nodeName, K3SMC_KUBE_PROXY_MODE: options.kubeProxyMode ?? "iptables", K3SMC_PREVIOUS_BOOT_ID: previousBootId },
         sudo,
     );
 }

@@ -25,6 +25,11 @@ export interface K3sOptions {
      * Checked against the k3s flag list; keys this project renders itself and keys holding secrets are refused.
      */
     readonly extraConfig?: Readonly<Record<string, ConfigValue>>;
+    /**
+     * What to do on a host whose kernel has no WireGuard. "require" (default): stop with a message saying how to fix
+     * it. "upgrade": install the distribution's current kernel (Ubuntu, Debian), reboot, wait for SSH and probe again.
+     */
+    readonly wireguardKernel?: "require" | "upgrade";
     /** Further k3s config keys for agents; a server-only key here is an error. */
     readonly agentExtraConfig?: Readonly<Record<string, ConfigValue>>;
 }
@@ -76,6 +81,10 @@ export function validateK3sOptions(field: string, options: K3sOptions): void {
             "IPVS with ServiceLB enabled black-holes traffic between nodes: IPVS binds every LoadBalancer IP to kube-ipvs0 on each node, and ServiceLB publishes the nodes' own IPs as LoadBalancer IPs, so nodes stop reaching each other and go NotReady once a LoadBalancer Service exists (k3s #5000, #7183)",
             `Add "servicelb" to disable (and use another load balancer), or keep kubeProxyMode "iptables".`,
         );
+    }
+    const kernel = options.wireguardKernel ?? "require";
+    if (kernel !== "require" && kernel !== "upgrade") {
+        throw new ConfigError(`${field}.wireguardKernel`, kernel, "is not a kernel policy", `Use "require" (default) or "upgrade".`);
     }
     const mirror = options.installMirror ?? "auto";
     if (!["auto", "github", "cn"].includes(mirror)) {

@@ -1,9 +1,16 @@
 # Prepares a host for k3s: root check, package-manager lock, WireGuard tools, and a probe of the kernel's WireGuard
 # support done exactly the way flannel will need it. Safe to run again: it installs only what is missing.
 #
-# Inputs (environment): K3SMC_NODE_NAME, K3SMC_KUBE_PROXY_MODE (iptables|ipvs), K3SMC_APT_LOCK_TIMEOUT (seconds).
+# With K3SMC_KERNEL_POLICY=upgrade, a kernel without WireGuard is upgraded to the distribution's current kernel and a
+# reboot is scheduled (the line `# reboot-scheduled <boot id>` tells the next step); the step after the reboot runs
+# this script again with K3SMC_PREVIOUS_BOOT_ID set, checks that the host really rebooted, and probes once more.
+#
+# Inputs (environment): K3SMC_NODE_NAME, K3SMC_KUBE_PROXY_MODE (iptables|ipvs), K3SMC_APT_LOCK_TIMEOUT (seconds),
+# K3SMC_KERNEL_POLICY (require|upgrade), K3SMC_PREVIOUS_BOOT_ID (after a scheduled reboot).
 
 K3SMC_KUBE_PROXY_MODE="${K3SMC_KUBE_PROXY_MODE:-iptables}"
+K3SMC_KERNEL_POLICY="${K3SMC_KERNEL_POLICY:-require}"
+BOOT_ID_FILE="$K3SMC_ROOT/proc/sys/kernel/random/boot_id"
 K3SMC_APT_LOCK_TIMEOUT="${K3SMC_APT_LOCK_TIMEOUT:-600}"
 WIREGUARD_PROBE_LINK=k3smc-wgprobe
 
@@ -77,11 +84,11 @@ try_wireguard_link() {
 }
 
 # flannel's wireguard-native backend creates a `wireguard` link; do the same, so a kernel without WireGuard is
-# reported here in words instead of as k3s restarting in a loop.
+# reported here in words instead of as k3s restarting in a loop. Returns 1 (after saying why) when it is missing.
+PROBE_ERROR=""
 probe_wireguard() {
-    local first_error
     ip link delete dev "$WIREGUARD_PROBE_LINK" >/dev/null 2>&1 || true
-    if first_error=$(try_wireguard_link); then
+    if PROBE_ERROR=$(try_wireguard_link); then
         log "WireGuard works in kernel $(uname -r)"
         return 0
     fi
@@ -89,9 +96,52 @@ probe_wireguard() {
         log "WireGuard works in kernel $(uname -r) after loading the wireguard module"
         return 0
     fi
-    die "WireGuard is not available in kernel $(uname -r): 'ip link add type wireguard' failed with '${first_error}' (modprobe wireguard did not help). flannel's wireguard-native backend would fail with 'could not create wireguard interface: operation not supported' and k3s would restart in a loop. Fix: upgrade to a kernel with WireGuard (mainline 5.6+, or e.g. 'apt-get install linux-generic' on Ubuntu 18.04, whose 4.15.0-20 kernel has none) and reboot, then run 'pulumi up' again."
+    return 1
+}
+
+no_wireguard() {
+    die "WireGuard is not available in kernel $(uname -r): 'ip link add type wireguard' failed with '${PROBE_ERROR}' (modprobe wireguard did not help). flannel's wireguard-native backend would fail with 'could not create wireguard interface: operation not supported' and k3s would restart in a loop. Fix: upgrade to a kernel with WireGuard (mainline 5.6+, or e.g. 'apt-get install linux-generic' on Ubuntu 18.04, whose 4.15.0-20 kernel has none) and reboot, then run 'pulumi up' again$1."
+}
+
+# The distribution's current kernel package, for the kernel policy "upgrade".
+kernel_package() {
+    local id=""
+    # shellcheck disable=SC1091 # the host's os-release, read at run time
+    [ -f "$K3SMC_ROOT/etc/os-release" ] && id=$(. "$K3SMC_ROOT/etc/os-release" && printf '%s' "${ID:-}")
+    case "$id" in
+        ubuntu) printf 'linux-generic' ;;
+        debian) printf 'linux-image-%s' "$(dpkg --print-architecture)" ;;
+        *) return 1 ;;
+    esac
+}
+
+upgrade_kernel_and_reboot() {
+    local package
+    package=$(kernel_package) || die "WireGuard is missing in kernel $(uname -r) and this project can upgrade the kernel only on Ubuntu and Debian. Upgrade it yourself and reboot, then run 'pulumi up' again."
+    wait_for_package_manager
+    log "WireGuard is missing in kernel $(uname -r): installing $package and rebooting"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout="$K3SMC_APT_LOCK_TIMEOUT" -qq update
+    apt-get -o DPkg::Lock::Timeout="$K3SMC_APT_LOCK_TIMEOUT" -qq install -y --no-install-recommends "$package"
+    # Reboot a few seconds after this session ends cleanly; the next step waits, reconnects and probes again.
+    systemd-run --on-active=5 --timer-property=AccuracySec=1s systemctl reboot >/dev/null
+    printf '# reboot-scheduled %s\n' "$(cat "$BOOT_ID_FILE")"
 }
 
 require_root
+if [ -n "${K3SMC_PREVIOUS_BOOT_ID:-}" ] && [ "$K3SMC_PREVIOUS_BOOT_ID" != none ]; then
+    if [ "$(cat "$BOOT_ID_FILE")" = "$K3SMC_PREVIOUS_BOOT_ID" ]; then
+        die "the reboot scheduled for the kernel upgrade has not happened (boot id unchanged). Reboot the host, then run 'pulumi up' again."
+    fi
+    log "rebooted into kernel $(uname -r)"
+    probe_wireguard || no_wireguard " (the upgraded kernel has no WireGuard either)"
+    exit 0
+fi
 ensure_packages
-probe_wireguard
+if ! probe_wireguard; then
+    if [ "$K3SMC_KERNEL_POLICY" = upgrade ]; then
+        upgrade_kernel_and_reboot
+    else
+        no_wireguard ", or set the cluster option wireguardKernel: \"upgrade\" to let k3s-multicloud do it"
+    fi
+fi

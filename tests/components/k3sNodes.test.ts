@@ -164,3 +164,24 @@ describe("K3sServer and K3sAgent (mocks)", () => {
         assert.equal(cloud.registrations.filter((r) => r.name.startsWith("bad")).length, 0);
     });
 });
+
+describe("kernel policy \"upgrade\" in the components (mocks)", () => {
+    it("waits locally for a scheduled reboot, probes again over SSH, then installs", async () => {
+        const bootId = "4f1c2d0e-0000-4000-8000-000000000001";
+        const cloud = await MockCloud.install({
+            fixture: { ...fixture, outputs: { ...fixture.outputs, "sh-server-k3s-prepare": { stdout: `k3s-multicloud [sh-server] installing linux-generic\n# reboot-scheduled ${bootId}\n` } } },
+        });
+        const swas = new AliyunLightweightServer("sh-server", { region: "cn-shanghai", planId: "p", imageId: "i" });
+        new K3sServer("sh-server-k3s", { host: swas.host, k3sVersion: VERSION, options: { wireguardKernel: "upgrade" } });
+        await cloud.settle();
+        assert.ok((cloud.named("sh-server-k3s-prepare").inputs.create as string).includes(" K3SMC_KERNEL_POLICY='upgrade' "));
+        const wait = cloud.named("sh-server-k3s-reboot-wait");
+        assert.equal(wait.type, "command:local:Command");
+        assert.equal(wait.inputs.create, "sleep 30");
+        const reprobe = cloud.named("sh-server-k3s-reprobe");
+        assert.ok((reprobe.inputs.create as string).startsWith(`env K3SMC_KUBE_PROXY_MODE='iptables' K3SMC_NODE_NAME='sh-server' K3SMC_PREVIOUS_BOOT_ID='${bootId}' bash -c '`));
+        assert.ok(reprobe.dependencies.includes(wait.urn));
+        assert.ok(cloud.named("sh-server-k3s-install").dependencies.includes(reprobe.urn));
+        assert.ok(!cloud.named("sh-server-k3s-install").dependencies.includes(cloud.named("sh-server-k3s-prepare").urn));
+    });
+});

@@ -56,7 +56,7 @@ describe("prepare script (real bash, real kernel probe)", () => {
         assert.equal(run.stdout, "k3s-multicloud [old-node] packages: nothing to install\n");
         assert.equal(
             run.stderr,
-            `k3s-multicloud [old-node] ERROR: WireGuard is not available in kernel ${kernel}: 'ip link add type wireguard' failed with 'Error: Unknown device type.' (modprobe wireguard did not help). flannel's wireguard-native backend would fail with 'could not create wireguard interface: operation not supported' and k3s would restart in a loop. Fix: upgrade to a kernel with WireGuard (mainline 5.6+, or e.g. 'apt-get install linux-generic' on Ubuntu 18.04, whose 4.15.0-20 kernel has none) and reboot, then run 'pulumi up' again.\n`,
+            `k3s-multicloud [old-node] ERROR: WireGuard is not available in kernel ${kernel}: 'ip link add type wireguard' failed with 'Error: Unknown device type.' (modprobe wireguard did not help). flannel's wireguard-native backend would fail with 'could not create wireguard interface: operation not supported' and k3s would restart in a loop. Fix: upgrade to a kernel with WireGuard (mainline 5.6+, or e.g. 'apt-get install linux-generic' on Ubuntu 18.04, whose 4.15.0-20 kernel has none) and reboot, then run 'pulumi up' again, or set the cluster option wireguardKernel: "upgrade" to let k3s-multicloud do it.\n`,
         );
     });
 
