@@ -2,7 +2,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** The bash scripts in components/scripts that run on hosts. */
-export type HostScript = "prepare" | "install" | "uninstall" | "read-kubeconfig" | "restart-for-flannel" | "mesh-check";
+export type HostScript =
+    | "prepare"
+    | "install"
+    | "uninstall"
+    | "read-kubeconfig"
+    | "restart-for-flannel"
+    | "mesh-check"
+    | "prune-peers"
+    | "drain-node"
+    | "remove-node";
 
 const SCRIPTS_DIR = join(__dirname, "..", "scripts");
 const scriptCache = new Map<HostScript, string>();
@@ -50,4 +59,12 @@ export function renderHostCommand(script: HostScript, env: Readonly<Record<strin
         shellQuote(hostScriptText(script)),
         `k3s-multicloud-${script}`,
     ].join(" ");
+}
+
+/**
+ * The command text of a script that runs on the machine running `pulumi` (a local command). Its inputs come through
+ * the local command's `environment`, which works locally and can be secret.
+ */
+export function renderLocalCommand(script: HostScript): string {
+    return ["bash", "-c", shellQuote(hostScriptText(script)), `k3s-multicloud-${script}`].join(" ");
 }

@@ -77,6 +77,8 @@ export class K3sCluster extends pulumi.ComponentResource {
     public readonly annotations: NodeAnnotations[];
     /** The cluster join token; secret. */
     public readonly token: pulumi.Output<string>;
+    /** Per node: the step that prunes stale WireGuard peers when the set of nodes changes. */
+    public readonly prunes: command.remote.Command[];
     /** Per node: the WireGuard peers seen, their endpoints and handshake ages, and any findings. */
     public readonly meshStatus: pulumi.Output<MeshNodeStatus[]>;
 
@@ -152,11 +154,11 @@ export class K3sCluster extends pulumi.ComponentResource {
         this.apiEndpoint = firstServer.url;
         this.provider = clusterProvider(name, this.kubeconfig, `k3s-multicloud-${name}`, this);
 
-        const installed: Array<{ host: ClusterHost; role: K3sRole; install: pulumi.Resource }> = [
-            ...this.servers.map((s) => ({ host: s.host, role: "server" as const, install: s.install })),
-            ...this.agents.map((a) => ({ host: a.host, role: "agent" as const, install: a.install })),
+        const installed: Array<{ host: ClusterHost; role: K3sRole; install: pulumi.Resource; removal: pulumi.Resource }> = [
+            ...this.servers.map((s) => ({ host: s.host, role: "server" as const, install: s.install, removal: s.removal })),
+            ...this.agents.map((a) => ({ host: a.host, role: "agent" as const, install: a.install, removal: a.removal })),
         ];
-        this.annotations = installed.map(({ host, role, install }) => {
+        this.annotations = installed.map(({ host, role, removal }) => {
             const { annotations: userAnnotations, labels } = metadata.get(host)!;
             return new NodeAnnotations(
                 `${name}-${host.name}-metadata`,
@@ -166,7 +168,9 @@ export class K3sCluster extends pulumi.ComponentResource {
                     annotations: host.publicIp.apply((ip) => managedAnnotations(`${field}.${host.name}`, userAnnotations, ip)),
                     labels,
                     provider: this.provider,
-                    registeredBy: install,
+                    // After the install, through the removal step: on removal the patch goes first, while the Node
+                    // still exists, then the node is drained and deleted.
+                    registeredBy: removal,
                     restart: {
                         connection: host.connection,
                         sudo: host.sudo,
@@ -195,6 +199,17 @@ export class K3sCluster extends pulumi.ComponentResource {
             ),
         );
 
+        // Whenever the set of nodes changes, every node drops WireGuard peers that route nothing (left by nodes whose
+        // key changed), before the mesh is checked.
+        const membership = installed.map(({ host }) => host.name).sort().join(",");
+        this.prunes = installed.map(
+            ({ host, install }) =>
+                new command.remote.Command(
+                    `${name}-${host.name}-prune`,
+                    { connection: host.connection, create: renderHostCommand("prune-peers", { K3SMC_NODE_NAME: host.name }, host.sudo), triggers: [membership] },
+                    { parent: this, dependsOn: [install] },
+                ),
+        );
         this.meshStatus =
             args.verifyMesh === false
                 ? pulumi.output([])
@@ -216,6 +231,7 @@ export class K3sCluster extends pulumi.ComponentResource {
     ): pulumi.Output<MeshNodeStatus[]> {
         const settled: pulumi.Resource[] = [
             ...installed.map((n) => n.install),
+            ...this.prunes,
             ...this.annotations.map((a): pulumi.Resource => a.restart ?? a.patch),
             ...firewallRules,
         ];

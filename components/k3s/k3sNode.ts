@@ -1,9 +1,10 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ClusterHost } from "../hosts/clusterHost";
+import { ClusterHost, SshConnection } from "../hosts/clusterHost";
 import { validateLabels, validateTaint } from "../validation/kubernetesNames";
 import { resolveInstallMirror } from "./installSource";
+import { renderHostCommand, renderLocalCommand } from "./hostCommand";
 import { kubeconfigForPublicEndpoint } from "./kubeconfig";
 import { serverUrlFor } from "./nodeConfig";
 import { NodeSteps, renderNodeSteps, renderPrepareCommand, renderReprobeCommand, scheduledRebootBootId } from "./nodeSteps";
@@ -49,6 +50,7 @@ interface RegisteredSteps {
     readonly steps: pulumi.Output<NodeSteps>;
     readonly prepare: command.remote.Command;
     readonly install: command.remote.Command;
+    readonly removal: command.local.Command;
 }
 
 /**
@@ -62,7 +64,13 @@ function registerNodeSteps(
     role: K3sRole,
     args: K3sNodeArgs,
     token: pulumi.Output<string>,
-    extra: { serverUrl?: pulumi.Input<string>; clusterInit?: boolean; installAfter?: pulumi.Resource[] },
+    extra: {
+        serverUrl?: pulumi.Input<string>;
+        clusterInit?: boolean;
+        installAfter?: pulumi.Resource[];
+        /** The server that drains this node and deletes its Node object when it is removed. */
+        drainVia?: K3sServer;
+    },
 ): RegisteredSteps {
     const { host } = args;
     const options = args.options ?? {};
@@ -117,14 +125,54 @@ function registerNodeSteps(
         {
             connection: host.connection,
             create: steps.install,
-            // Delete runs with the inputs stored at create time, so the uninstall text is stored with them.
-            delete: steps.uninstall,
             // The token reaches the host on stdin only: the command text stays free of secrets and readable in review.
             stdin: pulumi.secret(pulumi.interpolate`${token}\n`),
         },
         { parent, dependsOn: [readyForInstall, ...(args.installAfter ?? []), ...(extra.installAfter ?? [])] },
     );
-    return { steps, prepare, install };
+
+    // Removal: a local command whose delete (run with the inputs stored at its last update) drains the node through
+    // a server and uninstalls k3s if the host is still reachable, so a host that is already gone cannot block
+    // `pulumi destroy`. Its create does nothing.
+    const drainVia = extra.drainVia;
+    const removal = new command.local.Command(
+        `${name}-removal`,
+        {
+            create: "true",
+            delete: renderLocalCommand("remove-node"),
+            environment: pulumi.secret(
+                pulumi.all([host.connection, steps.uninstall, drainVia?.host.connection]).apply(([node, uninstall, server]) => ({
+                    K3SMC_NODE_NAME: host.name,
+                    K3SMC_UNINSTALL_COMMAND: uninstall,
+                    ...connectionEnvironment("K3SMC_NODE", node),
+                    ...(server && drainVia
+                        ? {
+                              ...connectionEnvironment("K3SMC_SERVER", server),
+                              K3SMC_DRAIN_COMMAND: renderHostCommand(
+                                  "drain-node",
+                                  { K3SMC_NODE_NAME: drainVia.host.name, K3SMC_TARGET_NODE: host.name },
+                                  drainVia.host.sudo,
+                              ),
+                          }
+                        : {}),
+                })),
+            ),
+        },
+        { parent, dependsOn: [install, ...(drainVia ? [drainVia.removal] : [])] },
+    );
+    return { steps, prepare, install, removal };
+}
+
+/** An SSH connection as the environment of remove-node.sh. */
+function connectionEnvironment(prefix: string, connection: SshConnection): Record<string, string> {
+    return {
+        [`${prefix}_HOST`]: connection.host,
+        [`${prefix}_PORT`]: String(connection.port),
+        [`${prefix}_USER`]: connection.user,
+        ...(connection.privateKey !== undefined ? { [`${prefix}_KEY`]: connection.privateKey } : {}),
+        ...(connection.password !== undefined ? { [`${prefix}_PASSWORD`]: connection.password } : {}),
+        ...(connection.hostKey !== undefined ? { [`${prefix}_HOST_KEY`]: connection.hostKey } : {}),
+    };
 }
 
 /** Checks what servers and agents share before anything is registered. */
@@ -149,6 +197,8 @@ export class K3sServer extends pulumi.ComponentResource {
     public readonly configYaml: pulumi.Output<string>;
     public readonly prepare: command.remote.Command;
     public readonly install: command.remote.Command;
+    /** Uninstalls k3s when the server is removed from the stack. */
+    public readonly removal: command.local.Command;
     /** Admin kubeconfig pointing at the public IP; secret. */
     public readonly kubeconfig: pulumi.Output<string>;
 
@@ -162,13 +212,15 @@ export class K3sServer extends pulumi.ComponentResource {
         );
         this.url = args.host.publicIp.apply(serverUrlFor);
 
-        const { steps, prepare, install } = registerNodeSteps(this, name, "server", args, this.token, {
+        const { steps, prepare, install, removal } = registerNodeSteps(this, name, "server", args, this.token, {
             serverUrl: args.joinServer?.url,
             clusterInit: args.clusterInit,
             installAfter: args.joinServer ? [args.joinServer.install] : [],
+            drainVia: args.joinServer,
         });
         this.prepare = prepare;
         this.install = install;
+        this.removal = removal;
         this.configYaml = steps.configYaml;
 
         const readKubeconfig = new command.remote.Command(
@@ -193,18 +245,22 @@ export class K3sAgent extends pulumi.ComponentResource {
     public readonly configYaml: pulumi.Output<string>;
     public readonly prepare: command.remote.Command;
     public readonly install: command.remote.Command;
+    /** Drains the agent through the server, deletes its Node and uninstalls k3s when it is removed from the stack. */
+    public readonly removal: command.local.Command;
 
     constructor(name: string, args: K3sAgentArgs, opts?: pulumi.ComponentResourceOptions) {
         validateNodeArgs(name, args);
         super("k3s-multicloud:k3s:K3sAgent", name, {}, opts);
         this.host = args.host;
         // Agents depend on the server's install only, never on each other: they all install at once.
-        const { steps, prepare, install } = registerNodeSteps(this, name, "agent", args, args.server.token, {
+        const { steps, prepare, install, removal } = registerNodeSteps(this, name, "agent", args, args.server.token, {
             serverUrl: args.server.url,
             installAfter: [args.server.install],
+            drainVia: args.server,
         });
         this.prepare = prepare;
         this.install = install;
+        this.removal = removal;
         this.configYaml = steps.configYaml;
         this.registerOutputs({ configYaml: this.configYaml });
     }

@@ -54,7 +54,7 @@ describe("K3sServer and K3sAgent (mocks)", () => {
         assert.ok(create.includes("node-external-ip: 47.100.1.10\nflannel-backend: wireguard-native\nflannel-external-ip: true\n"));
         assert.ok(create.includes(" K3SMC_MIRROR='cn' "), "mainland SWAS installs from the China mirror");
         assert.ok(create.includes(" K3SMC_ROLE='server' K3SMC_VERSION='v1.33.6+k3s1' bash -c '"));
-        assert.ok((install.inputs.delete as string).includes("K3SMC_ROLE='server' bash -c '"));
+        assert.equal(install.inputs.delete, undefined, "uninstall belongs to the removal step");
         assert.ok(config.value!.includes("tls-san:\n  - 47.100.1.10\n"));
         // Only triggers replace a command (the SDK's default); we set none, so a config change updates in place.
         assert.deepEqual(install.replaceOnChanges, ["triggers[*]"]);
@@ -139,7 +139,45 @@ describe("K3sServer and K3sAgent (mocks)", () => {
             assert.ok(text.startsWith("sudo -n env "), `${step}: ${text.slice(0, 30)}`);
             assert.ok(!(cloud.named(`tokyo-1-k3s-${step}`).inputs.create as string).startsWith("sudo"));
         }
-        assert.ok((cloud.named("home-1-k3s-install").inputs.delete as string).startsWith("sudo -n env "));
+        const removal = unwrap(cloud.named("home-1-k3s-removal").inputs.environment) as Record<string, string>;
+        assert.ok(removal.K3SMC_UNINSTALL_COMMAND.startsWith("sudo -n env K3SMC_NODE_NAME='home-1' K3SMC_ROLE='agent' bash -c '"));
+    });
+
+    it("stores everything the removal needs with it: node and server connections, drain and uninstall commands", async () => {
+        build();
+        await cloud.settle();
+        const removal = cloud.named("tokyo-1-k3s-removal");
+        assert.equal(removal.type, "command:local:Command");
+        assert.equal(removal.inputs.create, "true");
+        assert.ok((removal.inputs.delete as string).startsWith("bash -c '"));
+        assert.ok((removal.inputs.delete as string).endsWith("' k3s-multicloud-remove-node"));
+        assert.ok(isSecretValue(removal.inputs.environment), "the environment holds keys: secret");
+        const env = unwrap(removal.inputs.environment) as Record<string, string>;
+        assert.deepEqual(Object.keys(env).sort(), [
+            "K3SMC_DRAIN_COMMAND",
+            "K3SMC_NODE_HOST",
+            "K3SMC_NODE_KEY",
+            "K3SMC_NODE_NAME",
+            "K3SMC_NODE_PORT",
+            "K3SMC_NODE_USER",
+            "K3SMC_SERVER_HOST",
+            "K3SMC_SERVER_PASSWORD",
+            "K3SMC_SERVER_PORT",
+            "K3SMC_SERVER_USER",
+            "K3SMC_UNINSTALL_COMMAND",
+        ]);
+        assert.deepEqual(
+            [env.K3SMC_NODE_NAME, env.K3SMC_NODE_HOST, env.K3SMC_NODE_PORT, env.K3SMC_NODE_USER, env.K3SMC_NODE_KEY],
+            ["tokyo-1", "104.156.140.173", "22", "root", SECRETS.vultrPrivateKey],
+        );
+        assert.deepEqual([env.K3SMC_SERVER_HOST, env.K3SMC_SERVER_USER, env.K3SMC_SERVER_PASSWORD], ["47.100.1.10", "root", "generated-password-for-sh-server-root-password"]);
+        assert.ok(env.K3SMC_DRAIN_COMMAND.startsWith("env K3SMC_NODE_NAME='sh-server' K3SMC_TARGET_NODE='tokyo-1' bash -c '"));
+        assert.ok(env.K3SMC_UNINSTALL_COMMAND.startsWith("env K3SMC_NODE_NAME='tokyo-1' K3SMC_ROLE='agent' bash -c '"));
+        // Delete order is the reverse of dependencies: agents' removals run before the server's, after their installs.
+        assert.ok(removal.dependencies.includes(cloud.named("tokyo-1-k3s-install").urn));
+        assert.ok(removal.dependencies.includes(cloud.named("sh-server-k3s-removal").urn));
+        const serverEnv = unwrap(cloud.named("sh-server-k3s-removal").inputs.environment) as Record<string, string>;
+        assert.equal(serverEnv.K3SMC_DRAIN_COMMAND, undefined, "the only server is not drained through itself");
     });
 
     it("renders identical command text on a second evaluation with the same config", async () => {

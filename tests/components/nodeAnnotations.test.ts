@@ -46,9 +46,12 @@ describe("node annotations (mocks)", () => {
         for (const patch of patches) {
             assert.equal(patch.provider, `${provider.urn}::dev-k8s-id`, `${patch.name} uses the cluster's provider`);
         }
-        const patch = cloud.named("dev-sh-server-metadata-patch");
-        assert.ok(patch.dependencies.includes(cloud.named("dev-sh-server-install").urn), "after the node's install");
-        assert.ok(cloud.named("dev-home-1-metadata-patch").dependencies.includes(cloud.named("dev-home-1-install").urn));
+        // After the node's install (through its removal step, so on removal the patch goes while the Node exists).
+        for (const node of ["sh-server", "tokyo-1", "home-1"]) {
+            const removal = cloud.named(`dev-${node}-removal`);
+            assert.ok(cloud.named(`dev-${node}-metadata-patch`).dependencies.includes(removal.urn), node);
+            assert.ok(removal.dependencies.includes(cloud.named(`dev-${node}-install`).urn), node);
+        }
     });
 
     it("builds the provider from the secret kubeconfig with a fixed cluster identifier", async () => {

@@ -1,22 +1,22 @@
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { ExistingServer, K3sAgent, K3sServer } from "../../components";
 import { MockCloud, unwrap } from "../harness/mockCloud";
-import { K3S_YAML, SECRETS, secret } from "../harness/fixtures";
+import { K3S_YAML, secret } from "../harness/fixtures";
 import { ScriptSandbox, STANDINS_BIN } from "../harness/scriptSandbox";
 import { SshServer, SUDO_TEST_USER } from "../harness/sshServer";
 
-/** The command texts and stdin the components register for a host reached as `user`, taken from the mocks. */
-async function registeredSteps(user: string) {
+/**
+ * The command texts, stdin and removal environments the components register for a server at 127.0.0.1 (reachable
+ * through the test sshd) and an agent at 127.0.0.2 (nothing listens there: a host that is gone), taken from the mocks.
+ */
+async function registeredSteps(user: string, sshd: SshServer) {
     const cloud = await MockCloud.install();
-    const host = new ExistingServer("lab-1", {
-        publicIp: "127.0.0.1",
-        location: "lab",
-        user,
-        privateKey: secret(SECRETS.existingPrivateKey),
-    }).host;
+    const key = readFileSync(sshd.clientKey, "utf8");
+    const host = new ExistingServer("lab-1", { publicIp: "127.0.0.1", location: "lab", user, port: sshd.port, privateKey: secret(key) }).host;
     const server = new K3sServer("lab-1-k3s", { host, k3sVersion: "v1.33.6+k3s1", readyTimeoutSeconds: 5 });
-    const agentHost = new ExistingServer("lab-2", { publicIp: "127.0.0.2", location: "lab", user, privateKey: secret(SECRETS.existingPrivateKey) }).host;
+    const agentHost = new ExistingServer("lab-2", { publicIp: "127.0.0.2", location: "lab", user, port: sshd.port, privateKey: secret(key) }).host;
     new K3sAgent("lab-2-k3s", { host: agentHost, k3sVersion: "v1.33.6+k3s1", server, readyTimeoutSeconds: 5 });
     await cloud.settle();
     const step = (name: string) => cloud.named(name).inputs;
@@ -24,11 +24,22 @@ async function registeredSteps(user: string) {
         prepare: step("lab-1-k3s-prepare").create as string,
         install: step("lab-1-k3s-install").create as string,
         stdin: unwrap(step("lab-1-k3s-install").stdin) as string,
-        uninstall: step("lab-1-k3s-install").delete as string,
         readKubeconfig: step("lab-1-k3s-kubeconfig").create as string,
         agentInstall: step("lab-2-k3s-install").create as string,
         agentStdin: unwrap(step("lab-2-k3s-install").stdin) as string,
+        serverRemoval: { command: step("lab-1-k3s-removal").delete as string, env: unwrap(step("lab-1-k3s-removal").environment) as Record<string, string> },
+        agentRemoval: { command: step("lab-2-k3s-removal").delete as string, env: unwrap(step("lab-2-k3s-removal").environment) as Record<string, string> },
     };
+}
+
+/** Runs a local command's delete the way @pulumi/command's local provider does: bash, with its environment. */
+function runLocally(removal: { command: string; env: Record<string, string> }) {
+    const result = spawnSync("bash", ["-c", removal.command], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...removal.env },
+        encoding: "utf8",
+        timeout: 60_000,
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 const kernelHasWireguard = (() => {
@@ -62,7 +73,7 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
     for (const user of ["root", SUDO_TEST_USER]) {
         describe(`as ${user}`, () => {
             it("installs with the token from stdin, quoting intact, and a second run changes nothing", async () => {
-                const steps = await registeredSteps(user);
+                const steps = await registeredSteps(user, sshd);
                 assert.equal(steps.install.startsWith("sudo -n env "), user !== "root");
                 const first = sshd.run(user, steps.install, steps.stdin);
                 assert.equal(first.status, 0, first.stderr);
@@ -79,7 +90,7 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
             });
 
             it("installs an agent pointed at the server URL", async () => {
-                const steps = await registeredSteps(user);
+                const steps = await registeredSteps(user, sshd);
                 const run = sshd.run(user, steps.agentInstall, steps.agentStdin);
                 assert.equal(run.status, 0, run.stderr);
                 assert.match(box.read("etc/rancher/k3s/config.yaml"), /^server: https:\/\/127\.0\.0\.1:6443$/m);
@@ -89,23 +100,43 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
             it("finds ip in /sbin from a non-login session and reports the missing WireGuard in words", async function () {
                 if (kernelHasWireguard) this.skip(); // this kernel has WireGuard
                 box.addStandin("wg", "exit 0");
-                const steps = await registeredSteps(user);
+                const steps = await registeredSteps(user, sshd);
                 const run = sshd.run(user, steps.prepare);
                 assert.equal(run.status, 1);
                 assert.match(run.stderr, /^k3s-multicloud \[lab-1\] ERROR: WireGuard is not available in kernel .*: 'ip link add type wireguard' failed with 'Error: Unknown device type\.'/);
             });
 
-            it("reads the kubeconfig and uninstalls with the stored delete command", async () => {
-                const steps = await registeredSteps(user);
+            it("reads the kubeconfig, and the stored removal uninstalls k3s over SSH", async () => {
+                const steps = await registeredSteps(user, sshd);
                 assert.equal(sshd.run(user, steps.install, steps.stdin).status, 0);
                 box.plant("etc/rancher/k3s/k3s.yaml", K3S_YAML);
                 const read = sshd.run(user, steps.readKubeconfig);
                 assert.equal(read.status, 0, read.stderr);
                 assert.equal(read.stdout, K3S_YAML);
                 box.clearCalls();
-                const removed = sshd.run(user, steps.uninstall);
+                const removed = runLocally(steps.serverRemoval);
                 assert.equal(removed.status, 0, removed.stderr);
                 assert.deepEqual(box.calls(), ["k3s-uninstall.sh ran"]);
+                assert.match(removed.stdout, /k3s-multicloud \[lab-1\] node lab-1 removed\n$/);
+            });
+
+            it("removing an agent whose host is gone drains it through the server and skips the uninstall", async () => {
+                const steps = await registeredSteps(user, sshd);
+                assert.equal(sshd.run(user, steps.install, steps.stdin).status, 0);
+                box.clearCalls();
+                const started = Date.now();
+                const removed = runLocally(steps.agentRemoval);
+                assert.equal(removed.status, 0, removed.stderr);
+                assert.ok(Date.now() - started < 20_000, "an unreachable host does not hold up the removal");
+                assert.deepEqual(
+                    box.calls().map((c) => c.replace(box.root, "<root>")),
+                    [
+                        "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml drain lab-2 --ignore-daemonsets --delete-emptydir-data --force --timeout=120s",
+                        "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml delete node lab-2 --ignore-not-found",
+                    ],
+                );
+                assert.match(removed.stdout, /drained lab-2\n.*deleted node lab-2: flannel withdraws its WireGuard peer everywhere\n/);
+                assert.match(removed.stdout, /k3s-multicloud \[lab-2\] uninstall k3s on lab-2: 127\.0\.0\.2:[0-9]+ is unreachable \(host gone\?\), skipped\n/);
             });
         });
     }
