@@ -7,10 +7,15 @@ import { parseStackConfig } from "./stackConfig";
 
 const config = new pulumi.Config("k3s-multicloud");
 const stack = parseStackConfig(readRawConfig(config));
-const deployed = deployStack(pulumi.getStack(), stack, (key) => config.requireSecret(key));
+// The version this stack deployed last time, from its own outputs: a k3sVersion older than it is refused at preview.
+const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+const deployedK3sVersion = self.getOutput("k3sVersion") as pulumi.Output<string | undefined>;
+const deployed = deployStack(pulumi.getStack(), stack, (key) => config.requireSecret(key), deployedK3sVersion);
 const outputs = stackOutputs(pulumi.getStack(), deployed);
 
 export const clusterName = outputs.clusterName;
 export const kubeconfig = outputs.kubeconfig;
 export const apiEndpoint = outputs.apiEndpoint;
 export const nodes = outputs.nodes;
+export const k3sVersion = outputs.k3sVersion;
+export const meshStatus = outputs.meshStatus;

@@ -12,7 +12,12 @@ export interface DeployedStack {
 }
 
 /** The whole program for one stack: a host per configured node, then one cluster over them. */
-export function deployStack(clusterName: string, stack: StackConfig, secret: SecretSource): DeployedStack {
+export function deployStack(
+    clusterName: string,
+    stack: StackConfig,
+    secret: SecretSource,
+    deployedK3sVersion?: pulumi.Input<string | undefined>,
+): DeployedStack {
     const hosts = stack.nodes.map((node, index) => {
         const component = createHost(node, index, stack, secret);
         return { config: node, host: component.host, component };
@@ -26,6 +31,7 @@ export function deployStack(clusterName: string, stack: StackConfig, secret: Sec
         nodeLabels: stack.nodeLabels,
         nodeTaints: stack.nodeTaints,
         apiAllowedCidrs: stack.apiAllowedCidrs,
+        deployedK3sVersion,
     });
     return { cluster, hosts };
 }
@@ -84,5 +90,7 @@ export function stackOutputs(clusterName: string, deployed: DeployedStack) {
         kubeconfig: deployed.cluster.kubeconfig,
         apiEndpoint: deployed.cluster.apiEndpoint,
         nodes: deployed.cluster.nodes,
+        k3sVersion: deployed.cluster.k3sVersion,
+        meshStatus: deployed.cluster.meshStatus,
     };
 }

@@ -11,18 +11,22 @@ export type HostScript =
     | "mesh-check"
     | "prune-peers"
     | "drain-node"
-    | "remove-node";
+    | "remove-node"
+    | "upgrade-node";
+
+/** Scripts that run on the machine running `pulumi` and reach hosts over SSH themselves. */
+const LOCAL_SCRIPTS: readonly HostScript[] = ["remove-node", "upgrade-node"];
 
 const SCRIPTS_DIR = join(__dirname, "..", "scripts");
 const scriptCache = new Map<HostScript, string>();
 
-/** lib.sh followed by the script: the whole program one step sends to a host. */
+/** lib.sh (and ssh-client.sh for local scripts) followed by the script: the whole program one step runs. */
 export function hostScriptText(script: HostScript): string {
     let text = scriptCache.get(script);
     if (text === undefined) {
-        const lib = readFileSync(join(SCRIPTS_DIR, "lib.sh"), "utf8");
-        const body = readFileSync(join(SCRIPTS_DIR, `${script}.sh`), "utf8");
-        text = `${lib}\n${body}`;
+        const libs = ["lib.sh", ...(LOCAL_SCRIPTS.includes(script) ? ["ssh-client.sh"] : [])];
+        const parts = [...libs, `${script}.sh`].map((file) => readFileSync(join(SCRIPTS_DIR, file), "utf8"));
+        text = parts.join("\n");
         scriptCache.set(script, text);
     }
     return text;

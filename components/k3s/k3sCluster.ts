@@ -10,6 +10,7 @@ import { ClusterHost, HostProvider } from "../hosts/clusterHost";
 import { ExpectedNode, MeshNodeStatus, checkNodeMesh, meshFailure, parseMeshReport } from "../mesh/meshCheck";
 import { clusterPortMatrix, swasRulesFor, vultrRulesFor } from "../network/portMatrix";
 import { parseIpv4Cidr } from "../validation/addresses";
+import { ConfigError } from "../validation/configError";
 import { validateClusterShape } from "./clusterValidation";
 import { renderHostCommand } from "./hostCommand";
 import { K3sAgent, K3sServer } from "./k3sNode";
@@ -47,6 +48,13 @@ export interface K3sClusterArgs {
     readonly verifyMesh?: boolean;
     /** How long the mesh check waits for handshakes. Default 180 s. */
     readonly meshTimeoutSeconds?: number;
+    /** How many agents an upgrade (or config change) drains at once. Default 1. */
+    readonly maxUnavailable?: number;
+    /**
+     * The k3s version the cluster runs now, e.g. read from the stack's own previous outputs; an older k3sVersion is
+     * refused at preview (k3s does not support downgrades).
+     */
+    readonly deployedK3sVersion?: pulumi.Input<string | undefined>;
 }
 
 /** One node as the cluster reports it. */
@@ -77,6 +85,8 @@ export class K3sCluster extends pulumi.ComponentResource {
     public readonly annotations: NodeAnnotations[];
     /** The cluster join token; secret. */
     public readonly token: pulumi.Output<string>;
+    /** The k3s version the cluster runs after this update (checked: never older than `deployedK3sVersion`). */
+    public readonly k3sVersion: pulumi.Output<string>;
     /** Per node: the step that prunes stale WireGuard peers when the set of nodes changes. */
     public readonly prunes: command.remote.Command[];
     /** Per node: the WireGuard peers seen, their endpoints and handshake ages, and any findings. */
@@ -115,7 +125,16 @@ export class K3sCluster extends pulumi.ComponentResource {
         );
 
         const firewallRules = this.firewallRules(name, servers, agents, apiAllowedCidrs);
-        const common = { k3sVersion: args.k3sVersion, options: args.options, readyTimeoutSeconds: args.readyTimeoutSeconds };
+        const maxUnavailable = args.maxUnavailable ?? 1;
+        if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) {
+            throw new ConfigError(`${field}.maxUnavailable`, maxUnavailable, "is not a positive whole number", "Use 1 (default) or more.");
+        }
+        const common = {
+            k3sVersion: args.k3sVersion,
+            options: args.options,
+            readyTimeoutSeconds: args.readyTimeoutSeconds,
+            deployedK3sVersion: args.deployedK3sVersion,
+        };
         const nodeArgs = (host: ClusterHost) => ({
             ...common,
             host,
@@ -141,16 +160,28 @@ export class K3sCluster extends pulumi.ComponentResource {
             ),
         ];
         const serverRules = firewallRules.get(first) ?? [];
-        this.agents = agents.map(
-            (host) =>
+        // Agents upgrade after every server, at most maxUnavailable at a time: each waits for the agent
+        // maxUnavailable places before it. On create these steps do nothing, so the chain costs no SSH session.
+        const lastServer = this.servers[this.servers.length - 1];
+        this.agents = [];
+        agents.forEach((host, index) => {
+            const previous = index >= maxUnavailable ? [this.agents[index - maxUnavailable].upgrade] : [];
+            this.agents.push(
                 new K3sAgent(
                     `${name}-${host.name}`,
-                    { ...nodeArgs(host), server: firstServer, installAfter: [...(firewallRules.get(host) ?? []), ...serverRules] },
+                    {
+                        ...nodeArgs(host),
+                        server: firstServer,
+                        installAfter: [...(firewallRules.get(host) ?? []), ...serverRules],
+                        upgradeAfter: [lastServer.upgrade, ...previous],
+                    },
                     { parent: this },
                 ),
-        );
+            );
+        });
 
         this.kubeconfig = firstServer.kubeconfig;
+        this.k3sVersion = firstServer.k3sVersion;
         this.apiEndpoint = firstServer.url;
         this.provider = clusterProvider(name, this.kubeconfig, `k3s-multicloud-${name}`, this);
 
@@ -216,7 +247,13 @@ export class K3sCluster extends pulumi.ComponentResource {
                 : this.meshCheck(name, installed, [...firewallRules.values()].flat(), args.meshTimeoutSeconds ?? 180);
 
         // The mesh status is an output of the component, so a mesh that did not form fails `pulumi up`.
-        this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodes: this.nodes, meshStatus: this.meshStatus });
+        this.registerOutputs({
+            kubeconfig: this.kubeconfig,
+            apiEndpoint: this.apiEndpoint,
+            nodes: this.nodes,
+            k3sVersion: this.k3sVersion,
+            meshStatus: this.meshStatus,
+        });
     }
 
     /**

@@ -9,7 +9,8 @@ import { kubeconfigForPublicEndpoint } from "./kubeconfig";
 import { serverUrlFor } from "./nodeConfig";
 import { NodeSteps, renderNodeSteps, renderPrepareCommand, renderReprobeCommand, scheduledRebootBootId } from "./nodeSteps";
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
-import { parseK3sVersion } from "./version";
+import { compareK3sVersions, parseK3sVersion } from "./version";
+import { ConfigError } from "../validation/configError";
 
 /** What servers and agents share. */
 export interface K3sNodeArgs {
@@ -27,6 +28,13 @@ export interface K3sNodeArgs {
     readonly readyTimeoutSeconds?: number;
     /** Resources that must exist before the install step, e.g. the firewall rules that open the node's ports. */
     readonly installAfter?: readonly pulumi.Resource[];
+    /** Upgrade steps that must finish before this node's (the server's, the previous batch of agents'). */
+    readonly upgradeAfter?: readonly pulumi.Resource[];
+    /**
+     * The k3s version the cluster runs now (e.g. from the stack's previous outputs); a k3sVersion older than it is
+     * refused at preview, since k3s does not support downgrades.
+     */
+    readonly deployedK3sVersion?: pulumi.Input<string | undefined>;
 }
 
 export interface K3sServerArgs extends K3sNodeArgs {
@@ -51,6 +59,9 @@ interface RegisteredSteps {
     readonly prepare: command.remote.Command;
     readonly install: command.remote.Command;
     readonly removal: command.local.Command;
+    readonly upgrade: command.local.Command;
+    /** The requested version, once checked against the deployed one. */
+    readonly version: pulumi.Output<string>;
 }
 
 /**
@@ -120,6 +131,36 @@ function registerNodeSteps(
             { parent, dependsOn: [rebootWait] },
         );
     }
+    // Upgrades: a local step whose create does nothing and whose update (a new version or config) drains the node
+    // through its server, runs the install with the new values and uncordons it. Its ordering against other nodes'
+    // upgrade steps makes the server go first and agents go in batches; the install step, which waits for it, then
+    // finds nothing left to do.
+    const drainVia = extra.drainVia;
+    const version = pulumi.output(args.deployedK3sVersion).apply((deployed) => refuseDowngrade(name, args.k3sVersion, deployed));
+    const upgrade = new command.local.Command(
+        `${name}-upgrade`,
+        {
+            create: "true",
+            update: renderLocalCommand("upgrade-node"),
+            environment: pulumi.secret(
+                pulumi.all([host.connection, steps.install, token, version, drainVia?.host.connection]).apply(([node, installText, tokenText, v, server]) => ({
+                    K3SMC_NODE_NAME: host.name,
+                    K3SMC_VERSION: v,
+                    K3SMC_INSTALL_COMMAND: installText,
+                    K3SMC_TOKEN: tokenText,
+                    ...connectionEnvironment("K3SMC_NODE", node),
+                    ...(server && drainVia
+                        ? {
+                              ...connectionEnvironment("K3SMC_SERVER", server),
+                              K3SMC_DRAIN_COMMAND: drainCommand(drainVia, host.name, "drain"),
+                              K3SMC_UNCORDON_COMMAND: drainCommand(drainVia, host.name, "uncordon"),
+                          }
+                        : {}),
+                })),
+            ),
+        },
+        { parent, dependsOn: [...(args.upgradeAfter ?? [])] },
+    );
     const install = new command.remote.Command(
         `${name}-install`,
         {
@@ -128,13 +169,12 @@ function registerNodeSteps(
             // The token reaches the host on stdin only: the command text stays free of secrets and readable in review.
             stdin: pulumi.secret(pulumi.interpolate`${token}\n`),
         },
-        { parent, dependsOn: [readyForInstall, ...(args.installAfter ?? []), ...(extra.installAfter ?? [])] },
+        { parent, dependsOn: [readyForInstall, upgrade, ...(args.installAfter ?? []), ...(extra.installAfter ?? [])] },
     );
 
     // Removal: a local command whose delete (run with the inputs stored at its last update) drains the node through
     // a server and uninstalls k3s if the host is still reachable, so a host that is already gone cannot block
     // `pulumi destroy`. Its create does nothing.
-    const drainVia = extra.drainVia;
     const removal = new command.local.Command(
         `${name}-removal`,
         {
@@ -148,11 +188,7 @@ function registerNodeSteps(
                     ...(server && drainVia
                         ? {
                               ...connectionEnvironment("K3SMC_SERVER", server),
-                              K3SMC_DRAIN_COMMAND: renderHostCommand(
-                                  "drain-node",
-                                  { K3SMC_NODE_NAME: drainVia.host.name, K3SMC_TARGET_NODE: host.name },
-                                  drainVia.host.sudo,
-                              ),
+                              K3SMC_DRAIN_COMMAND: drainCommand(drainVia, host.name, "remove"),
                           }
                         : {}),
                 })),
@@ -160,7 +196,32 @@ function registerNodeSteps(
         },
         { parent, dependsOn: [install, ...(drainVia ? [drainVia.removal] : [])] },
     );
-    return { steps, prepare, install, removal };
+    return { steps, prepare, install, removal, upgrade, version };
+}
+
+/** The command a server runs to take `target` out of service (remove), drain it, or put it back (uncordon). */
+function drainCommand(server: K3sServer, target: string, action: "remove" | "drain" | "uncordon"): string {
+    return renderHostCommand(
+        "drain-node",
+        { K3SMC_NODE_NAME: server.host.name, K3SMC_TARGET_NODE: target, K3SMC_ACTION: action },
+        server.host.sudo,
+    );
+}
+
+/** k3s does not support downgrades: a version older than the running one is refused, naming both. */
+export function refuseDowngrade(name: string, requested: string, deployed: string | undefined): string {
+    if (deployed === undefined || deployed === "") return requested;
+    const wanted = parseK3sVersion(`${name}.k3sVersion`, requested);
+    const running = parseK3sVersion(`${name} deployed k3s version`, deployed);
+    if (compareK3sVersions(wanted, running) < 0) {
+        throw new ConfigError(
+            `${name}.k3sVersion`,
+            requested,
+            `is older than ${deployed}, which the cluster runs, and k3s does not support downgrades`,
+            `Keep k3sVersion at ${deployed} or newer; to go back, rebuild the cluster (restore an etcd snapshot of the older version).`,
+        );
+    }
+    return requested;
 }
 
 /** An SSH connection as the environment of remove-node.sh. */
@@ -199,6 +260,10 @@ export class K3sServer extends pulumi.ComponentResource {
     public readonly install: command.remote.Command;
     /** Uninstalls k3s when the server is removed from the stack. */
     public readonly removal: command.local.Command;
+    /** Applies a new version or config to the server before anything else is upgraded. */
+    public readonly upgrade: command.local.Command;
+    /** The k3s version, checked against `deployedK3sVersion` (a downgrade fails here). */
+    public readonly k3sVersion: pulumi.Output<string>;
     /** Admin kubeconfig pointing at the public IP; secret. */
     public readonly kubeconfig: pulumi.Output<string>;
 
@@ -212,7 +277,8 @@ export class K3sServer extends pulumi.ComponentResource {
         );
         this.url = args.host.publicIp.apply(serverUrlFor);
 
-        const { steps, prepare, install, removal } = registerNodeSteps(this, name, "server", args, this.token, {
+        const upgradeAfter = [...(args.joinServer ? [args.joinServer.upgrade] : []), ...(args.upgradeAfter ?? [])];
+        const { steps, prepare, install, removal, upgrade, version } = registerNodeSteps(this, name, "server", { ...args, upgradeAfter }, this.token, {
             serverUrl: args.joinServer?.url,
             clusterInit: args.clusterInit,
             installAfter: args.joinServer ? [args.joinServer.install] : [],
@@ -221,6 +287,8 @@ export class K3sServer extends pulumi.ComponentResource {
         this.prepare = prepare;
         this.install = install;
         this.removal = removal;
+        this.upgrade = upgrade;
+        this.k3sVersion = version;
         this.configYaml = steps.configYaml;
 
         const readKubeconfig = new command.remote.Command(
@@ -247,17 +315,23 @@ export class K3sAgent extends pulumi.ComponentResource {
     public readonly install: command.remote.Command;
     /** Drains the agent through the server, deletes its Node and uninstalls k3s when it is removed from the stack. */
     public readonly removal: command.local.Command;
+    /** Drains, upgrades and uncordons the agent when its version or config changes. */
+    public readonly upgrade: command.local.Command;
 
     constructor(name: string, args: K3sAgentArgs, opts?: pulumi.ComponentResourceOptions) {
         validateNodeArgs(name, args);
         super("k3s-multicloud:k3s:K3sAgent", name, {}, opts);
         this.host = args.host;
         // Agents depend on the server's install only, never on each other: they all install at once.
-        const { steps, prepare, install, removal } = registerNodeSteps(this, name, "agent", args, args.server.token, {
-            serverUrl: args.server.url,
-            installAfter: [args.server.install],
-            drainVia: args.server,
-        });
+        const { steps, prepare, install, removal, upgrade } = registerNodeSteps(
+            this,
+            name,
+            "agent",
+            { ...args, upgradeAfter: [args.server.upgrade, ...(args.upgradeAfter ?? [])] },
+            args.server.token,
+            { serverUrl: args.server.url, installAfter: [args.server.install], drainVia: args.server },
+        );
+        this.upgrade = upgrade;
         this.prepare = prepare;
         this.install = install;
         this.removal = removal;

@@ -1,17 +1,34 @@
-# Runs on a server when a node leaves the cluster: drains it and deletes its Node object, so flannel withdraws its
-# WireGuard peer on every other node. A node that cannot be drained (already gone) is deleted anyway.
+# Runs on a server to take a node out of service: "remove" drains it and deletes its Node object (flannel then
+# withdraws its WireGuard peer on every other node; a node that cannot be drained is deleted anyway), "drain"
+# cordons and drains it before an upgrade, "uncordon" puts it back afterwards.
 #
-# Inputs (environment): K3SMC_NODE_NAME (this server), K3SMC_TARGET_NODE.
+# Inputs (environment): K3SMC_NODE_NAME (this server), K3SMC_TARGET_NODE, K3SMC_ACTION (remove|drain|uncordon).
 
 require_root
 kubectl_() {
     "$K3SMC_ROOT/usr/local/bin/k3s" kubectl --kubeconfig "$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml" "$@"
 }
 target=${K3SMC_TARGET_NODE:?K3SMC_TARGET_NODE is empty}
-if kubectl_ drain "$target" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s; then
-    log "drained $target"
-else
-    log "WARNING: could not drain $target (already gone?); deleting its Node object anyway"
-fi
-kubectl_ delete node "$target" --ignore-not-found
-log "deleted node $target: flannel withdraws its WireGuard peer everywhere"
+drain() {
+    kubectl_ drain "$target" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s
+}
+case "${K3SMC_ACTION:-remove}" in
+    remove)
+        if drain; then
+            log "drained $target"
+        else
+            log "WARNING: could not drain $target (already gone?); deleting its Node object anyway"
+        fi
+        kubectl_ delete node "$target" --ignore-not-found
+        log "deleted node $target: flannel withdraws its WireGuard peer everywhere"
+        ;;
+    drain)
+        drain || die "could not drain $target before its upgrade; see the lines above (a PodDisruptionBudget?)"
+        log "drained $target"
+        ;;
+    uncordon)
+        kubectl_ uncordon "$target"
+        log "uncordoned $target"
+        ;;
+    *) die "K3SMC_ACTION must be remove, drain or uncordon, not '$K3SMC_ACTION'" ;;
+esac

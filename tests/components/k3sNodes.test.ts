@@ -107,9 +107,9 @@ describe("K3sServer and K3sAgent (mocks)", () => {
             const install = cloud.named(`${agent}-install`);
             const prepare = cloud.named(`${agent}-prepare`);
             const host = agent.replace(/-k3s$/, "");
-            // Explicit: own prepare and the server's install. Through its inputs: the addresses in its config
-            // (own host, server host) and the token.
-            const expected = [prepare.urn, serverInstall.urn, cloud.named("sh-server-instance").urn, cloud.named("sh-server-k3s-token").urn];
+            // Explicit: own prepare, own upgrade step and the server's install. Through its inputs: the addresses in
+            // its config (own host, server host) and the token.
+            const expected = [prepare.urn, cloud.named(`${agent}-upgrade`).urn, serverInstall.urn, cloud.named("sh-server-instance").urn, cloud.named("sh-server-k3s-token").urn];
             if (host !== "home-1") expected.push(cloud.named(`${host}-instance`).urn);
             assert.deepEqual([...install.dependencies].sort(), expected.sort(), agent);
             for (const other of agentNames.filter((a) => a !== agent)) {
@@ -171,7 +171,7 @@ describe("K3sServer and K3sAgent (mocks)", () => {
             ["tokyo-1", "104.156.140.173", "22", "root", SECRETS.vultrPrivateKey],
         );
         assert.deepEqual([env.K3SMC_SERVER_HOST, env.K3SMC_SERVER_USER, env.K3SMC_SERVER_PASSWORD], ["47.100.1.10", "root", "generated-password-for-sh-server-root-password"]);
-        assert.ok(env.K3SMC_DRAIN_COMMAND.startsWith("env K3SMC_NODE_NAME='sh-server' K3SMC_TARGET_NODE='tokyo-1' bash -c '"));
+        assert.ok(env.K3SMC_DRAIN_COMMAND.startsWith("env K3SMC_ACTION='remove' K3SMC_NODE_NAME='sh-server' K3SMC_TARGET_NODE='tokyo-1' bash -c '"));
         assert.ok(env.K3SMC_UNINSTALL_COMMAND.startsWith("env K3SMC_NODE_NAME='tokyo-1' K3SMC_ROLE='agent' bash -c '"));
         // Delete order is the reverse of dependencies: agents' removals run before the server's, after their installs.
         assert.ok(removal.dependencies.includes(cloud.named("tokyo-1-k3s-install").urn));

@@ -18,6 +18,9 @@ async function registeredSteps(user: string, sshd: SshServer) {
     const server = new K3sServer("lab-1-k3s", { host, k3sVersion: "v1.33.6+k3s1", readyTimeoutSeconds: 5 });
     const agentHost = new ExistingServer("lab-2", { publicIp: "127.0.0.2", location: "lab", user, port: sshd.port, privateKey: secret(key) }).host;
     new K3sAgent("lab-2-k3s", { host: agentHost, k3sVersion: "v1.33.6+k3s1", server, readyTimeoutSeconds: 5 });
+    const reachableAgent = new ExistingServer("lab-3", { publicIp: "127.0.0.1", location: "lab", user, port: sshd.port, privateKey: secret(key) }).host;
+    // An agent whose version was raised: its upgrade step is what `pulumi up` runs for that change.
+    new K3sAgent("lab-3-k3s", { host: reachableAgent, k3sVersion: "v1.34.2+k3s1", server, readyTimeoutSeconds: 5 });
     await cloud.settle();
     const step = (name: string) => cloud.named(name).inputs;
     return {
@@ -29,6 +32,7 @@ async function registeredSteps(user: string, sshd: SshServer) {
         agentStdin: unwrap(step("lab-2-k3s-install").stdin) as string,
         serverRemoval: { command: step("lab-1-k3s-removal").delete as string, env: unwrap(step("lab-1-k3s-removal").environment) as Record<string, string> },
         agentRemoval: { command: step("lab-2-k3s-removal").delete as string, env: unwrap(step("lab-2-k3s-removal").environment) as Record<string, string> },
+        agentUpgrade: { command: step("lab-3-k3s-upgrade").update as string, env: unwrap(step("lab-3-k3s-upgrade").environment) as Record<string, string> },
     };
 }
 
@@ -118,6 +122,26 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
                 assert.equal(removed.status, 0, removed.stderr);
                 assert.deepEqual(box.calls(), ["k3s-uninstall.sh ran"]);
                 assert.match(removed.stdout, /k3s-multicloud \[lab-1\] node lab-1 removed\n$/);
+            });
+
+            it("an upgrade step drains the agent through the server, installs with the token on stdin, and uncordons", async () => {
+                const steps = await registeredSteps(user, sshd);
+                assert.equal(sshd.run(user, steps.install, steps.stdin).status, 0, "the server runs v1.33.6");
+                box.clearCalls();
+                const run = runLocally(steps.agentUpgrade);
+                assert.equal(run.status, 0, run.stderr);
+                assert.deepEqual(
+                    box.calls().map((c) => c.replace(box.root, "<root>")).filter((c) => !c.includes(" get node ")),
+                    [
+                        "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml drain lab-3 --ignore-daemonsets --delete-emptydir-data --force --timeout=120s",
+                        "curl https://get.k3s.io",
+                        "installer role=agent version=v1.34.2+k3s1 mirror=",
+                        "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml uncordon lab-3",
+                    ],
+                );
+                assert.equal(box.read("etc/rancher/k3s/cluster-token"), `${steps.agentUpgrade.env.K3SMC_TOKEN}\n`);
+                assert.match(run.stdout, /installing k3s v1\.34\.2\+k3s1 as agent from github \(installed: v1\.33\.6\+k3s1\)/);
+                assert.match(run.stdout, /k3s-multicloud \[lab-3\] node lab-3 runs k3s v1\.34\.2\+k3s1\n$/);
             });
 
             it("removing an agent whose host is gone drains it through the server and skips the uninstall", async () => {

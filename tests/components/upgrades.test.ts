@@ -1,0 +1,84 @@
+import { strict as assert } from "node:assert";
+import { ConfigError, ExistingServer, K3sCluster } from "../../components";
+import { refuseDowngrade } from "../../components/k3s/k3sNode";
+import { MockCloud, resolve, unwrap } from "../harness/mockCloud";
+import { SECRETS, secret } from "../harness/fixtures";
+
+function cluster(k3sVersion: string, extra: Partial<ConstructorParameters<typeof K3sCluster>[1]> = {}) {
+    const host = (name: string, ip: string) =>
+        new ExistingServer(name, { publicIp: ip, location: "lab", privateKey: secret(SECRETS.existingPrivateKey) }).host;
+    return new K3sCluster("c", {
+        k3sVersion,
+        servers: [host("s-1", "203.0.113.1")],
+        agents: [1, 2, 3, 4, 5].map((i) => host(`a-${i}`, `203.0.113.${10 + i}`)),
+        verifyMesh: false,
+        ...extra,
+    });
+}
+
+describe("upgrades (mocks)", () => {
+    it("orders upgrade steps: the server first, then agents at most maxUnavailable at a time", async () => {
+        const cloud = await MockCloud.install();
+        cluster("v1.33.6+k3s1", { maxUnavailable: 2 });
+        await cloud.settle();
+        const upgrade = (node: string) => cloud.named(`c-${node}-upgrade`);
+        const deps = (node: string) => upgrade(node).dependencies.filter((d) => d.endsWith("-upgrade")).map((d) => d.split("::").pop()).sort();
+        assert.deepEqual(deps("s-1"), []);
+        assert.deepEqual(deps("a-1"), ["c-s-1-upgrade"]);
+        assert.deepEqual(deps("a-2"), ["c-s-1-upgrade"]);
+        assert.deepEqual(deps("a-3"), ["c-a-1-upgrade", "c-s-1-upgrade"]);
+        assert.deepEqual(deps("a-4"), ["c-a-2-upgrade", "c-s-1-upgrade"]);
+        assert.deepEqual(deps("a-5"), ["c-a-3-upgrade", "c-s-1-upgrade"]);
+        for (const node of ["s-1", "a-1", "a-5"]) {
+            assert.ok(cloud.named(`c-${node}-install`).dependencies.includes(upgrade(node).urn), `${node} installs after its upgrade step`);
+        }
+        // On create the step does nothing (no SSH); on update it drains, installs and uncordons.
+        const step = upgrade("a-3");
+        assert.equal(step.type, "command:local:Command");
+        assert.equal(step.inputs.create, "true");
+        assert.ok((step.inputs.update as string).endsWith("' k3s-multicloud-upgrade-node"));
+        const env = unwrap(step.inputs.environment) as Record<string, string>;
+        assert.equal(env.K3SMC_VERSION, "v1.33.6+k3s1");
+        assert.ok(env.K3SMC_INSTALL_COMMAND.includes(" K3SMC_VERSION='v1.33.6+k3s1' "));
+        assert.ok(env.K3SMC_DRAIN_COMMAND.startsWith("env K3SMC_ACTION='drain' K3SMC_NODE_NAME='s-1' K3SMC_TARGET_NODE='a-3' bash -c '"));
+        assert.ok(env.K3SMC_UNCORDON_COMMAND.startsWith("env K3SMC_ACTION='uncordon' K3SMC_NODE_NAME='s-1' K3SMC_TARGET_NODE='a-3' bash -c '"));
+        assert.equal(env.K3SMC_TOKEN, "generated-password-for-c-token");
+        const serverEnv = unwrap(upgrade("s-1").inputs.environment) as Record<string, string>;
+        assert.equal(serverEnv.K3SMC_DRAIN_COMMAND, undefined, "a single server is not drained through itself");
+    });
+
+    it("a version change changes every upgrade step's inputs (an update, run in that order) and no create", async () => {
+        let cloud = await MockCloud.install();
+        cluster("v1.33.6+k3s1");
+        await cloud.settle();
+        const before = new Map(cloud.registrations.map((r) => [r.name, r.inputs]));
+        cloud = await MockCloud.install();
+        cluster("v1.34.2+k3s1", { deployedK3sVersion: "v1.33.6+k3s1" });
+        await cloud.settle();
+        const changedUpgrades = cloud.registrations
+            .filter((r) => r.name.endsWith("-upgrade") && JSON.stringify(r.inputs.environment) !== JSON.stringify(before.get(r.name)!.environment))
+            .map((r) => r.name)
+            .sort();
+        assert.deepEqual(changedUpgrades, ["c-a-1-upgrade", "c-a-2-upgrade", "c-a-3-upgrade", "c-a-4-upgrade", "c-a-5-upgrade", "c-s-1-upgrade"]);
+        for (const r of cloud.registrations.filter((r) => r.name.endsWith("-upgrade"))) assert.equal(r.inputs.create, before.get(r.name)!.create);
+    });
+
+    it("refuses a downgrade, naming both versions", async () => {
+        await MockCloud.install();
+        const c = cluster("v1.33.6+k3s1", { deployedK3sVersion: "v1.34.2+k3s1" });
+        await assert.rejects(resolve(c.k3sVersion), {
+            message: 'c-s-1.k3sVersion = "v1.33.6+k3s1": is older than v1.34.2+k3s1, which the cluster runs, and k3s does not support downgrades. Keep k3sVersion at v1.34.2+k3s1 or newer; to go back, rebuild the cluster (restore an etcd snapshot of the older version).',
+        });
+        assert.equal(refuseDowngrade("n", "v1.34.2+k3s1", "v1.34.2+k3s1"), "v1.34.2+k3s1");
+        assert.equal(refuseDowngrade("n", "v1.34.2+k3s2", "v1.34.2+k3s1"), "v1.34.2+k3s2");
+        assert.equal(refuseDowngrade("n", "v1.33.6+k3s1", undefined), "v1.33.6+k3s1");
+        assert.throws(() => refuseDowngrade("n", "v1.34.1+k3s1", "v1.34.2+k3s1"), ConfigError);
+    });
+
+    it("rejects a maxUnavailable that is not a positive whole number", async () => {
+        await MockCloud.install();
+        assert.throws(() => cluster("v1.33.6+k3s1", { maxUnavailable: 0 }), {
+            message: "K3sCluster(c).maxUnavailable = 0: is not a positive whole number. Use 1 (default) or more.",
+        });
+    });
+});
