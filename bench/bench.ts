@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { renderNodeSteps, NodeStepsInput } from "../components/k3s/nodeSteps";
 import { ScriptSandbox } from "../tests/harness/scriptSandbox";
-import { GraphNode, REMOTE_COMMAND, changedResources, criticalPath, median, otherSchedulers } from "./graphMetrics";
+import { GraphNode, REMOTE_COMMAND, changedResources, criticalPath, median, otherSchedulers, sshSessionsFor } from "./graphMetrics";
 
 interface Evaluation {
     size: number;
@@ -85,10 +85,10 @@ function main(): void {
         sessions.push([
             String(size),
             (commands / size).toFixed(2),
-            String(change.filter((n) => n.type === REMOTE_COMMAND).length),
+            String(sshSessionsFor(change)),
             change.map((n) => n.name).join(", ") || "-",
             String(rerun.length),
-            String(rerun.filter((n) => n.type === REMOTE_COMMAND).length),
+            String(sshSessionsFor(rerun)),
         ]);
         chains.push(`- ${size} nodes: ${path.chain.join(" → ")}`);
         process.stderr.write(`measured ${size} nodes\n`);
@@ -121,9 +121,11 @@ function main(): void {
         "",
         "## 3. SSH sessions per node",
         "",
-        "On create: remote commands per node. On a config change of one node (a taint on the first agent): remote commands",
-        "whose stored inputs change, so they run again. On an unchanged re-run: resources with any input that differs",
-        "between two evaluations of the same config (0 means `pulumi up` plans no change and opens no SSH session).",
+        "On create: remote commands per node (the local upgrade and removal steps do nothing on create). On a config",
+        "change of one node (a taint on the first agent): the SSH sessions of the steps whose stored inputs change - its",
+        "upgrade step (drain and uncordon through the server, install on the node) and its install step (which then finds",
+        "nothing to do). On an unchanged re-run: resources with any input that differs between two evaluations of the same",
+        "config, and their sessions (0 means `pulumi up` plans no change and opens no SSH session).",
         "",
         table(["nodes", "sessions per node on create", "sessions on one node's config change", "what changes", "changed resources on re-run", "sessions on re-run"], sessions),
         "",
@@ -142,12 +144,15 @@ const NOTES = `
 ## Reading the figures
 
 - The critical path is the same for 3 and 300 nodes: every host prepares at once, the server installs, every agent
-  installs at once, then each node's annotation restart check runs. What grows with the cluster is the number of
-  resources and the work per step, not the chain.
+  installs at once, then each node prunes stale peers and checks its annotations, then the mesh check runs. What
+  grows with the cluster is the number of resources and the work per step, not the chain. (The local upgrade steps,
+  chained for batching, do nothing on create and open no SSH session.)
 - Evaluation time grows about linearly with the number of resources. Vultr firewall rules grow with the square of the
   Vultr nodes up to 20 peers per node (one rule per peer and port), then fall back to one world rule per port; the
   generated stacks cross that threshold between 30 and 300 nodes, so resources per node differ between the sizes.
-- Memory is dominated by the Pulumi runtime and the mocks themselves (about 200 MiB for 3 nodes).
+- Memory is dominated by the Pulumi runtime and the mocks (about 200 MiB for 3 nodes); at 300 nodes the stored inputs
+  of the upgrade and removal steps weigh most, since each carries its node's full install and uninstall command text
+  (they must: Pulumi runs updates and deletes with the inputs stored on the resource).
 - Sequential and 5-fork figures count the same remote commands our graph has, scheduled differently; real wall time
   also depends on the clouds (VM creation, downloads), which cannot be measured here.
 `;

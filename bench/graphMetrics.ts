@@ -76,3 +76,15 @@ export function median(values: readonly number[]): number {
     const middle = Math.floor(sorted.length / 2);
     return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
+
+/**
+ * SSH sessions the changed resources open when `pulumi up` applies them: one per remote command; an upgrade step
+ * (a local command's update) opens one on the node, plus a drain and an uncordon on the server for agents.
+ */
+export function sshSessionsFor(changed: readonly GraphNode[]): number {
+    return changed.reduce((sum, node) => {
+        if (node.type === REMOTE_COMMAND) return sum + 1;
+        if (node.type === "command:local:Command" && node.name.endsWith("-upgrade")) return sum + (node.inputs.includes('"K3SMC_DRAIN_COMMAND"') ? 3 : 1);
+        return sum;
+    }, 0);
+}

@@ -31,6 +31,7 @@ export function deployStack(
         nodeLabels: stack.nodeLabels,
         nodeTaints: stack.nodeTaints,
         apiAllowedCidrs: stack.apiAllowedCidrs,
+        maxUnavailable: stack.maxUnavailable,
         deployedK3sVersion,
     });
     return { cluster, hosts };

@@ -64,6 +64,8 @@ export interface StackConfig {
     readonly nodeAnnotations: Record<string, Record<string, string>>;
     readonly nodeLabels: Record<string, Record<string, string>>;
     readonly nodeTaints: Record<string, string[]>;
+    /** How many agents an upgrade drains at once. */
+    readonly maxUnavailable?: number;
 }
 
 /** The config keys (without namespace) the program reads. */
@@ -77,6 +79,7 @@ export const CONFIG_KEYS = [
     "nodeAnnotations",
     "nodeLabels",
     "nodeTaints",
+    "maxUnavailable",
 ] as const;
 
 const NODE_FIELDS: Record<NodeConfig["cloud"], readonly string[]> = {
@@ -84,7 +87,7 @@ const NODE_FIELDS: Record<NodeConfig["cloud"], readonly string[]> = {
     vultr: ["name", "role", "cloud", "region", "plan", "osId", "osName", "enableIpv6", "tags"],
     existing: ["name", "role", "cloud", "publicIp", "privateIp", "location", "user", "port", "hostKey", "privateKeySecret", "passwordSecret"],
 };
-const OPTION_FIELDS = ["kubeProxyMode", "disable", "tlsSans", "installMirror", "extraConfig", "agentExtraConfig"];
+const OPTION_FIELDS = ["kubeProxyMode", "disable", "tlsSans", "installMirror", "wireguardKernel", "extraConfig", "agentExtraConfig"];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -93,6 +96,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function expectString(field: string, value: unknown, example: string): string {
     if (typeof value !== "string" || value.length === 0) {
         throw new ConfigError(field, value, "must be a non-empty string", `Set it, e.g. ${example}.`);
+    }
+    return value;
+}
+
+function expectPositiveInteger(field: string, value: unknown): number {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+        throw new ConfigError(field, value, "must be a positive whole number", "Write it without quotes, e.g. 2.");
     }
     return value;
 }
@@ -174,5 +184,6 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
         nodeAnnotations: expectNestedStringMaps("k3s-multicloud:nodeAnnotations", raw.nodeAnnotations),
         nodeLabels: expectNestedStringMaps("k3s-multicloud:nodeLabels", raw.nodeLabels),
         nodeTaints: taints as Record<string, string[]>,
+        ...(raw.maxUnavailable !== undefined ? { maxUnavailable: expectPositiveInteger("k3s-multicloud:maxUnavailable", raw.maxUnavailable) } : {}),
     };
 }

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { GraphNode, REMOTE_COMMAND, changedResources, criticalPath, median, otherSchedulers } from "../../bench/graphMetrics";
+import { GraphNode, REMOTE_COMMAND, changedResources, criticalPath, median, otherSchedulers, sshSessionsFor } from "../../bench/graphMetrics";
 
 const node = (name: string, dependsOn: string[] = [], type = REMOTE_COMMAND, inputs = "{}"): GraphNode => ({ name, type, dependsOn, inputs });
 
@@ -31,6 +31,19 @@ describe("benchmark graph metrics", () => {
         const before = [node("x", [], REMOTE_COMMAND, '{"a":1}'), node("y"), node("z")];
         assert.deepEqual(changedResources(before, after).map((n) => n.name), ["x", "z"]);
         assert.deepEqual(changedResources(before, before), []);
+    });
+
+    it("counts the SSH sessions of changed steps: agents' upgrades drain and uncordon through the server", () => {
+        assert.equal(
+            sshSessionsFor([
+                node("c-a-install"),
+                node("c-a-upgrade", [], "command:local:Command", '{"environment":{"value":{"K3SMC_DRAIN_COMMAND":"x"}}}'),
+                node("c-s-upgrade", [], "command:local:Command", '{"environment":{"value":{}}}'),
+                node("c-a-removal", [], "command:local:Command"),
+                node("c-a-metadata-patch", [], "kubernetes:core/v1:NodePatch"),
+            ]),
+            1 + 3 + 1,
+        );
     });
 
     it("takes the median", () => {
