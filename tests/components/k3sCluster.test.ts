@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
-import { ConfigError, ExistingServer, K3sCluster, VultrServer } from "../../components";
+import { ExistingServer, K3sCluster, VultrServer } from "../../components";
 import { MockCloud, isSecretValue, plainStrings, resolve } from "../harness/mockCloud";
 import { ADDRESSES, buildCluster, clusterCloudFixture } from "../harness/clusterFixture";
-import { SECRETS, SSH_PUBLIC_KEY, TYPES, secret } from "../harness/fixtures";
+import { SECRETS, SSH_PUBLIC_KEY, TYPES, assertConfigError, secret } from "../harness/fixtures";
 
 describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing agent", () => {
     let cloud: MockCloud;
@@ -100,13 +100,7 @@ describe("K3sCluster guardrails", () => {
         cloud = await MockCloud.install({ fixture: clusterCloudFixture() });
     });
 
-    function rejects(run: () => unknown, message: string): void {
-        assert.throws(run, (error: unknown) => {
-            assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-            assert.equal(error.message, message);
-            return true;
-        });
-    }
+    const rejects = assertConfigError;
     const existing = (name: string, location = "home", publicIp = "203.0.113.20") =>
         new ExistingServer(name, { publicIp, location, privateKey: secret(SECRETS.existingPrivateKey) }).host;
 

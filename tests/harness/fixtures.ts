@@ -1,4 +1,6 @@
+import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../../components/validation/configError";
 
 /** Credentials that must never show up in a plain input; tests search for them. */
 export const SECRETS = {
@@ -50,3 +52,12 @@ export const K3S_YAML = [
     "    client-key-data: S0VZ",
     "",
 ].join("\n");
+
+/** Asserts that `run` throws a ConfigError with exactly `message`. */
+export function assertConfigError(run: () => unknown, message: string): void {
+    assert.throws(run, (error: unknown) => {
+        assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+        assert.equal(error.message, message);
+        return true;
+    });
+}

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -107,3 +107,13 @@ export class ScriptSandbox {
         rmSync(this.root, { recursive: true, force: true });
     }
 }
+
+/** Whether this machine's kernel can create a WireGuard link (the development machines' cannot). */
+export const kernelHasWireguard: boolean = (() => {
+    try {
+        execFileSync("bash", ["-c", "ip link add dev k3smc-wgcheck type wireguard && ip link delete dev k3smc-wgcheck"], { stdio: "ignore" });
+        return true;
+    } catch {
+        return false;
+    }
+})();

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { renderNodeSteps } from "../../components/k3s/nodeSteps";
 import { KubeProxyMode } from "../../components/k3s/options";
-import { ScriptSandbox } from "../harness/scriptSandbox";
+import { ScriptSandbox, kernelHasWireguard } from "../harness/scriptSandbox";
 
 function prepareCommand(kubeProxyMode: KubeProxyMode = "iptables"): string {
     return renderNodeSteps({
@@ -30,15 +30,7 @@ const hasTool = (tool: string) => {
         return false;
     }
 };
-/** Whether this kernel can create a WireGuard link at all (the development machines' cannot). */
-const kernelHasWireguard = (() => {
-    try {
-        execFileSync("bash", ["-c", "ip link add dev k3smc-wgcheck type wireguard && ip link delete dev k3smc-wgcheck"], { stdio: "ignore" });
-        return true;
-    } catch {
-        return false;
-    }
-})();
+
 
 describe("prepare script (real bash, real kernel probe)", () => {
     let box: ScriptSandbox;

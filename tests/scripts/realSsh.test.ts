@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { ExistingServer, K3sAgent, K3sServer } from "../../components";
 import { MockCloud, unwrap } from "../harness/mockCloud";
 import { K3S_YAML, secret } from "../harness/fixtures";
-import { ScriptSandbox, STANDINS_BIN } from "../harness/scriptSandbox";
+import { ScriptSandbox, STANDINS_BIN, kernelHasWireguard } from "../harness/scriptSandbox";
 import { SshServer, SUDO_TEST_USER } from "../harness/sshServer";
 
 /**
@@ -46,14 +46,7 @@ function runLocally(removal: { command: string; env: Record<string, string> }) {
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-const kernelHasWireguard = (() => {
-    try {
-        execFileSync("bash", ["-c", "ip link add dev k3smc-wgcheck type wireguard && ip link delete dev k3smc-wgcheck"], { stdio: "ignore" });
-        return true;
-    } catch {
-        return false;
-    }
-})();
+
 
 describe("the registered commands over a real SSH hop (OpenSSH on loopback)", function () {
     this.timeout(120_000);

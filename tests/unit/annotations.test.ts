@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { ConfigError } from "../../components";
+import { assertConfigError } from "../harness/fixtures";
 import {
     PUBLIC_IP_OVERWRITE,
     managedAnnotations,
@@ -8,13 +8,7 @@ import {
 } from "../../components/annotations/managedAnnotations";
 import { validateTaint } from "../../components/validation/kubernetesNames";
 
-function rejects(run: () => unknown, message: string): void {
-    assert.throws(run, (error: unknown) => {
-        assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-        assert.equal(error.message, message);
-        return true;
-    });
-}
+const rejects = assertConfigError;
 
 describe("managed annotations", () => {
     it("adds public-ip-overwrite from the public IP to the user's keys, sorted", () => {

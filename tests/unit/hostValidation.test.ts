@@ -1,19 +1,12 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { AliyunLightweightServer, ConfigError, ExistingServer, VultrServer } from "../../components";
+import { AliyunLightweightServer, ExistingServer, VultrServer } from "../../components";
 import { parseIpv4Cidr, validateIpv4 } from "../../components/validation/addresses";
 import { assertUniqueNames, validateNodeName } from "../../components/validation/names";
 import { MockCloud } from "../harness/mockCloud";
-import { SECRETS, SSH_PUBLIC_KEY, secret } from "../harness/fixtures";
+import { SECRETS, SSH_PUBLIC_KEY, secret, assertConfigError } from "../harness/fixtures";
 
-/** Asserts the exact message of the ConfigError a call throws. */
-function rejects(run: () => unknown, message: string): void {
-    assert.throws(run, (error: unknown) => {
-        assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-        assert.equal(error.message, message);
-        return true;
-    });
-}
+const rejects = assertConfigError;
 
 const swasArgs = { region: "cn-shanghai", planId: "swas.s2.c2m2s40b4t1", imageId: "image-ubuntu-2204" };
 const vultrArgs = { region: "nrt", plan: "vc2-1c-2gb", osId: 2284, sshPublicKey: SSH_PUBLIC_KEY, sshPrivateKey: "key" };

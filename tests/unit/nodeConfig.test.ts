@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { ConfigError } from "../../components";
+import { K3S_YAML, assertConfigError } from "../harness/fixtures";
 import { renderNodeConfig, serverUrlFor } from "../../components/k3s/nodeConfig";
 import { AGENT_KEYS, SERVER_ONLY_KEYS } from "../../components/k3s/k3sFlags";
 import { validateExtraKey, validateK3sOptions } from "../../components/k3s/options";
@@ -10,13 +10,7 @@ import { resolveInstallMirror } from "../../components/k3s/installSource";
 const HEADER =
     "# Rendered by k3s-multicloud. Edits on the host are overwritten by the next `pulumi up`; change the stack instead.";
 
-function rejects(run: () => unknown, message: string): void {
-    assert.throws(run, (error: unknown) => {
-        assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-        assert.equal(error.message, message);
-        return true;
-    });
-}
+const rejects = assertConfigError;
 
 describe("k3s config renderer", () => {
     it("renders a server behind NAT (SWAS): private node-ip, public node-external-ip, WireGuard over public IPs", () => {
@@ -242,28 +236,7 @@ describe("k3s version pinning", () => {
 });
 
 describe("kubeconfig rewrite", () => {
-    const k3sYaml = [
-        "apiVersion: v1",
-        "clusters:",
-        "- cluster:",
-        "    certificate-authority-data: Q0EtREFUQQ==",
-        "    server: https://127.0.0.1:6443",
-        "  name: default",
-        "contexts:",
-        "- context:",
-        "    cluster: default",
-        "    user: default",
-        "  name: default",
-        "current-context: default",
-        "kind: Config",
-        "preferences: {}",
-        "users:",
-        "- name: default",
-        "  user:",
-        "    client-certificate-data: Q0VSVA==",
-        "    client-key-data: S0VZ",
-        "",
-    ].join("\n");
+    const k3sYaml = K3S_YAML;
 
     it("points at the public IP and names everything after the cluster", () => {
         assert.equal(
