@@ -65,9 +65,10 @@ interface RegisteredSteps {
 }
 
 /**
- * Validates, renders and registers a node's two SSH steps: prepare (packages, kernel WireGuard probe) and install
- * (config, token through stdin, pinned installer, wait for Ready). Shared by K3sServer and K3sAgent, which differ
- * only in what they render and what they wait for.
+ * Renders and registers a node's steps: prepare (packages, kernel WireGuard probe; with the "upgrade" kernel policy
+ * also a reboot wait and a second probe), install (config, token through stdin, pinned installer, wait for Ready),
+ * and two local steps that act only later - upgrade (on a new version or config) and removal (on delete). Shared by
+ * K3sServer and K3sAgent, which differ only in what they render and whom they wait for.
  */
 function registerNodeSteps(
     parent: pulumi.ComponentResource,

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { MockCloud, resolve } from "../harness/mockCloud";
-import { buildCluster, clusterCloudFixture } from "../harness/clusterFixture";
+import { K3sCluster } from "../../components";
+import { buildCluster, buildClusterHosts, clusterCloudFixture } from "../harness/clusterFixture";
 import { KEY_HOME, KEY_SERVER, KEY_VULTR, NOW, dump, peerLine } from "../harness/wgFixtures";
 import { TYPES } from "../harness/fixtures";
 
@@ -58,5 +59,29 @@ describe("mesh check in K3sCluster (mocks)", () => {
         assert.deepEqual((await resolve(cluster.meshStatus)).value, []);
         await cloud.settle();
         assert.equal(cloud.registrations.filter((r) => r.name.endsWith("-mesh-check")).length, 0);
+    });
+});
+
+describe("stale peer pruning in K3sCluster (mocks)", () => {
+    it("prunes on every node after its install, re-running whenever the set of nodes changes", async () => {
+        let cloud = await MockCloud.install({ fixture: clusterCloudFixture() });
+        buildCluster();
+        await cloud.settle();
+        const prune = cloud.named("dev-tokyo-1-prune");
+        assert.deepEqual(prune.inputs.triggers, ["home-1,sh-server,tokyo-1"]);
+        assert.ok((prune.inputs.create as string).startsWith("env K3SMC_NODE_NAME='tokyo-1' bash -c '"));
+        assert.ok((prune.inputs.create as string).endsWith("' k3s-multicloud-prune-peers"));
+        assert.ok(prune.dependencies.includes(cloud.named("dev-tokyo-1-install").urn));
+        assert.ok(cloud.named("dev-sh-server-mesh-check").dependencies.includes(prune.urn), "the mesh is checked after pruning");
+        assert.ok((cloud.named("dev-home-1-prune").inputs.create as string).startsWith("sudo -n env "));
+
+        // Without home-1 the remaining nodes' prune steps get a new trigger (a replace: they run again).
+        cloud = await MockCloud.install({ fixture: clusterCloudFixture() });
+        const { server, tokyo } = buildClusterHosts();
+        new K3sCluster("dev", { k3sVersion: "v1.33.6+k3s1", servers: [server.host], agents: [tokyo.host], options: { disable: ["traefik"] } });
+        await cloud.settle();
+        assert.deepEqual(cloud.named("dev-tokyo-1-prune").inputs.triggers, ["sh-server,tokyo-1"]);
+        assert.deepEqual(cloud.named("dev-sh-server-prune").inputs.triggers, ["sh-server,tokyo-1"]);
+        assert.equal(cloud.registrations.filter((r) => r.name.startsWith("dev-home-1")).length, 0);
     });
 });

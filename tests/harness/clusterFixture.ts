@@ -17,8 +17,8 @@ export function clusterCloudFixture(overrides: { serverPublicIp?: string; vultrI
     };
 }
 
-/** Builds the standard cluster "dev" the way a program would. */
-export function buildCluster(extra: Partial<K3sClusterArgs> = {}) {
+/** The standard cluster's three hosts. */
+export function buildClusterHosts() {
     const server = new AliyunLightweightServer("sh-server", { region: "cn-shanghai", planId: "swas.s2.c2m2s40b4t1", imageId: "image-ubuntu-2204" });
     const tokyo = new VultrServer("tokyo-1", {
         region: "nrt",
@@ -34,6 +34,12 @@ export function buildCluster(extra: Partial<K3sClusterArgs> = {}) {
         user: "ubuntu",
         privateKey: secret(SECRETS.existingPrivateKey),
     });
+    return { server, tokyo, home };
+}
+
+/** Builds the standard cluster "dev" the way a program would. */
+export function buildCluster(extra: Partial<K3sClusterArgs> = {}) {
+    const { server, tokyo, home } = buildClusterHosts();
     const cluster = new K3sCluster("dev", {
         k3sVersion: "v1.33.6+k3s1",
         servers: [server.host],
