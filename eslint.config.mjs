@@ -20,4 +20,10 @@ export default tseslint.config(
         files: ["**/*.mjs"],
         languageOptions: { globals: { process: "readonly", console: "readonly" } },
     },
+    {
+        // Mocha loads reporters with require(), so this one is CommonJS.
+        files: ["**/*.cjs"],
+        languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", process: "readonly" } },
+        rules: { "@typescript-eslint/no-require-imports": "off" },
+    },
 );
