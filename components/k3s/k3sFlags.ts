@@ -128,8 +128,6 @@ export const SERVER_ONLY_KEYS: readonly string[] = [
     "write-kubeconfig-mode",
 ];
 
-/** Flannel backends k3s accepts today; `wireguard` and `ipsec` were removed. */
-export const FLANNEL_BACKENDS = ["none", "vxlan", "host-gw", "wireguard-native"] as const;
 
 /** Packaged components `disable` accepts. */
 export const DISABLEABLE_COMPONENTS = [

@@ -150,13 +150,7 @@ function registerNodeSteps(
                     K3SMC_INSTALL_COMMAND: installText,
                     K3SMC_TOKEN: tokenText,
                     ...connectionEnvironment("K3SMC_NODE", node),
-                    ...(server && drainVia
-                        ? {
-                              ...connectionEnvironment("K3SMC_SERVER", server),
-                              K3SMC_DRAIN_COMMAND: drainCommand(drainVia, host.name, "drain"),
-                              K3SMC_UNCORDON_COMMAND: drainCommand(drainVia, host.name, "uncordon"),
-                          }
-                        : {}),
+                    ...serverEnvironment(drainVia, server, host.name, { K3SMC_DRAIN_COMMAND: "drain", K3SMC_UNCORDON_COMMAND: "uncordon" }),
                 })),
             ),
         },
@@ -186,12 +180,7 @@ function registerNodeSteps(
                     K3SMC_NODE_NAME: host.name,
                     K3SMC_UNINSTALL_COMMAND: uninstall,
                     ...connectionEnvironment("K3SMC_NODE", node),
-                    ...(server && drainVia
-                        ? {
-                              ...connectionEnvironment("K3SMC_SERVER", server),
-                              K3SMC_DRAIN_COMMAND: drainCommand(drainVia, host.name, "remove"),
-                          }
-                        : {}),
+                    ...serverEnvironment(drainVia, server, host.name, { K3SMC_DRAIN_COMMAND: "remove" }),
                 })),
             ),
         },
@@ -200,8 +189,27 @@ function registerNodeSteps(
     return { steps, prepare, install, removal, upgrade, version };
 }
 
+type ServerAction = "remove" | "drain" | "uncordon";
+
+/**
+ * The server part of a local step's environment: how to reach the server, and the commands (by variable name) it
+ * runs for `target`. Empty for a node that is not drained through a server (the only server).
+ */
+function serverEnvironment(
+    drainVia: K3sServer | undefined,
+    server: SshConnection | undefined,
+    target: string,
+    commands: Record<string, ServerAction>,
+): Record<string, string> {
+    if (!drainVia || !server) return {};
+    return {
+        ...connectionEnvironment("K3SMC_SERVER", server),
+        ...Object.fromEntries(Object.entries(commands).map(([variable, action]) => [variable, drainCommand(drainVia, target, action)])),
+    };
+}
+
 /** The command a server runs to take `target` out of service (remove), drain it, or put it back (uncordon). */
-function drainCommand(server: K3sServer, target: string, action: "remove" | "drain" | "uncordon"): string {
+function drainCommand(server: K3sServer, target: string, action: ServerAction): string {
     return renderHostCommand(
         "drain-node",
         { K3SMC_NODE_NAME: server.host.name, K3SMC_TARGET_NODE: target, K3SMC_ACTION: action },

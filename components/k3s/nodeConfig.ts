@@ -3,7 +3,6 @@ import { ConfigValue, yamlEntry } from "./yaml";
 
 /** Where the install script writes the join token (fed through stdin, never rendered). */
 export const TOKEN_FILE = "/etc/rancher/k3s/cluster-token";
-export const CONFIG_FILE = "/etc/rancher/k3s/config.yaml";
 
 /** Everything that decides one node's config.yaml, as plain resolved values. */
 export interface NodeConfigInput {

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CallRecord, RecordingMocks, Registration, isSecretValue } from "../../stacks/plan/recordingMocks";
 
+import { TYPES } from "./fixtures";
+
 export { UNKNOWN, isSecretValue, resolve, unwrap } from "../../stacks/plan/recordingMocks";
 export type { CallRecord, Registration } from "../../stacks/plan/recordingMocks";
 
@@ -16,7 +18,6 @@ export interface CloudFixture {
     readonly calls?: Record<string, (inputs: Record<string, any>) => Record<string, unknown>>;
 }
 
-export const SWAS_INSTANCE = "alicloud:simpleapplicationserver/instance:Instance";
 export const SWAS_GET_INSTANCES = "alicloud:simpleapplicationserver/getInstances:getInstances";
 
 /**
@@ -72,7 +73,7 @@ export class MockCloud {
         const id = this.preview && args.custom ? undefined : `${args.name}-id`;
         if (this.preview) return { id, state: { ...inputs, ...extra } };
         switch (args.type) {
-            case SWAS_INSTANCE:
+            case TYPES.swasInstance:
                 this.swasIds.set(`${args.name}-id`, inputs.instanceName);
                 return { id, state: { ...inputs, ...extra } };
             case "vultr:index/instance:Instance": {
