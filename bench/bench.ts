@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
-import { renderNodeSteps, NodeStepsInput } from "../components/k3s/nodeSteps";
+import { renderNodeSteps, renderPrepareCommand, NodeStepsInput } from "../components/k3s/nodeSteps";
 import { ScriptSandbox } from "../tests/harness/scriptSandbox";
 import { GraphNode, REMOTE_COMMAND, changedResources, criticalPath, median, otherSchedulers, sshSessionsFor } from "./graphMetrics";
 
@@ -50,7 +50,7 @@ function timeScriptSecondRun(): { install: number; prepare: number } {
             }
             return median(samples);
         };
-        return { install: time(() => box.run(steps.install, { stdin: "token\n" })), prepare: time(() => box.run(steps.prepare)) };
+        return { install: time(() => box.run(steps.install, { stdin: "token\n" })), prepare: time(() => box.run(renderPrepareCommand("bench-1", {}, false))) };
     } finally {
         box.cleanup();
     }

@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { SshConnection } from "../hosts/clusterHost";
-import { renderHostCommand } from "../k3s/hostCommand";
+import { toolkitCall } from "../toolkit/contract";
 import { K3sRole } from "../k3s/options";
 import { validateNodeName } from "../validation/names";
 import { FLANNEL_START_KEYS, PATCH_FORCE, PUBLIC_IP_OVERWRITE, restartTrigger, sortKeys, validateNodeMetadata } from "./managedAnnotations";
@@ -92,17 +92,18 @@ export class NodeAnnotations extends pulumi.ComponentResource {
                 {
                     connection: restart.connection,
                     create: annotations.apply((values) =>
-                        renderHostCommand(
-                            "restart-for-flannel",
+                        toolkitCall(
+                            "restart",
                             {
-                                K3SMC_NODE_NAME: nodeName,
-                                K3SMC_ROLE: restart.role,
-                                K3SMC_EXPECTED_PUBLIC_IP: onlyFlannelKeys ? (values[PUBLIC_IP_OVERWRITE] ?? "") : "",
-                                K3SMC_READY_TIMEOUT: String(restart.readyTimeoutSeconds ?? 300),
+                                "node-name": nodeName,
+                                role: restart.role,
+                                "expected-public-ip": onlyFlannelKeys ? values[PUBLIC_IP_OVERWRITE] : undefined,
+                                "ready-timeout": restart.readyTimeoutSeconds ?? 300,
                             },
                             restart.sudo,
                         ),
                     ),
+                    addPreviousOutputInEnv: false,
                     // A trigger change replaces the step, so it runs again: only the restart keys are in it.
                     triggers: [annotations.apply((values) => restartTrigger(values, restartKeys))],
                 },

@@ -198,6 +198,7 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
             sudo: false,
             firewall: { kind: "aliyun-swas", instanceId: this.instance.id, provider },
             ready: this.instance,
+            identity: this.instance.id,
         };
 
         this.registerOutputs({

@@ -78,4 +78,10 @@ export interface ClusterHost {
     readonly firewall: FirewallHandle;
     /** The resource node-level resources (k3s install, annotations) depend on. */
     readonly ready: pulumi.Resource;
+    /**
+     * What changes when the machine is replaced: the cloud's instance id, or an existing server's address. Steps that
+     * must run again on a new machine under the same name (the toolkit delivery) are keyed to it. Optional for
+     * hosts built by hand.
+     */
+    readonly identity?: pulumi.Output<string>;
 }

@@ -87,6 +87,8 @@ export class ExistingServer extends pulumi.ComponentResource {
             sudo: user !== "root",
             firewall: { kind: "none" },
             ready: this,
+            // Nothing tells a re-installed machine from the old one but its owner: its address stands for it.
+            identity: publicIp,
         };
 
         this.registerOutputs({ publicIp, privateIp });

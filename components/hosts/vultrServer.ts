@@ -146,6 +146,7 @@ export class VultrServer extends pulumi.ComponentResource {
             sudo: false,
             firewall: { kind: "vultr-firewall-group", firewallGroupId: this.firewallGroup.id, provider: args.provider },
             ready: this.instance,
+            identity: this.instance.id,
         };
 
         this.registerOutputs({

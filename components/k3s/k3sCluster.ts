@@ -12,7 +12,8 @@ import { clusterPortMatrix, swasRulesFor, vultrRulesFor } from "../network/portM
 import { parseIpv4Cidr } from "../validation/addresses";
 import { ConfigError } from "../validation/configError";
 import { validateClusterShape } from "./clusterValidation";
-import { renderHostCommand } from "./hostCommand";
+import { toolkitCall } from "../toolkit/contract";
+import { listDigest } from "./digest";
 import { K3sAgent, K3sServer } from "./k3sNode";
 import { clusterProvider } from "./kubernetesProvider";
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
@@ -185,9 +186,10 @@ export class K3sCluster extends pulumi.ComponentResource {
         this.apiEndpoint = firstServer.url;
         this.provider = clusterProvider(name, this.kubeconfig, `k3s-multicloud-${name}`, this);
 
-        const installed: Array<{ host: ClusterHost; role: K3sRole; install: pulumi.Resource; removal: pulumi.Resource }> = [
-            ...this.servers.map((s) => ({ host: s.host, role: "server" as const, install: s.install, removal: s.removal })),
-            ...this.agents.map((a) => ({ host: a.host, role: "agent" as const, install: a.install, removal: a.removal })),
+        // `settled`: the node runs what the stack says - installed, and any staged change applied by its upgrade step.
+        const installed: Array<{ host: ClusterHost; role: K3sRole; settled: pulumi.Resource; removal: pulumi.Resource }> = [
+            ...this.servers.map((s) => ({ host: s.host, role: "server" as const, settled: s.upgrade, removal: s.removal })),
+            ...this.agents.map((a) => ({ host: a.host, role: "agent" as const, settled: a.upgrade, removal: a.removal })),
         ];
         this.annotations = installed.map(({ host, role, removal }) => {
             const { annotations: userAnnotations, labels } = metadata.get(host)!;
@@ -232,13 +234,18 @@ export class K3sCluster extends pulumi.ComponentResource {
 
         // Whenever the set of nodes changes, every node drops WireGuard peers that route nothing (left by nodes whose
         // key changed), before the mesh is checked.
-        const membership = installed.map(({ host }) => host.name).sort().join(",");
+        const membership = listDigest(installed.map(({ host }) => host.name));
         this.prunes = installed.map(
-            ({ host, install }) =>
+            ({ host, settled }) =>
                 new command.remote.Command(
                     `${name}-${host.name}-prune`,
-                    { connection: host.connection, create: renderHostCommand("prune-peers", { K3SMC_NODE_NAME: host.name }, host.sudo), triggers: [membership] },
-                    { parent: this, dependsOn: [install] },
+                    {
+                        connection: host.connection,
+                        create: toolkitCall("prune", { "node-name": host.name }, host.sudo),
+                        triggers: [membership],
+                        addPreviousOutputInEnv: false,
+                    },
+                    { parent: this, dependsOn: [settled] },
                 ),
         );
         this.meshStatus =
@@ -262,12 +269,12 @@ export class K3sCluster extends pulumi.ComponentResource {
      */
     private meshCheck(
         name: string,
-        installed: ReadonlyArray<{ host: ClusterHost; role: K3sRole; install: pulumi.Resource }>,
+        installed: ReadonlyArray<{ host: ClusterHost; role: K3sRole; settled: pulumi.Resource }>,
         firewallRules: pulumi.Resource[],
         timeoutSeconds: number,
     ): pulumi.Output<MeshNodeStatus[]> {
         const settled: pulumi.Resource[] = [
-            ...installed.map((n) => n.install),
+            ...installed.map((n) => n.settled),
             ...this.prunes,
             ...this.annotations.map((a): pulumi.Resource => a.restart ?? a.patch),
             ...firewallRules,
@@ -277,24 +284,20 @@ export class K3sCluster extends pulumi.ComponentResource {
                 pulumi.all([host.publicIp, host.privateIp]).apply(([publicIp, privateIp]): ExpectedNode => ({ name: host.name, publicIp, privateIp })),
             ),
         );
-        const topology = expected.apply((nodes) => nodes.map((n) => `${n.name}=${n.publicIp}/${n.privateIp}`).sort().join(","));
+        const topology = expected.apply((nodes) => listDigest(nodes.map((n) => `${n.name}=${n.publicIp}/${n.privateIp}`)));
         const reports = installed.map(
             ({ host, role }) =>
                 new command.remote.Command(
                     `${name}-${host.name}-mesh-check`,
                     {
                         connection: host.connection,
-                        create: renderHostCommand(
+                        create: toolkitCall(
                             "mesh-check",
-                            {
-                                K3SMC_NODE_NAME: host.name,
-                                K3SMC_ROLE: role,
-                                K3SMC_EXPECTED_PEERS: String(installed.length - 1),
-                                K3SMC_MESH_TIMEOUT: String(timeoutSeconds),
-                            },
+                            { "node-name": host.name, role, "expected-peers": installed.length - 1, "mesh-timeout": timeoutSeconds },
                             host.sudo,
                         ),
                         triggers: [topology],
+                        addPreviousOutputInEnv: false,
                     },
                     { parent: this, dependsOn: settled },
                 ).stdout,

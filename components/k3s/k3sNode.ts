@@ -4,7 +4,8 @@ import * as random from "@pulumi/random";
 import { ClusterHost, SshConnection } from "../hosts/clusterHost";
 import { validateLabels, validateTaint } from "../validation/kubernetesNames";
 import { resolveInstallMirror } from "./installSource";
-import { renderHostCommand, renderLocalCommand } from "./hostCommand";
+import { relayCommand, shippedToolkit } from "../toolkit/bundle";
+import { toolkitCall } from "../toolkit/contract";
 import { kubeconfigForPublicEndpoint } from "./kubeconfig";
 import { serverUrlFor } from "./nodeConfig";
 import { NodeSteps, renderNodeSteps, renderPrepareCommand, renderReprobeCommand, scheduledRebootBootId } from "./nodeSteps";
@@ -109,9 +110,17 @@ function registerNodeSteps(
             }),
         );
 
+    // The prepare step delivers the toolkit (stdin) and prepares the host in one session; a new toolkit changes this
+    // step and no other. A new machine under the same name (another instance id) gets it delivered again.
     const prepare = new command.remote.Command(
         `${name}-prepare`,
-        { connection: host.connection, create: renderPrepareCommand(host.name, options, host.sudo) },
+        {
+            connection: host.connection,
+            create: renderPrepareCommand(host.name, options, host.sudo),
+            stdin: shippedToolkit().payload,
+            addPreviousOutputInEnv: false,
+            ...(host.identity ? { triggers: [host.identity] } : {}),
+        },
         { parent, dependsOn: [host.ready] },
     );
     // Kernel policy "upgrade": prepare may schedule a reboot into a new kernel. Wait for it locally (no SSH), then
@@ -120,42 +129,19 @@ function registerNodeSteps(
     if (options.wireguardKernel === "upgrade") {
         const rebootWait = new command.local.Command(
             `${name}-reboot-wait`,
-            { create: prepare.stdout.apply((out) => (scheduledRebootBootId(out) === "none" ? "true" : "sleep 30")) },
+            { create: prepare.stdout.apply((out) => (scheduledRebootBootId(out ?? "") === "none" ? "true" : "sleep 30")) },
             { parent, dependsOn: [prepare] },
         );
         readyForInstall = new command.remote.Command(
             `${name}-reprobe`,
             {
                 connection: host.connection,
-                create: prepare.stdout.apply((out) => renderReprobeCommand(host.name, options, host.sudo, scheduledRebootBootId(out))),
+                create: prepare.stdout.apply((out) => renderReprobeCommand(host.name, options, host.sudo, scheduledRebootBootId(out ?? ""))),
+                addPreviousOutputInEnv: false,
             },
             { parent, dependsOn: [rebootWait] },
         );
     }
-    // Upgrades: a local step whose create does nothing and whose update (a new version or config) drains the node
-    // through its server, runs the install with the new values and uncordons it. Its ordering against other nodes'
-    // upgrade steps makes the server go first and agents go in batches; the install step, which waits for it, then
-    // finds nothing left to do.
-    const drainVia = extra.drainVia;
-    const version = pulumi.output(args.deployedK3sVersion).apply((deployed) => refuseDowngrade(name, args.k3sVersion, deployed));
-    const upgrade = new command.local.Command(
-        `${name}-upgrade`,
-        {
-            create: "true",
-            update: renderLocalCommand("upgrade-node"),
-            environment: pulumi.secret(
-                pulumi.all([host.connection, steps.install, token, version, drainVia?.host.connection]).apply(([node, installText, tokenText, v, server]) => ({
-                    K3SMC_NODE_NAME: host.name,
-                    K3SMC_VERSION: v,
-                    K3SMC_INSTALL_COMMAND: installText,
-                    K3SMC_TOKEN: tokenText,
-                    ...connectionEnvironment("K3SMC_NODE", node),
-                    ...serverEnvironment(drainVia, server, host.name, { K3SMC_DRAIN_COMMAND: "drain", K3SMC_UNCORDON_COMMAND: "uncordon" }),
-                })),
-            ),
-        },
-        { parent, dependsOn: [...(args.upgradeAfter ?? [])] },
-    );
     const install = new command.remote.Command(
         `${name}-install`,
         {
@@ -163,28 +149,54 @@ function registerNodeSteps(
             create: steps.install,
             // The token reaches the host on stdin only: the command text stays free of secrets and readable in review.
             stdin: pulumi.secret(pulumi.interpolate`${token}\n`),
+            addPreviousOutputInEnv: false,
         },
-        { parent, dependsOn: [readyForInstall, upgrade, ...(args.installAfter ?? []), ...(extra.installAfter ?? [])] },
+        { parent, dependsOn: [readyForInstall, ...(args.installAfter ?? []), ...(extra.installAfter ?? [])] },
+    );
+    // Upgrades: on a node that already runs k3s, the install step only stages a new version or config. This local
+    // step, whose create does nothing, applies it on update: it asks the node for its fingerprint (k3s version +
+    // config.yaml) and, only when that differs from the rendered one, drains the node through its server, applies
+    // the staged change and uncordons it. New credentials or a library upgrade change this step's inputs but not the
+    // fingerprint, so the node is left alone. Its ordering against other nodes' upgrade steps makes the server go
+    // first and agents go in batches. It holds no config and no token: only connections, names and fingerprints.
+    const drainVia = extra.drainVia;
+    const version = pulumi.output(args.deployedK3sVersion).apply((deployed) => refuseDowngrade(name, args.k3sVersion, deployed));
+    const upgrade = new command.local.Command(
+        `${name}-upgrade`,
+        {
+            create: "true",
+            update: relayCommand("upgrade"),
+            environment: {
+                K3SMC_NODE_NAME: host.name,
+                K3SMC_VERSION: version,
+                K3SMC_FINGERPRINT: steps.fingerprint,
+                K3SMC_FINGERPRINT_COMMAND: steps.readFingerprint,
+                K3SMC_APPLY_COMMAND: steps.applyStaged,
+                ...relayHostEnvironment("K3SMC_NODE", host.connection),
+                ...serverEnvironment(drainVia, host.name, { K3SMC_DRAIN_COMMAND: "drain", K3SMC_UNCORDON_COMMAND: "uncordon" }),
+            },
+            addPreviousOutputInEnv: false,
+        },
+        { parent, dependsOn: [install, ...(args.upgradeAfter ?? [])] },
     );
 
     // Removal: a local command whose delete (run with the inputs stored at its last update) drains the node through
-    // a server and uninstalls k3s if the host is still reachable, so a host that is already gone cannot block
+    // a server and uninstalls k3s if the host still answers, so a host that is already gone cannot block
     // `pulumi destroy`. Its create does nothing.
     const removal = new command.local.Command(
         `${name}-removal`,
         {
             create: "true",
-            delete: renderLocalCommand("remove-node"),
-            environment: pulumi.secret(
-                pulumi.all([host.connection, steps.uninstall, drainVia?.host.connection]).apply(([node, uninstall, server]) => ({
-                    K3SMC_NODE_NAME: host.name,
-                    K3SMC_UNINSTALL_COMMAND: uninstall,
-                    ...connectionEnvironment("K3SMC_NODE", node),
-                    ...serverEnvironment(drainVia, server, host.name, { K3SMC_DRAIN_COMMAND: "remove" }),
-                })),
-            ),
+            delete: relayCommand("remove"),
+            environment: {
+                K3SMC_NODE_NAME: host.name,
+                K3SMC_UNINSTALL_COMMAND: steps.uninstall,
+                ...relayHostEnvironment("K3SMC_NODE", host.connection),
+                ...serverEnvironment(drainVia, host.name, { K3SMC_DRAIN_COMMAND: "remove" }),
+            },
+            addPreviousOutputInEnv: false,
         },
-        { parent, dependsOn: [install, ...(drainVia ? [drainVia.removal] : [])] },
+        { parent, dependsOn: [upgrade, ...(drainVia ? [drainVia.removal] : [])] },
     );
     return { steps, prepare, install, removal, upgrade, version };
 }
@@ -192,29 +204,25 @@ function registerNodeSteps(
 type ServerAction = "remove" | "drain" | "uncordon";
 
 /**
- * The server part of a local step's environment: how to reach the server, and the commands (by variable name) it
+ * The server part of a relay's environment: how to reach the server, and the toolkit calls (by variable name) it
  * runs for `target`. Empty for a node that is not drained through a server (the only server).
  */
 function serverEnvironment(
     drainVia: K3sServer | undefined,
-    server: SshConnection | undefined,
     target: string,
     commands: Record<string, ServerAction>,
-): Record<string, string> {
-    if (!drainVia || !server) return {};
+): Record<string, pulumi.Input<string>> {
+    if (!drainVia) return {};
+    const server = drainVia.host;
     return {
-        ...connectionEnvironment("K3SMC_SERVER", server),
-        ...Object.fromEntries(Object.entries(commands).map(([variable, action]) => [variable, drainCommand(drainVia, target, action)])),
+        ...relayHostEnvironment("K3SMC_SERVER", server.connection),
+        ...Object.fromEntries(
+            Object.entries(commands).map(([variable, action]) => [
+                variable,
+                toolkitCall("drain", { "node-name": server.name, "target-node": target, action }, server.sudo),
+            ]),
+        ),
     };
-}
-
-/** The command a server runs to take `target` out of service (remove), drain it, or put it back (uncordon). */
-function drainCommand(server: K3sServer, target: string, action: ServerAction): string {
-    return renderHostCommand(
-        "drain-node",
-        { K3SMC_NODE_NAME: server.host.name, K3SMC_TARGET_NODE: target, K3SMC_ACTION: action },
-        server.host.sudo,
-    );
 }
 
 /** k3s does not support downgrades: a version older than the running one is refused, naming both. */
@@ -233,15 +241,19 @@ export function refuseDowngrade(name: string, requested: string, deployed: strin
     return requested;
 }
 
-/** An SSH connection as the environment of remove-node.sh. */
-function connectionEnvironment(prefix: string, connection: SshConnection): Record<string, string> {
+/**
+ * An SSH connection as the relay's environment (see components/toolkit/relay.sh): always the same six variables,
+ * empty when unused, each secret because the connection is.
+ */
+function relayHostEnvironment(prefix: string, connection: pulumi.Output<SshConnection>): Record<string, pulumi.Output<string>> {
+    const field = (read: (c: SshConnection) => string | number | undefined) => connection.apply((c) => String(read(c) ?? ""));
     return {
-        [`${prefix}_HOST`]: connection.host,
-        [`${prefix}_PORT`]: String(connection.port),
-        [`${prefix}_USER`]: connection.user,
-        ...(connection.privateKey !== undefined ? { [`${prefix}_KEY`]: connection.privateKey } : {}),
-        ...(connection.password !== undefined ? { [`${prefix}_PASSWORD`]: connection.password } : {}),
-        ...(connection.hostKey !== undefined ? { [`${prefix}_HOST_KEY`]: connection.hostKey } : {}),
+        [`${prefix}_HOST`]: field((c) => c.host),
+        [`${prefix}_PORT`]: field((c) => c.port),
+        [`${prefix}_USER`]: field((c) => c.user),
+        [`${prefix}_KEY`]: field((c) => c.privateKey),
+        [`${prefix}_PASSWORD`]: field((c) => c.password),
+        [`${prefix}_HOST_KEY`]: field((c) => c.hostKey),
     };
 }
 
@@ -302,7 +314,7 @@ export class K3sServer extends pulumi.ComponentResource {
 
         const readKubeconfig = new command.remote.Command(
             `${name}-kubeconfig`,
-            { connection: args.host.connection, create: steps.apply((s) => s.readKubeconfig!), logging: "none" },
+            { connection: args.host.connection, create: steps.apply((s) => s.readKubeconfig!), logging: "none", addPreviousOutputInEnv: false },
             { parent: this, dependsOn: [install], additionalSecretOutputs: ["stdout", "stderr"] },
         );
         const clusterName = args.clusterName ?? name;

@@ -1,4 +1,5 @@
-import { renderHostCommand } from "./hostCommand";
+import { deliveryCommand, shippedToolkit, ToolkitBundle } from "../toolkit/bundle";
+import { nodeFingerprint, toolkitArgs, toolkitCall } from "../toolkit/contract";
 import { NodeConfigInput, renderNodeConfig } from "./nodeConfig";
 import { K3sOptions } from "./options";
 
@@ -13,58 +14,70 @@ export interface NodeStepsInput {
     readonly readyTimeoutSeconds: number;
 }
 
-/** The rendered config and the exact command text of each remote step of one node. */
+/** The rendered config and the toolkit calls of one node's steps. */
 export interface NodeSteps {
     readonly configYaml: string;
-    readonly prepare: string;
+    /** sha256 of version and config.yaml: what the upgrade step compares with the host's. */
+    readonly fingerprint: string;
     readonly install: string;
     readonly uninstall: string;
+    /** Prints the host's fingerprint (the upgrade step's first question). */
+    readonly readFingerprint: string;
+    /** Applies the change the install step staged (the upgrade step, between drain and uncordon). */
+    readonly applyStaged: string;
     /** Servers only: prints the admin kubeconfig. */
     readonly readKubeconfig?: string;
 }
 
 /**
- * Renders a node's steps. Pure: the command texts are what `@pulumi/command` stores and diffs, so equal input must
- * give equal text or every `pulumi up` would re-run the steps.
+ * Renders a node's steps as short toolkit calls whose arguments are the data a reviewer cares about. Pure: the
+ * command texts are what `@pulumi/command` stores and diffs, so equal input must give equal text or every
+ * `pulumi up` would re-run the steps. No script text is in them: a toolkit change changes only the prepare step.
  */
 export function renderNodeSteps(input: NodeStepsInput): NodeSteps {
-    const { config } = input;
+    const { config, sudo } = input;
     const configYaml = renderNodeConfig(config);
-    const node = { K3SMC_NODE_NAME: config.nodeName };
+    const node = { "node-name": config.nodeName };
     return {
         configYaml,
-        prepare: renderPrepareCommand(config.nodeName, config.options, input.sudo),
-        install: renderHostCommand(
+        fingerprint: nodeFingerprint(input.version, configYaml),
+        install: toolkitCall(
             "install",
             {
                 ...node,
-                K3SMC_ROLE: config.role,
-                K3SMC_VERSION: input.version,
-                K3SMC_MIRROR: input.mirror,
-                K3SMC_CONFIG: configYaml,
-                K3SMC_READY_TIMEOUT: String(input.readyTimeoutSeconds),
+                role: config.role,
+                version: input.version,
+                mirror: input.mirror,
+                "ready-timeout": input.readyTimeoutSeconds,
+                config: configYaml,
             },
-            input.sudo,
+            sudo,
         ),
-        uninstall: renderHostCommand("uninstall", { ...node, K3SMC_ROLE: config.role }, input.sudo),
-        ...(config.role === "server" ? { readKubeconfig: renderHostCommand("read-kubeconfig", node, input.sudo) } : {}),
+        uninstall: toolkitCall("uninstall", { ...node, role: config.role }, sudo),
+        readFingerprint: toolkitCall("fingerprint", node, sudo),
+        applyStaged: toolkitCall(
+            "apply",
+            { ...node, role: config.role, fingerprint: nodeFingerprint(input.version, configYaml), "ready-timeout": input.readyTimeoutSeconds },
+            sudo,
+        ),
+        ...(config.role === "server" ? { readKubeconfig: toolkitCall("kubeconfig", node, sudo) } : {}),
+    };
+}
+
+function prepareFlags(nodeName: string, options: K3sOptions) {
+    return {
+        "node-name": nodeName,
+        "kube-proxy-mode": options.kubeProxyMode ?? "iptables",
+        ...(options.wireguardKernel === "upgrade" ? { "kernel-policy": "upgrade" } : {}),
     };
 }
 
 /**
- * The prepare step needs no address, so it renders from plain values: it can run as soon as the host exists, while
- * the server is still installing.
+ * The prepare step delivers the toolkit (stdin: the bundle) and runs its prepare verb in one SSH session. It needs
+ * no address, so it renders from plain values and runs as soon as the host exists.
  */
-export function renderPrepareCommand(nodeName: string, options: K3sOptions, sudo: boolean): string {
-    return renderHostCommand(
-        "prepare",
-        {
-            K3SMC_NODE_NAME: nodeName,
-            K3SMC_KUBE_PROXY_MODE: options.kubeProxyMode ?? "iptables",
-            ...(options.wireguardKernel === "upgrade" ? { K3SMC_KERNEL_POLICY: "upgrade" } : {}),
-        },
-        sudo,
-    );
+export function renderPrepareCommand(nodeName: string, options: K3sOptions, sudo: boolean, bundle: ToolkitBundle = shippedToolkit()): string {
+    return deliveryCommand(bundle, toolkitArgs("prepare", prepareFlags(nodeName, options)), sudo);
 }
 
 /** The boot id a prepare step printed when it scheduled a reboot for a kernel upgrade, or "none". */
@@ -74,9 +87,7 @@ export function scheduledRebootBootId(prepareOutput: string): string {
 
 /** The step after a possible kernel-upgrade reboot: prepare again, checking the reboot happened. */
 export function renderReprobeCommand(nodeName: string, options: K3sOptions, sudo: boolean, previousBootId: string): string {
-    return renderHostCommand(
-        "prepare",
-        { K3SMC_NODE_NAME: nodeName, K3SMC_KUBE_PROXY_MODE: options.kubeProxyMode ?? "iptables", K3SMC_PREVIOUS_BOOT_ID: previousBootId },
-        sudo,
-    );
+    const { "kernel-policy": _policy, ...flags } = prepareFlags(nodeName, options);
+    void _policy;
+    return toolkitCall("prepare", { ...flags, "previous-boot-id": previousBootId }, sudo);
 }

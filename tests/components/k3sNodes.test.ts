@@ -2,6 +2,8 @@ import { strict as assert } from "node:assert";
 import { AliyunLightweightServer, ExistingServer, K3sAgent, K3sServer, VultrServer } from "../../components";
 import { MockCloud, isSecretValue, plainStrings, resolve, unwrap } from "../harness/mockCloud";
 import { K3S_YAML, SECRETS, SSH_PUBLIC_KEY, TYPES, secret } from "../harness/fixtures";
+import { relayCommand, shippedToolkit } from "../../components/toolkit/bundle";
+import { nodeFingerprint, shellQuote } from "../../components/toolkit/contract";
 
 const VERSION = "v1.33.6+k3s1";
 const fixture = {
@@ -43,18 +45,20 @@ describe("K3sServer and K3sAgent (mocks)", () => {
         cloud = await MockCloud.install({ fixture });
     });
 
-    it("registers prepare and install steps per node, the install carrying the rendered config and uninstall", async () => {
+    it("registers prepare and install steps per node: short toolkit calls carrying the rendered config", async () => {
         const { server } = build();
         const config = await resolve(server.configYaml);
         await cloud.settle();
         const install = cloud.named("sh-server-k3s-install");
         assert.equal(install.type, TYPES.remoteCommand);
-        const create = install.inputs.create as string;
-        assert.ok(create.startsWith("env K3SMC_CONFIG='# Rendered by k3s-multicloud."), create.slice(0, 80));
-        assert.ok(create.includes("node-external-ip: 47.100.1.10\nflannel-backend: wireguard-native\nflannel-external-ip: true\n"));
-        assert.ok(create.includes(" K3SMC_MIRROR='cn' "), "mainland SWAS installs from the China mirror");
-        assert.ok(create.includes(" K3SMC_ROLE='server' K3SMC_VERSION='v1.33.6+k3s1' bash -c '"));
+        // The whole command: one toolkit call whose arguments are the data (mainland SWAS installs from the China mirror).
+        assert.equal(
+            install.inputs.create,
+            `/opt/k3s-multicloud/bin/k3smc v1 install --node-name sh-server --role server --version v1.33.6+k3s1 --mirror cn --ready-timeout 300 --config ${shellQuote(config.value!)}`,
+        );
+        assert.ok(config.value!.includes("node-external-ip: 47.100.1.10\nflannel-backend: wireguard-native\nflannel-external-ip: true\n"));
         assert.equal(install.inputs.delete, undefined, "uninstall belongs to the removal step");
+        assert.equal(install.inputs.addPreviousOutputInEnv, false, "no previous output travels back to the host");
         assert.ok(config.value!.includes("tls-san:\n  - 47.100.1.10\n"));
         // Only triggers replace a command (the SDK's default); we set none, so a config change updates in place.
         assert.deepEqual(install.replaceOnChanges, ["triggers[*]"]);
@@ -107,18 +111,20 @@ describe("K3sServer and K3sAgent (mocks)", () => {
             const install = cloud.named(`${agent}-install`);
             const prepare = cloud.named(`${agent}-prepare`);
             const host = agent.replace(/-k3s$/, "");
-            // Explicit: own prepare, own upgrade step and the server's install. Through its inputs: the addresses in
-            // its config (own host, server host) and the token.
-            const expected = [prepare.urn, cloud.named(`${agent}-upgrade`).urn, serverInstall.urn, cloud.named("sh-server-instance").urn, cloud.named("sh-server-k3s-token").urn];
+            // Explicit: own prepare and the server's install. Through its inputs: the addresses in its config (own
+            // host, server host) and the token. Not its upgrade step: that one runs after the install.
+            const expected = [prepare.urn, serverInstall.urn, cloud.named("sh-server-instance").urn, cloud.named("sh-server-k3s-token").urn];
             if (host !== "home-1") expected.push(cloud.named(`${host}-instance`).urn);
             assert.deepEqual([...install.dependencies].sort(), expected.sort(), agent);
             for (const other of agentNames.filter((a) => a !== agent)) {
                 for (const dep of install.dependencies) assert.ok(!dep.includes(other), `${agent} depends on ${other}`);
             }
         }
-        // Agents' prepare steps wait only for their own host, so they run while the server installs.
+        // Agents' prepare steps wait only for their own host (and depend on its instance id through their trigger),
+        // so they run while the server installs.
         const tokyoPrepare = cloud.named("tokyo-1-k3s-prepare");
         assert.deepEqual(tokyoPrepare.dependencies, [cloud.named("tokyo-1-instance").urn]);
+        assert.deepEqual(tokyoPrepare.inputs.triggers, ["tokyo-1-instance-id"], "a new machine under the same name gets the toolkit again");
     });
 
     it("joins agents to the server's public IP and advertises each agent's own public IP", async () => {
@@ -128,56 +134,116 @@ describe("K3sServer and K3sAgent (mocks)", () => {
         assert.match(tokyo.value!, /^node-ip: 104\.156\.140\.173\nnode-external-ip: 104\.156\.140\.173\n/m);
         assert.match(home.value!, /^node-ip: 192\.168\.1\.20\nnode-external-ip: 203\.0\.113\.10\n/m);
         await cloud.settle();
-        assert.ok((cloud.named("tokyo-1-k3s-install").inputs.create as string).includes(" K3SMC_MIRROR='github' "));
+        assert.ok((cloud.named("tokyo-1-k3s-install").inputs.create as string).startsWith(
+            "/opt/k3s-multicloud/bin/k3smc v1 install --node-name tokyo-1 --role agent --version v1.33.6+k3s1 --mirror github --ready-timeout 300 --config '",
+        ));
     });
 
     it("runs every step on a non-root host through sudo -n", async () => {
         build();
         await cloud.settle();
+        assert.ok((cloud.named("home-1-k3s-prepare").inputs.create as string).startsWith("sudo -n sh -c 'set -eu\n"));
+        assert.ok((cloud.named("home-1-k3s-install").inputs.create as string).startsWith("sudo -n /opt/k3s-multicloud/bin/k3smc v1 install --node-name home-1 "));
         for (const step of ["prepare", "install"]) {
-            const text = cloud.named(`home-1-k3s-${step}`).inputs.create as string;
-            assert.ok(text.startsWith("sudo -n env "), `${step}: ${text.slice(0, 30)}`);
-            assert.ok(!(cloud.named(`tokyo-1-k3s-${step}`).inputs.create as string).startsWith("sudo"));
+            assert.ok(!(cloud.named(`tokyo-1-k3s-${step}`).inputs.create as string).startsWith("sudo"), step);
         }
-        const removal = unwrap(cloud.named("home-1-k3s-removal").inputs.environment) as Record<string, string>;
-        assert.ok(removal.K3SMC_UNINSTALL_COMMAND.startsWith("sudo -n env K3SMC_NODE_NAME='home-1' K3SMC_ROLE='agent' bash -c '"));
+        const removal = cloud.named("home-1-k3s-removal").inputs.environment as Record<string, unknown>;
+        assert.equal(removal.K3SMC_UNINSTALL_COMMAND, "sudo -n /opt/k3s-multicloud/bin/k3smc v1 uninstall --node-name home-1 --role agent");
     });
 
-    it("stores everything the removal needs with it: node and server connections, drain and uninstall commands", async () => {
+    it("delivers the toolkit in the prepare step: its id and sha256 in the command, the bundle on stdin", async () => {
+        build();
+        await cloud.settle();
+        const bundle = shippedToolkit();
+        const prepare = cloud.named("tokyo-1-k3s-prepare");
+        const create = prepare.inputs.create as string;
+        assert.ok(create.startsWith("sh -c 'set -eu\numask 022\ntop=/opt/k3s-multicloud id=$1 sum=$2\n"), create.slice(0, 60));
+        assert.ok(
+            create.endsWith(`' k3smc-deliver ${bundle.id} ${bundle.sha256} v1 prepare --node-name tokyo-1 --kube-proxy-mode iptables`),
+            create.slice(-160),
+        );
+        assert.equal(prepare.inputs.stdin, bundle.payload);
+        assert.equal(prepare.inputs.addPreviousOutputInEnv, false);
+    });
+
+    it("stores everything the removal needs with it: connections (secret), the drain and uninstall calls, the relay", async () => {
         build();
         await cloud.settle();
         const removal = cloud.named("tokyo-1-k3s-removal");
         assert.equal(removal.type, "command:local:Command");
         assert.equal(removal.inputs.create, "true");
-        assert.ok((removal.inputs.delete as string).startsWith("bash -c '"));
-        assert.ok((removal.inputs.delete as string).endsWith("' k3s-multicloud-remove-node"));
-        assert.ok(isSecretValue(removal.inputs.environment), "the environment holds keys: secret");
-        const env = unwrap(removal.inputs.environment) as Record<string, string>;
-        assert.deepEqual(Object.keys(env).sort(), [
-            "K3SMC_DRAIN_COMMAND",
+        assert.equal(removal.inputs.delete, relayCommand("remove"));
+        assert.ok((removal.inputs.delete as string).startsWith("ssh-agent bash -c '"));
+        assert.ok((removal.inputs.delete as string).endsWith("' k3smc-relay remove"));
+        const env = removal.inputs.environment as Record<string, unknown>;
+        const secretKeys = Object.keys(env).filter((k) => isSecretValue(env[k])).sort();
+        assert.deepEqual(secretKeys, [
             "K3SMC_NODE_HOST",
+            "K3SMC_NODE_HOST_KEY",
             "K3SMC_NODE_KEY",
-            "K3SMC_NODE_NAME",
+            "K3SMC_NODE_PASSWORD",
             "K3SMC_NODE_PORT",
             "K3SMC_NODE_USER",
             "K3SMC_SERVER_HOST",
+            "K3SMC_SERVER_HOST_KEY",
+            "K3SMC_SERVER_KEY",
             "K3SMC_SERVER_PASSWORD",
             "K3SMC_SERVER_PORT",
             "K3SMC_SERVER_USER",
-            "K3SMC_UNINSTALL_COMMAND",
         ]);
+        // The data a reviewer may see stays plain: names and toolkit calls.
         assert.deepEqual(
-            [env.K3SMC_NODE_NAME, env.K3SMC_NODE_HOST, env.K3SMC_NODE_PORT, env.K3SMC_NODE_USER, env.K3SMC_NODE_KEY],
-            ["tokyo-1", "104.156.140.173", "22", "root", SECRETS.vultrPrivateKey],
+            Object.fromEntries(Object.keys(env).filter((k) => !secretKeys.includes(k)).sort().map((k) => [k, env[k]])),
+            {
+                K3SMC_DRAIN_COMMAND: "/opt/k3s-multicloud/bin/k3smc v1 drain --node-name sh-server --target-node tokyo-1 --action remove",
+                K3SMC_NODE_NAME: "tokyo-1",
+                K3SMC_UNINSTALL_COMMAND: "/opt/k3s-multicloud/bin/k3smc v1 uninstall --node-name tokyo-1 --role agent",
+            },
         );
-        assert.deepEqual([env.K3SMC_SERVER_HOST, env.K3SMC_SERVER_USER, env.K3SMC_SERVER_PASSWORD], ["47.100.1.10", "root", "generated-password-for-sh-server-root-password"]);
-        assert.ok(env.K3SMC_DRAIN_COMMAND.startsWith("env K3SMC_ACTION='remove' K3SMC_NODE_NAME='sh-server' K3SMC_TARGET_NODE='tokyo-1' bash -c '"));
-        assert.ok(env.K3SMC_UNINSTALL_COMMAND.startsWith("env K3SMC_NODE_NAME='tokyo-1' K3SMC_ROLE='agent' bash -c '"));
-        // Delete order is the reverse of dependencies: agents' removals run before the server's, after their installs.
-        assert.ok(removal.dependencies.includes(cloud.named("tokyo-1-k3s-install").urn));
+        const plain = Object.fromEntries(secretKeys.map((k) => [k, unwrap(env[k])]));
+        assert.deepEqual(
+            [plain.K3SMC_NODE_HOST, plain.K3SMC_NODE_PORT, plain.K3SMC_NODE_USER, plain.K3SMC_NODE_KEY, plain.K3SMC_NODE_PASSWORD],
+            ["104.156.140.173", "22", "root", SECRETS.vultrPrivateKey, ""],
+        );
+        assert.deepEqual(
+            [plain.K3SMC_SERVER_HOST, plain.K3SMC_SERVER_USER, plain.K3SMC_SERVER_PASSWORD, plain.K3SMC_SERVER_KEY],
+            ["47.100.1.10", "root", "generated-password-for-sh-server-root-password", ""],
+        );
+        // Delete order is the reverse of dependencies: agents' removals run before the server's, after their upgrades.
+        assert.ok(removal.dependencies.includes(cloud.named("tokyo-1-k3s-upgrade").urn));
         assert.ok(removal.dependencies.includes(cloud.named("sh-server-k3s-removal").urn));
-        const serverEnv = unwrap(cloud.named("sh-server-k3s-removal").inputs.environment) as Record<string, string>;
+        const serverEnv = cloud.named("sh-server-k3s-removal").inputs.environment as Record<string, unknown>;
         assert.equal(serverEnv.K3SMC_DRAIN_COMMAND, undefined, "the only server is not drained through itself");
+    });
+
+    it("gives the upgrade step fingerprints and toolkit calls, never the config text or the token", async () => {
+        const { agents, server } = build();
+        const config = (await resolve(agents[0].configYaml)).value!;
+        const token = (await resolve(server.token)).value!;
+        await cloud.settle();
+        const upgrade = cloud.named("tokyo-1-k3s-upgrade");
+        assert.equal(upgrade.inputs.create, "true");
+        assert.equal(upgrade.inputs.update, relayCommand("upgrade"));
+        const env = upgrade.inputs.environment as Record<string, unknown>;
+        const fingerprint = nodeFingerprint(VERSION, config);
+        assert.deepEqual(
+            Object.fromEntries(Object.keys(env).filter((k) => !isSecretValue(env[k])).sort().map((k) => [k, env[k]])),
+            {
+                K3SMC_APPLY_COMMAND: `/opt/k3s-multicloud/bin/k3smc v1 apply --node-name tokyo-1 --role agent --fingerprint ${fingerprint} --ready-timeout 300`,
+                K3SMC_DRAIN_COMMAND: "/opt/k3s-multicloud/bin/k3smc v1 drain --node-name sh-server --target-node tokyo-1 --action drain",
+                K3SMC_FINGERPRINT: fingerprint,
+                K3SMC_FINGERPRINT_COMMAND: "/opt/k3s-multicloud/bin/k3smc v1 fingerprint --node-name tokyo-1",
+                K3SMC_NODE_NAME: "tokyo-1",
+                K3SMC_UNCORDON_COMMAND: "/opt/k3s-multicloud/bin/k3smc v1 drain --node-name sh-server --target-node tokyo-1 --action uncordon",
+                K3SMC_VERSION: VERSION,
+            },
+        );
+        const stored = JSON.stringify(upgrade.inputs);
+        assert.ok(!stored.includes(token), "the upgrade step holds no token");
+        assert.ok(!stored.includes("node-external-ip"), "the upgrade step holds no config text");
+        // It runs after the node's install (which stages a change) and after the server's upgrade.
+        assert.ok(upgrade.dependencies.includes(cloud.named("tokyo-1-k3s-install").urn));
+        assert.ok(upgrade.dependencies.includes(cloud.named("sh-server-k3s-upgrade").urn));
     });
 
     it("renders identical command text on a second evaluation with the same config", async () => {
@@ -212,12 +278,12 @@ describe("kernel policy \"upgrade\" in the components (mocks)", () => {
         const swas = new AliyunLightweightServer("sh-server", { region: "cn-shanghai", planId: "p", imageId: "i" });
         new K3sServer("sh-server-k3s", { host: swas.host, k3sVersion: VERSION, options: { wireguardKernel: "upgrade" } });
         await cloud.settle();
-        assert.ok((cloud.named("sh-server-k3s-prepare").inputs.create as string).includes(" K3SMC_KERNEL_POLICY='upgrade' "));
+        assert.ok((cloud.named("sh-server-k3s-prepare").inputs.create as string).endsWith(" v1 prepare --node-name sh-server --kube-proxy-mode iptables --kernel-policy upgrade"));
         const wait = cloud.named("sh-server-k3s-reboot-wait");
         assert.equal(wait.type, "command:local:Command");
         assert.equal(wait.inputs.create, "sleep 30");
         const reprobe = cloud.named("sh-server-k3s-reprobe");
-        assert.ok((reprobe.inputs.create as string).startsWith(`env K3SMC_KUBE_PROXY_MODE='iptables' K3SMC_NODE_NAME='sh-server' K3SMC_PREVIOUS_BOOT_ID='${bootId}' bash -c '`));
+        assert.equal(reprobe.inputs.create, `/opt/k3s-multicloud/bin/k3smc v1 prepare --node-name sh-server --kube-proxy-mode iptables --previous-boot-id ${bootId}`);
         assert.ok(reprobe.dependencies.includes(wait.urn));
         assert.ok(cloud.named("sh-server-k3s-install").dependencies.includes(reprobe.urn));
         assert.ok(!cloud.named("sh-server-k3s-install").dependencies.includes(cloud.named("sh-server-k3s-prepare").urn));

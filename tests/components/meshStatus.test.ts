@@ -4,6 +4,7 @@ import { K3sCluster } from "../../components";
 import { buildCluster, buildClusterHosts, clusterCloudFixture } from "../harness/clusterFixture";
 import { KEY_HOME, KEY_SERVER, KEY_VULTR, NOW, dump, peerLine } from "../harness/wgFixtures";
 import { TYPES } from "../harness/fixtures";
+import { listDigest } from "../../components/k3s/digest";
 
 const report = (...peers: string[]) => `# now ${NOW}\n# wg\n${dump(peers)}`;
 const SERVER = peerLine(KEY_SERVER, "47.100.1.10:51820", "10.42.0.0/24", NOW - 20);
@@ -24,11 +25,16 @@ describe("mesh check in K3sCluster (mocks)", () => {
         const status = await resolve(cluster.meshStatus);
         await cloud.settle();
         const check = cloud.named("dev-tokyo-1-mesh-check");
-        for (const dep of ["dev-sh-server-install", "dev-home-1-install", "dev-tokyo-1-install", "dev-home-1-metadata-restart", "dev-sh-server-fw-udp-51820", "dev-tokyo-1-fw-udp-51820-home-1"]) {
+        for (const dep of ["dev-sh-server-upgrade", "dev-home-1-upgrade", "dev-tokyo-1-upgrade", "dev-home-1-metadata-restart", "dev-sh-server-fw-udp-51820", "dev-tokyo-1-fw-udp-51820-home-1"]) {
             assert.ok(check.dependencies.includes(cloud.named(dep).urn), `mesh check waits for ${dep}`);
         }
-        assert.deepEqual(check.inputs.triggers, ["home-1=203.0.113.10/192.168.1.20,sh-server=47.100.1.10/172.17.61.146,tokyo-1=104.156.140.173/104.156.140.173"]);
-        assert.ok((check.inputs.create as string).startsWith("env K3SMC_EXPECTED_PEERS='2' K3SMC_MESH_TIMEOUT='180' K3SMC_NODE_NAME='tokyo-1' K3SMC_ROLE='agent' bash -c '"));
+        // The trigger is a digest of every node's name and addresses: any change re-runs the check, and the stored
+        // state per node does not grow with the cluster.
+        assert.deepEqual(check.inputs.triggers, [
+            listDigest(["sh-server=47.100.1.10/172.17.61.146", "tokyo-1=104.156.140.173/104.156.140.173", "home-1=203.0.113.10/192.168.1.20"]),
+        ]);
+        assert.match((check.inputs.triggers as string[])[0], /^sha256:[0-9a-f]{64}$/);
+        assert.equal(check.inputs.create, "/opt/k3s-multicloud/bin/k3smc v1 mesh-check --node-name tokyo-1 --role agent --expected-peers 2 --mesh-timeout 180");
         assert.deepEqual(
             status.value!.map((s) => [s.node, s.peers.map((p) => `${p.node}@${p.endpoint}:${p.handshakeAgeSeconds}s`), s.problems]),
             [
@@ -68,20 +74,19 @@ describe("stale peer pruning in K3sCluster (mocks)", () => {
         buildCluster();
         await cloud.settle();
         const prune = cloud.named("dev-tokyo-1-prune");
-        assert.deepEqual(prune.inputs.triggers, ["home-1,sh-server,tokyo-1"]);
-        assert.ok((prune.inputs.create as string).startsWith("env K3SMC_NODE_NAME='tokyo-1' bash -c '"));
-        assert.ok((prune.inputs.create as string).endsWith("' k3s-multicloud-prune-peers"));
-        assert.ok(prune.dependencies.includes(cloud.named("dev-tokyo-1-install").urn));
+        assert.deepEqual(prune.inputs.triggers, [listDigest(["home-1", "sh-server", "tokyo-1"])]);
+        assert.equal(prune.inputs.create, "/opt/k3s-multicloud/bin/k3smc v1 prune --node-name tokyo-1");
+        assert.ok(prune.dependencies.includes(cloud.named("dev-tokyo-1-upgrade").urn), "after the node settled (installed, any change applied)");
         assert.ok(cloud.named("dev-sh-server-mesh-check").dependencies.includes(prune.urn), "the mesh is checked after pruning");
-        assert.ok((cloud.named("dev-home-1-prune").inputs.create as string).startsWith("sudo -n env "));
+        assert.equal(cloud.named("dev-home-1-prune").inputs.create, "sudo -n /opt/k3s-multicloud/bin/k3smc v1 prune --node-name home-1");
 
         // Without home-1 the remaining nodes' prune steps get a new trigger (a replace: they run again).
         cloud = await MockCloud.install({ fixture: clusterCloudFixture() });
         const { server, tokyo } = buildClusterHosts();
         new K3sCluster("dev", { k3sVersion: "v1.33.6+k3s1", servers: [server.host], agents: [tokyo.host], options: { disable: ["traefik"] } });
         await cloud.settle();
-        assert.deepEqual(cloud.named("dev-tokyo-1-prune").inputs.triggers, ["sh-server,tokyo-1"]);
-        assert.deepEqual(cloud.named("dev-sh-server-prune").inputs.triggers, ["sh-server,tokyo-1"]);
+        assert.deepEqual(cloud.named("dev-tokyo-1-prune").inputs.triggers, [listDigest(["sh-server", "tokyo-1"])]);
+        assert.deepEqual(cloud.named("dev-sh-server-prune").inputs.triggers, [listDigest(["sh-server", "tokyo-1"])]);
         assert.equal(cloud.registrations.filter((r) => r.name.startsWith("dev-home-1")).length, 0);
     });
 });

@@ -46,11 +46,13 @@ describe("node annotations (mocks)", () => {
         for (const patch of patches) {
             assert.equal(patch.provider, `${provider.urn}::dev-k8s-id`, `${patch.name} uses the cluster's provider`);
         }
-        // After the node's install (through its removal step, so on removal the patch goes while the Node exists).
+        // After the node settled - installed, any staged change applied by its upgrade step - through its removal
+        // step, so on removal the patch goes while the Node exists.
         for (const node of ["sh-server", "tokyo-1", "home-1"]) {
             const removal = cloud.named(`dev-${node}-removal`);
             assert.ok(cloud.named(`dev-${node}-metadata-patch`).dependencies.includes(removal.urn), node);
-            assert.ok(removal.dependencies.includes(cloud.named(`dev-${node}-install`).urn), node);
+            assert.ok(removal.dependencies.includes(cloud.named(`dev-${node}-upgrade`).urn), node);
+            assert.ok(cloud.named(`dev-${node}-upgrade`).dependencies.includes(cloud.named(`dev-${node}-install`).urn), node);
         }
     });
 
@@ -75,10 +77,18 @@ describe("node annotations (mocks)", () => {
             "flannel.alpha.coreos.com/public-ip-overwrite=104.156.140.173\nflannel.alpha.coreos.com/public-ipv6-overwrite=",
         ]);
         assert.ok(restart.dependencies.includes(cloud.named("dev-tokyo-1-metadata-patch").urn));
-        const text = restart.inputs.create as string;
-        assert.ok(text.startsWith("env K3SMC_EXPECTED_PUBLIC_IP='104.156.140.173' K3SMC_NODE_NAME='tokyo-1' K3SMC_READY_TIMEOUT='300' K3SMC_ROLE='agent' bash -c '"), text.slice(0, 140));
-        assert.ok((cloud.named("dev-home-1-metadata-restart").inputs.create as string).startsWith("sudo -n env "));
-        assert.ok((cloud.named("dev-sh-server-metadata-restart").inputs.create as string).includes("K3SMC_ROLE='server'"));
+        assert.equal(
+            restart.inputs.create,
+            "/opt/k3s-multicloud/bin/k3smc v1 restart --node-name tokyo-1 --role agent --expected-public-ip 104.156.140.173 --ready-timeout 300",
+        );
+        assert.equal(
+            cloud.named("dev-home-1-metadata-restart").inputs.create,
+            "sudo -n /opt/k3s-multicloud/bin/k3smc v1 restart --node-name home-1 --role agent --expected-public-ip 203.0.113.10 --ready-timeout 300",
+        );
+        assert.equal(
+            cloud.named("dev-sh-server-metadata-restart").inputs.create,
+            "/opt/k3s-multicloud/bin/k3smc v1 restart --node-name sh-server --role server --expected-public-ip 47.100.1.10 --ready-timeout 300",
+        );
         const before = ["sh-server", "tokyo-1", "home-1"].map((node) => metadataOf(cloud, node));
 
         // The same program with a new public IP for the Vultr node.
@@ -122,7 +132,8 @@ describe("node annotations (mocks)", () => {
         assert.deepEqual(restart.inputs.triggers, [
             "example.com/mtu=1380\nflannel.alpha.coreos.com/public-ip-overwrite=\nflannel.alpha.coreos.com/public-ipv6-overwrite=",
         ]);
-        assert.ok((restart.inputs.create as string).startsWith("env K3SMC_EXPECTED_PUBLIC_IP='' "));
+        // No expected address: the restart verb restarts whatever flannel advertises.
+        assert.equal(restart.inputs.create, "/opt/k3s-multicloud/bin/k3smc v1 restart --node-name lab-1 --role agent --ready-timeout 300");
     });
 
     it("rejects a user overwrite that differs from the node's public IP, where the address is known at preview", async () => {

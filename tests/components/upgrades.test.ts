@@ -4,6 +4,8 @@ import { refuseDowngrade } from "../../components/k3s/k3sNode";
 import { MockCloud, resolve, unwrap } from "../harness/mockCloud";
 import { SECRETS, secret } from "../harness/fixtures";
 
+type Env = Record<string, unknown>;
+
 function cluster(k3sVersion: string, extra: Partial<ConstructorParameters<typeof K3sCluster>[1]> = {}) {
     const host = (name: string, ip: string) =>
         new ExistingServer(name, { publicIp: ip, location: "lab", privateKey: secret(SECRETS.existingPrivateKey) }).host;
@@ -30,24 +32,27 @@ describe("upgrades (mocks)", () => {
         assert.deepEqual(deps("a-4"), ["c-a-2-upgrade", "c-s-1-upgrade"]);
         assert.deepEqual(deps("a-5"), ["c-a-3-upgrade", "c-s-1-upgrade"]);
         for (const node of ["s-1", "a-1", "a-5"]) {
-            assert.ok(cloud.named(`c-${node}-install`).dependencies.includes(upgrade(node).urn), `${node} installs after its upgrade step`);
+            // The install stages a change on a running node; the upgrade step applies it afterwards.
+            assert.ok(upgrade(node).dependencies.includes(cloud.named(`c-${node}-install`).urn), `${node} upgrades after its install`);
+            assert.ok(!cloud.named(`c-${node}-install`).dependencies.includes(upgrade(node).urn), node);
         }
-        // On create the step does nothing (no SSH); on update it drains, installs and uncordons.
+        // Agents' installs never wait for other agents' upgrade steps: on create they all install at once.
+        assert.ok(!cloud.named("c-a-3-install").dependencies.some((d) => d.endsWith("-upgrade")));
+        // On create the step does nothing (no SSH); on update it relays: fingerprint, drain, apply, uncordon.
         const step = upgrade("a-3");
         assert.equal(step.type, "command:local:Command");
         assert.equal(step.inputs.create, "true");
-        assert.ok((step.inputs.update as string).endsWith("' k3s-multicloud-upgrade-node"));
-        const env = unwrap(step.inputs.environment) as Record<string, string>;
+        assert.ok((step.inputs.update as string).endsWith("' k3smc-relay upgrade"));
+        const env = step.inputs.environment as Record<string, string>;
         assert.equal(env.K3SMC_VERSION, "v1.33.6+k3s1");
-        assert.ok(env.K3SMC_INSTALL_COMMAND.includes(" K3SMC_VERSION='v1.33.6+k3s1' "));
-        assert.ok(env.K3SMC_DRAIN_COMMAND.startsWith("env K3SMC_ACTION='drain' K3SMC_NODE_NAME='s-1' K3SMC_TARGET_NODE='a-3' bash -c '"));
-        assert.ok(env.K3SMC_UNCORDON_COMMAND.startsWith("env K3SMC_ACTION='uncordon' K3SMC_NODE_NAME='s-1' K3SMC_TARGET_NODE='a-3' bash -c '"));
-        assert.equal(env.K3SMC_TOKEN, "generated-password-for-c-token");
-        const serverEnv = unwrap(upgrade("s-1").inputs.environment) as Record<string, string>;
+        assert.equal(env.K3SMC_DRAIN_COMMAND, "/opt/k3s-multicloud/bin/k3smc v1 drain --node-name s-1 --target-node a-3 --action drain");
+        assert.equal(env.K3SMC_UNCORDON_COMMAND, "/opt/k3s-multicloud/bin/k3smc v1 drain --node-name s-1 --target-node a-3 --action uncordon");
+        assert.equal(env.K3SMC_TOKEN, undefined, "the token stays with the install step");
+        const serverEnv = upgrade("s-1").inputs.environment as Record<string, string>;
         assert.equal(serverEnv.K3SMC_DRAIN_COMMAND, undefined, "a single server is not drained through itself");
     });
 
-    it("a version change changes every upgrade step's inputs (an update, run in that order) and no create", async () => {
+    it("a version change changes every upgrade step's fingerprint (an update, run in that order) and no create", async () => {
         let cloud = await MockCloud.install();
         cluster("v1.33.6+k3s1");
         await cloud.settle();
@@ -56,11 +61,36 @@ describe("upgrades (mocks)", () => {
         cluster("v1.34.2+k3s1", { deployedK3sVersion: "v1.33.6+k3s1" });
         await cloud.settle();
         const changedUpgrades = cloud.registrations
-            .filter((r) => r.name.endsWith("-upgrade") && JSON.stringify(r.inputs.environment) !== JSON.stringify(before.get(r.name)!.environment))
+            .filter((r) => r.name.endsWith("-upgrade"))
+            .filter((r) => (r.inputs.environment as Env).K3SMC_FINGERPRINT !== (before.get(r.name)!.environment as Env).K3SMC_FINGERPRINT)
             .map((r) => r.name)
             .sort();
         assert.deepEqual(changedUpgrades, ["c-a-1-upgrade", "c-a-2-upgrade", "c-a-3-upgrade", "c-a-4-upgrade", "c-a-5-upgrade", "c-s-1-upgrade"]);
         for (const r of cloud.registrations.filter((r) => r.name.endsWith("-upgrade"))) assert.equal(r.inputs.create, before.get(r.name)!.create);
+    });
+
+    it("a rotated SSH key changes the upgrade step's credentials but not its fingerprint, so the relay drains nothing", async () => {
+        const build = (key: string) =>
+            new K3sCluster("c", {
+                k3sVersion: "v1.33.6+k3s1",
+                servers: [new ExistingServer("s-1", { publicIp: "203.0.113.1", location: "lab", privateKey: secret(key) }).host],
+                agents: [new ExistingServer("a-1", { publicIp: "203.0.113.11", location: "lab", privateKey: secret(key) }).host],
+                verifyMesh: false,
+            });
+        let cloud = await MockCloud.install();
+        build(SECRETS.existingPrivateKey);
+        await cloud.settle();
+        const before = cloud.named("c-a-1-upgrade").inputs.environment as Env;
+        cloud = await MockCloud.install();
+        build(SECRETS.vultrPrivateKey);
+        await cloud.settle();
+        const after = cloud.named("c-a-1-upgrade").inputs.environment as Env;
+        assert.equal(unwrap(after.K3SMC_NODE_KEY), SECRETS.vultrPrivateKey);
+        assert.notEqual(unwrap(before.K3SMC_NODE_KEY), unwrap(after.K3SMC_NODE_KEY));
+        // The update runs the relay, which finds the node's fingerprint equal to this one and stops before any drain
+        // (tests/scripts/realSsh.test.ts runs that relay over a real SSH hop).
+        assert.equal(after.K3SMC_FINGERPRINT, before.K3SMC_FINGERPRINT);
+        assert.equal(after.K3SMC_APPLY_COMMAND, before.K3SMC_APPLY_COMMAND);
     });
 
     it("refuses a downgrade, naming both versions", async () => {

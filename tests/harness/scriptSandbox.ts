@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { ToolkitBundle, deliveryCommand, shippedToolkit } from "../../components/toolkit/bundle";
 
 /** The stand-ins for what cannot run here: systemd, the k3s download and binary, apt. */
 export const STANDINS_BIN = resolve(__dirname, "..", "scripts", "standins", "bin");
@@ -13,8 +14,18 @@ export interface ScriptRun {
 }
 
 /**
- * A temporary root for the host scripts (K3SMC_ROOT), with stand-ins on PATH ahead of the real tools. Everything
- * else - bash, coreutils, ip, id, stat, /proc/locks - is the real thing.
+ * Runs a command with the sandbox's own /opt: a private mount namespace in which `<root>/opt` is bind-mounted on
+ * /opt, so the toolkit path that steps call (/opt/k3s-multicloud/bin/k3smc) is the sandbox's and the command text
+ * runs unchanged. Needs root (the tests run as root, as CI does).
+ */
+export function inSandboxMounts(root: string, argv: readonly string[]): string[] {
+    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", 'mount --bind "$0" /opt && exec "$@"', join(root, "opt"), ...argv];
+}
+
+/**
+ * A temporary root for the host toolkit (K3SMC_ROOT), with stand-ins on PATH ahead of the real tools and the toolkit
+ * delivered into its own /opt the way the prepare step delivers it. Everything else - bash, coreutils, ip, id,
+ * stat, /proc/locks, sudo - is the real thing.
  */
 export class ScriptSandbox {
     readonly root: string;
@@ -30,7 +41,16 @@ export class ScriptSandbox {
         this.extraBin = join(this.root, "test-bin");
         mkdirSync(this.extraBin);
         writeFileSync(join(this.root, "calls.log"), "");
+        mkdirSync(join(this.root, "opt"), { mode: 0o755 });
         chmodSync(this.root, 0o755);
+        this.deliver();
+    }
+
+    /** Delivers a toolkit into the sandbox's /opt with the real delivery command; returns what it printed. */
+    deliver(bundle: ToolkitBundle = shippedToolkit(), then = "help"): ScriptRun {
+        const run = this.run(deliveryCommand(bundle, then, false), { stdin: bundle.payload });
+        if (run.status !== 0) throw new Error(`toolkit delivery failed: ${run.stderr}`);
+        return run;
     }
 
     /** Adds an executable stand-in for this test only. */
@@ -68,9 +88,12 @@ export class ScriptSandbox {
 
     /** Runs a command text exactly as a component registered it, through bash like sshd would. */
     run(commandText: string, options: { stdin?: string; env?: Record<string, string>; asUser?: string } = {}): ScriptRun {
-        const argv = options.asUser
-            ? ["setpriv", `--reuid=${options.asUser}`, `--regid=${options.asUser}`, "--clear-groups", "bash", "-c", commandText]
-            : ["bash", "-c", commandText];
+        const argv = inSandboxMounts(
+            this.root,
+            options.asUser
+                ? ["setpriv", `--reuid=${options.asUser}`, `--regid=${options.asUser}`, "--clear-groups", "bash", "-c", commandText]
+                : ["bash", "-c", commandText],
+        );
         const result = spawnSync(argv[0], argv.slice(1), {
             input: options.stdin ?? "",
             env: this.env(options.env),
@@ -83,7 +106,8 @@ export class ScriptSandbox {
     /** The same, asynchronously, for tests that do something while the script waits. */
     runAsync(commandText: string, options: { stdin?: string; env?: Record<string, string> } = {}): Promise<ScriptRun> {
         return new Promise((resolvePromise, reject) => {
-            const child = spawn("bash", ["-c", commandText], { env: this.env(options.env) });
+            const [program, ...rest] = inSandboxMounts(this.root, ["bash", "-c", commandText]);
+            const child = spawn(program, rest, { env: this.env(options.env) });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (chunk) => (stdout += chunk));

@@ -3,9 +3,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inSandboxMounts } from "./scriptSandbox";
 
-/** A login user for the sudo path; created by the test and removed after it. */
-export const SUDO_TEST_USER = "k3smc-ssh-test";
+/** A login user for the sudo path; created by the test and removed after it. Per run, so two runs never collide. */
+export const SUDO_TEST_USER = `k3smc-ssh-${process.pid}`;
 const SUDOERS_FILE = `/etc/sudoers.d/${SUDO_TEST_USER}`;
 
 export interface SshRun {
@@ -37,13 +38,31 @@ export class SshServer {
     readonly dir: string;
     readonly clientKey: string;
     port = 0;
+    /** With `onPort22`: the network namespace sshd and its clients run in (per run, removed by stop()). */
+    readonly netns: string | undefined;
 
+    /**
+     * `onPort22`: run sshd on 127.0.0.1:22 inside a network namespace of its own, where port 22 is free whatever this
+     * machine runs; clients must then run inside it too (`inNamespace`).
+     */
     constructor(
         private readonly sandboxRoot: string,
         private readonly pathForSessions: string,
+        options: { onPort22?: boolean } = {},
     ) {
         this.dir = mkdtempSync(join(tmpdir(), "k3smc-sshd-"));
         this.clientKey = join(this.dir, "client_key");
+        if (options.onPort22) this.netns = `k3smc-ssh-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
+    }
+
+    /** The argv that runs a program where this server's clients run (its network namespace, if any). */
+    inNamespace(argv: readonly string[]): string[] {
+        return this.netns ? ["ip", "netns", "exec", this.netns, ...argv] : [...argv];
+    }
+
+    /** The server's public host key, as a pinned `hostKey` is written (authorized_keys format, no comment). */
+    hostPublicKey(): string {
+        return readFileSync(join(this.dir, "host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
     }
 
     async start(): Promise<void> {
@@ -56,7 +75,13 @@ export class SshServer {
         this.createSudoUser();
         mkdirSync("/run/sshd", { recursive: true, mode: 0o755 }); // sshd's privilege-separation directory
 
-        this.port = await freeLoopbackPort();
+        if (this.netns) {
+            execFileSync("ip", ["netns", "add", this.netns]);
+            execFileSync("ip", ["-n", this.netns, "link", "set", "lo", "up"]);
+            this.port = 22;
+        } else {
+            this.port = await freeLoopbackPort();
+        }
         const config = join(this.dir, "sshd_config");
         writeFileSync(
             config,
@@ -77,12 +102,15 @@ export class SshServer {
                 "",
             ].join("\n"),
         );
-        this.process = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
+        // sshd runs with the sandbox's /opt (its own mount namespace), so sessions find the toolkit the test delivered.
+        const [program, ...rest] = this.inNamespace(inSandboxMounts(this.sandboxRoot, ["/usr/sbin/sshd", "-D", "-e", "-f", config]));
+        this.process = spawn(program, rest, { stdio: ["ignore", "ignore", "pipe"] });
         let log = "";
         this.process.stderr!.on("data", (chunk) => (log += chunk));
         for (let attempt = 0; attempt < 100; attempt++) {
             if (this.process.exitCode !== null) throw new Error(`sshd exited: ${log}`);
-            const probe = spawnSync("ssh", [...this.clientArgs("root"), "true"], { encoding: "utf8" });
+            const [ssh, ...probeArgs] = this.inNamespace(["ssh", ...this.clientArgs("root"), "true"]);
+            const probe = spawnSync(ssh, probeArgs, { encoding: "utf8" });
             if (probe.status === 0) return;
             await new Promise((resolve) => setTimeout(resolve, 100));
         }
@@ -124,13 +152,15 @@ export class SshServer {
 
     /** Runs one command text in one SSH session, with stdin, as @pulumi/command would. */
     run(user: string, commandText: string, stdin = ""): SshRun {
-        const result = spawnSync("ssh", [...this.clientArgs(user), commandText], { input: stdin, encoding: "utf8", timeout: 60_000 });
+        const [ssh, ...args] = this.inNamespace(["ssh", ...this.clientArgs(user), commandText]);
+        const result = spawnSync(ssh, args, { input: stdin, encoding: "utf8", timeout: 60_000 });
         return { status: result.status, stdout: result.stdout, stderr: result.stderr };
     }
 
     /** Stops sshd by its PID and removes the user, sudoers entry and files the test made. */
     stop(): void {
         if (this.process?.pid && this.process.exitCode === null) this.process.kill("SIGTERM");
+        if (this.netns) spawnSync("ip", ["netns", "delete", this.netns]);
         if (existsSync(SUDOERS_FILE)) rmSync(SUDOERS_FILE);
         if (this.createdUser) spawnSync("userdel", [SUDO_TEST_USER]);
         rmSync(this.dir, { recursive: true, force: true });

@@ -86,24 +86,65 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
         assert.deepEqual(box.calls().filter((c) => !c.startsWith("k3s kubectl")), []);
     });
 
-    it("a config-only change restarts the service (the installer would not)", () => {
-        assert.equal(box.run(serverSteps().install, { stdin: `${TOKEN}\n` }).status, 0);
+    it("a config-only change on a running node is staged, and applying it restarts the service (the installer would not)", () => {
+        const first = serverSteps();
+        assert.equal(box.run(first.install, { stdin: `${TOKEN}\n` }).status, 0);
         box.clearCalls();
         const changed = serverSteps({}, { disable: ["traefik"] });
-        const run = box.run(changed.install, { stdin: `${TOKEN}\n` });
-        assert.equal(run.status, 0, run.stderr);
+        const staged = box.run(changed.install, { stdin: `${TOKEN}\n` });
+        assert.equal(staged.status, 0, staged.stderr);
+        // The install step touches nothing that runs: the upgrade step drains the node first.
+        assert.deepEqual(box.calls(), []);
+        assert.equal(box.read("etc/rancher/k3s/config.yaml"), first.configYaml);
+        assert.equal(
+            staged.stdout,
+            `k3s-multicloud [sh-server] k3s v1.33.6+k3s1 runs here with another config or version: staged k3s v1.33.6+k3s1 and the new config (fingerprint ${changed.fingerprint.slice(0, 12)}); the node's upgrade step drains the node and applies it\n`,
+        );
+        assert.equal(box.run(changed.readFingerprint).stdout, `${first.fingerprint}\n`);
+
+        const applied = box.run(changed.applyStaged);
+        assert.equal(applied.status, 0, applied.stderr);
         assert.deepEqual(box.calls().filter((c) => !c.startsWith("k3s kubectl")), ["systemctl restart k3s"]);
-        assert.match(run.stdout, /k3s v1\.33\.6\+k3s1 is installed; config\.yaml changed: restarting k3s/);
+        assert.match(applied.stdout, /^k3s-multicloud \[sh-server\] k3s v1\.33\.6\+k3s1: config\.yaml changed, restarting k3s\n/);
         assert.equal(box.read("etc/rancher/k3s/config.yaml"), changed.configYaml);
+        assert.equal(box.run(changed.readFingerprint).stdout, `${changed.fingerprint}\n`);
+        assert.equal(box.exists("var/lib/k3s-multicloud/next"), false, "nothing stays staged");
+        // Applying again finds nothing to do.
+        assert.equal(box.run(changed.applyStaged).stdout, `k3s-multicloud [sh-server] k3s already runs with fingerprint ${changed.fingerprint.slice(0, 12)}: nothing to apply\n`);
     });
 
-    it("a version change runs the installer again with the new version", () => {
+    it("a version change on a running node is staged, and applying it runs the installer with the new version", () => {
         assert.equal(box.run(serverSteps().install, { stdin: `${TOKEN}\n` }).status, 0);
+        const next = serverSteps({ version: "v1.34.2+k3s1" });
+        assert.equal(box.run(next.install, { stdin: `${TOKEN}\n` }).status, 0);
         box.clearCalls();
-        const run = box.run(serverSteps({ version: "v1.34.2+k3s1" }).install, { stdin: `${TOKEN}\n` });
+        const run = box.run(next.applyStaged);
         assert.equal(run.status, 0, run.stderr);
         assert.deepEqual(box.calls().slice(0, 2), ["curl https://get.k3s.io", "installer role=server version=v1.34.2+k3s1 mirror="]);
         assert.match(run.stdout, /installing k3s v1\.34\.2\+k3s1 as server from github \(installed: v1\.33\.6\+k3s1\)/);
+    });
+
+    it("refuses to apply a staged change other than the one the step names", () => {
+        assert.equal(box.run(serverSteps().install, { stdin: `${TOKEN}\n` }).status, 0);
+        assert.equal(box.run(serverSteps({ version: "v1.34.2+k3s1" }).install, { stdin: `${TOKEN}\n` }).status, 0);
+        const other = serverSteps({}, { disable: ["traefik"] });
+        const run = box.run(other.applyStaged);
+        assert.equal(run.status, 1);
+        assert.equal(
+            run.stderr,
+            `k3s-multicloud [sh-server] ERROR: the staged change (fingerprint ${serverSteps({ version: "v1.34.2+k3s1" }).fingerprint.slice(0, 12)}) is not the one this step applies (${other.fingerprint.slice(0, 12)}). Run 'pulumi up' again.\n`,
+        );
+    });
+
+    it("a staged change reverted in the stack is dropped by the next install", () => {
+        const first = serverSteps();
+        assert.equal(box.run(first.install, { stdin: `${TOKEN}\n` }).status, 0);
+        assert.equal(box.run(serverSteps({ version: "v1.34.2+k3s1" }).install, { stdin: `${TOKEN}\n` }).status, 0);
+        assert.equal(box.exists("var/lib/k3s-multicloud/next/version"), true);
+        const back = box.run(first.install, { stdin: `${TOKEN}\n` });
+        assert.equal(back.status, 0, back.stderr);
+        assert.equal(box.exists("var/lib/k3s-multicloud/next"), false);
+        assert.match(back.stdout, /nothing to do\n$/);
     });
 
     it("when flannel cannot create the WireGuard interface, prints the journal and says so in words", () => {
@@ -131,7 +172,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
     it("a node that never gets Ready for another reason fails after the timeout with the journal", () => {
         box.plant("ready-status", "False");
         box.plant("journal.txt", "k3s-agent[90]: level=error msg=\"failed to get CA certs: connection refused\"\n");
-        const run = box.run(agentSteps().install.replace("K3SMC_READY_TIMEOUT='5'", "K3SMC_READY_TIMEOUT='1'"), { stdin: `${TOKEN}\n` });
+        const run = box.run(agentSteps().install.replace("--ready-timeout 5 ", "--ready-timeout 1 "), { stdin: `${TOKEN}\n` });
         assert.equal(run.status, 1);
         assert.match(run.stderr, /k3s-multicloud \[tokyo-1\] ERROR: node tokyo-1 did not become Ready within 1s; the journal lines above say why\.\n$/);
         assert.match(run.stderr, /failed to get CA certs: connection refused/);

@@ -1,15 +1,11 @@
 import { strict as assert } from "node:assert";
-import { renderHostCommand } from "../../components/k3s/hostCommand";
+import { toolkitCall } from "../../components/toolkit/contract";
 import { parseMeshReport } from "../../components/mesh/meshCheck";
 import { ScriptSandbox } from "../harness/scriptSandbox";
 import { KEY_VULTR, PRIVATE_KEY_OF_DUMP, dump, peerLine } from "../harness/wgFixtures";
 
 function meshCommand(role: "server" | "agent", expectedPeers: number, timeout = 5): string {
-    return renderHostCommand(
-        "mesh-check",
-        { K3SMC_NODE_NAME: "sh-server", K3SMC_ROLE: role, K3SMC_EXPECTED_PEERS: String(expectedPeers), K3SMC_MESH_TIMEOUT: String(timeout) },
-        false,
-    );
+    return toolkitCall("mesh-check", { "node-name": "sh-server", role, "expected-peers": expectedPeers, "mesh-timeout": timeout }, false);
 }
 
 describe("mesh-check script (real bash, stand-ins for wg and k3s)", () => {

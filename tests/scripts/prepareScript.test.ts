@@ -1,24 +1,12 @@
 import { strict as assert } from "node:assert";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { renderNodeSteps } from "../../components/k3s/nodeSteps";
+import { renderPrepareCommand } from "../../components/k3s/nodeSteps";
+import { shippedToolkit } from "../../components/toolkit/bundle";
 import { KubeProxyMode } from "../../components/k3s/options";
 import { ScriptSandbox, kernelHasWireguard } from "../harness/scriptSandbox";
 
 function prepareCommand(kubeProxyMode: KubeProxyMode = "iptables"): string {
-    return renderNodeSteps({
-        config: {
-            role: "agent",
-            nodeName: "old-node",
-            privateIp: "10.0.0.5",
-            publicIp: "203.0.113.5",
-            serverUrl: "https://203.0.113.1:6443",
-            options: { kubeProxyMode, disable: ["servicelb"] },
-        },
-        version: "v1.33.6+k3s1",
-        mirror: "github",
-        sudo: false,
-        readyTimeoutSeconds: 5,
-    }).prepare;
+    return renderPrepareCommand("old-node", { kubeProxyMode, disable: ["servicelb"] }, false);
 }
 
 const kernel = execFileSync("uname", ["-r"], { encoding: "utf8" }).trim();
@@ -85,11 +73,14 @@ describe("prepare script (real bash, real kernel probe)", () => {
         ]);
     });
 
-    it("refuses to run as a user that is not root", () => {
-        const run = box.run(prepareCommand(), { asUser: "65534" });
+    it("refuses to run as a user that is not root: the delivery first, then every verb", () => {
+        const run = box.run(prepareCommand(), { asUser: "65534", stdin: shippedToolkit().payload });
         assert.equal(run.status, 1);
+        assert.equal(run.stderr, "k3s-multicloud: installing the toolkit needs root; connect as root or a user with passwordless sudo\n");
+        const verb = box.run("/opt/k3s-multicloud/bin/k3smc v1 prepare --node-name old-node", { asUser: "65534" });
+        assert.equal(verb.status, 1);
         assert.equal(
-            run.stderr,
+            verb.stderr,
             "k3s-multicloud [old-node] ERROR: this step must run as root, but it runs as nobody. Connect as root, or as a user with passwordless sudo (the project then runs every step through 'sudo -n').\n",
         );
     });

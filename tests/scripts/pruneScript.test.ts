@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { renderHostCommand } from "../../components/k3s/hostCommand";
+import { toolkitCall } from "../../components/toolkit/contract";
 import { ScriptSandbox } from "../harness/scriptSandbox";
 import { KEY_HOME, KEY_STALE, KEY_VULTR, NOW, dump, peerLine } from "../harness/wgFixtures";
 
@@ -7,7 +7,7 @@ const ANOTHER_STALE = "YW5vdGhlci1zdGFsZS1wZWVyLXdpdGgtbm8tcm91dGVz";
 
 describe("prune-peers script (real bash, stand-in for wg)", () => {
     let box: ScriptSandbox;
-    const prune = renderHostCommand("prune-peers", { K3SMC_NODE_NAME: "sh-server" }, false);
+    const prune = toolkitCall("prune", { "node-name": "sh-server" }, false);
     beforeEach(() => {
         box = new ScriptSandbox();
         box.addStandin(

@@ -1,52 +1,68 @@
 import { strict as assert } from "node:assert";
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { ExistingServer, K3sAgent, K3sServer } from "../../components";
+import { shippedToolkit } from "../../components/toolkit/bundle";
 import { MockCloud, unwrap } from "../harness/mockCloud";
 import { K3S_YAML, secret } from "../harness/fixtures";
 import { ScriptSandbox, STANDINS_BIN, kernelHasWireguard } from "../harness/scriptSandbox";
 import { SshServer, SUDO_TEST_USER } from "../harness/sshServer";
 
+type LocalStep = { command: string; env: Record<string, string> };
+
+/** A local step's command and environment as the provider would run it: every value plain, secrets unwrapped. */
+function localStep(inputs: Record<string, unknown>, command: "update" | "delete"): LocalStep {
+    const env = Object.fromEntries(Object.entries(inputs.environment as Record<string, unknown>).map(([k, v]) => [k, String(unwrap(v))]));
+    return { command: inputs[command] as string, env };
+}
+
 /**
- * The command texts, stdin and removal environments the components register for a server at 127.0.0.1 (reachable
- * through the test sshd) and an agent at 127.0.0.2 (nothing listens there: a host that is gone), taken from the mocks.
+ * The command texts, stdin and local steps the components register for a server at 127.0.0.1 (reachable through
+ * the test sshd) and an agent at 127.0.0.2 (nothing listens there: a host that is gone), taken from the mocks.
  */
-async function registeredSteps(user: string, sshd: SshServer) {
+async function registeredSteps(user: string, sshd: SshServer, options: { agentVersion?: string; hostKey?: string } = {}) {
     const cloud = await MockCloud.install();
     const key = readFileSync(sshd.clientKey, "utf8");
-    const host = new ExistingServer("lab-1", { publicIp: "127.0.0.1", location: "lab", user, port: sshd.port, privateKey: secret(key) }).host;
-    const server = new K3sServer("lab-1-k3s", { host, k3sVersion: "v1.33.6+k3s1", readyTimeoutSeconds: 5 });
-    const agentHost = new ExistingServer("lab-2", { publicIp: "127.0.0.2", location: "lab", user, port: sshd.port, privateKey: secret(key) }).host;
-    new K3sAgent("lab-2-k3s", { host: agentHost, k3sVersion: "v1.33.6+k3s1", server, readyTimeoutSeconds: 5 });
-    const reachableAgent = new ExistingServer("lab-3", { publicIp: "127.0.0.1", location: "lab", user, port: sshd.port, privateKey: secret(key) }).host;
-    // An agent whose version was raised: its upgrade step is what `pulumi up` runs for that change.
-    new K3sAgent("lab-3-k3s", { host: reachableAgent, k3sVersion: "v1.34.2+k3s1", server, readyTimeoutSeconds: 5 });
+    const existing = (name: string, ip: string) =>
+        new ExistingServer(name, { publicIp: ip, location: "lab", user, port: sshd.port, privateKey: secret(key), hostKey: options.hostKey }).host;
+    const server = new K3sServer("lab-1-k3s", { host: existing("lab-1", "127.0.0.1"), k3sVersion: "v1.33.6+k3s1", readyTimeoutSeconds: 5 });
+    new K3sAgent("lab-2-k3s", { host: existing("lab-2", "127.0.0.2"), k3sVersion: "v1.33.6+k3s1", server, readyTimeoutSeconds: 5 });
+    // A reachable agent, at the version the test asks for: its install and upgrade steps are what `pulumi up` runs.
+    new K3sAgent("lab-3-k3s", { host: existing("lab-3", "127.0.0.1"), k3sVersion: options.agentVersion ?? "v1.33.6+k3s1", server, readyTimeoutSeconds: 5 });
     await cloud.settle();
     const step = (name: string) => cloud.named(name).inputs;
     return {
-        prepare: step("lab-1-k3s-prepare").create as string,
+        prepare: { command: step("lab-1-k3s-prepare").create as string, stdin: step("lab-1-k3s-prepare").stdin as string },
         install: step("lab-1-k3s-install").create as string,
         stdin: unwrap(step("lab-1-k3s-install").stdin) as string,
         readKubeconfig: step("lab-1-k3s-kubeconfig").create as string,
         agentInstall: step("lab-2-k3s-install").create as string,
         agentStdin: unwrap(step("lab-2-k3s-install").stdin) as string,
-        serverRemoval: { command: step("lab-1-k3s-removal").delete as string, env: unwrap(step("lab-1-k3s-removal").environment) as Record<string, string> },
-        agentRemoval: { command: step("lab-2-k3s-removal").delete as string, env: unwrap(step("lab-2-k3s-removal").environment) as Record<string, string> },
-        agentUpgrade: { command: step("lab-3-k3s-upgrade").update as string, env: unwrap(step("lab-3-k3s-upgrade").environment) as Record<string, string> },
+        lab3Install: step("lab-3-k3s-install").create as string,
+        serverRemoval: localStep(step("lab-1-k3s-removal"), "delete"),
+        agentRemoval: localStep(step("lab-2-k3s-removal"), "delete"),
+        lab3Upgrade: localStep(step("lab-3-k3s-upgrade"), "update"),
     };
 }
 
-/** Runs a local command's delete the way @pulumi/command's local provider does: bash, with its environment. */
-function runLocally(removal: { command: string; env: Record<string, string> }) {
-    const result = spawnSync("bash", ["-c", removal.command], {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...removal.env },
+/** Runs a local step the way @pulumi/command's local provider does: `sh -c` with the step's environment. */
+function runLocally(step: LocalStep, extraEnv: Record<string, string> = {}) {
+    const result = spawnSync("sh", ["-c", step.command], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...step.env, ...extraEnv },
         encoding: "utf8",
         timeout: 60_000,
     });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-
+/** The stand-ins' record with the sandbox path shortened, and the Ready polls left out. */
+function callsOf(box: ScriptSandbox): string[] {
+    return box
+        .calls()
+        .map((c) => c.replace(box.root, "<root>"))
+        .filter((c) => !c.includes(" get node "));
+}
 
 describe("the registered commands over a real SSH hop (OpenSSH on loopback)", function () {
     this.timeout(120_000);
@@ -64,19 +80,60 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
     });
     beforeEach(() => {
         box.clearCalls();
-        box.run("rm -rf \"$K3SMC_ROOT/etc\" \"$K3SMC_ROOT/usr\"");
+        box.run('rm -rf "$K3SMC_ROOT/etc" "$K3SMC_ROOT/usr" "$K3SMC_ROOT/var"');
+        box.deliver();
     });
 
     for (const user of ["root", SUDO_TEST_USER]) {
         describe(`as ${user}`, () => {
+            it("the prepare step delivers the toolkit from stdin (through sudo for a non-root login), then prepares", async () => {
+                rmSync(join(box.root, "opt", "k3s-multicloud"), { recursive: true, force: true });
+                box.addStandin("ip", "exit 0");
+                box.addStandin("wg", "exit 0");
+                const steps = await registeredSteps(user, sshd);
+                assert.equal(steps.prepare.command.startsWith("sudo -n sh -c "), user !== "root");
+                const run = sshd.run(user, steps.prepare.command, steps.prepare.stdin);
+                assert.equal(run.status, 0, run.stderr);
+                const bundle = shippedToolkit();
+                assert.equal(
+                    run.stdout,
+                    [
+                        `k3s-multicloud: toolkit ${bundle.id} installed in /opt/k3s-multicloud/toolkit/${bundle.id}`,
+                        "k3s-multicloud [lab-1] packages: nothing to install",
+                        `k3s-multicloud [lab-1] WireGuard works in kernel ${execFileSync("uname", ["-r"], { encoding: "utf8" }).trim()}`,
+                        "",
+                    ].join("\n"),
+                );
+                // Installed as root, byte for byte, behind the atomic link the other steps call.
+                assert.equal(readFileSync(join(box.root, "opt/k3s-multicloud/toolkit", bundle.id, "k3smc"), "utf8"), bundle.text);
+                const status = sshd.run(user, `${user === "root" ? "" : "sudo -n "}/opt/k3s-multicloud/bin/k3smc status`);
+                assert.equal(status.status, 0, status.stderr);
+                assert.match(status.stdout, new RegExp(`^toolkit: +${bundle.id} \\(contracts v1\\)\\nk3s: +not installed\\n`));
+
+                // A second run finds the toolkit in place and reads nothing from stdin.
+                const again = sshd.run(user, steps.prepare.command, "");
+                assert.equal(again.status, 0, again.stderr);
+                assert.ok(!again.stdout.includes("installed in"), again.stdout);
+            });
+
+            it("a damaged bundle is refused before anything is switched", async () => {
+                rmSync(join(box.root, "opt", "k3s-multicloud"), { recursive: true, force: true });
+                const steps = await registeredSteps(user, sshd);
+                const damaged = Buffer.from(steps.prepare.stdin, "base64");
+                damaged[damaged.length - 12] ^= 0xff; // inside the deflate stream's checksum: gzip or sha256 refuses it
+                const run = sshd.run(user, steps.prepare.command, damaged.toString("base64"));
+                assert.notEqual(run.status, 0);
+                assert.equal(existsSync(join(box.root, "opt/k3s-multicloud/bin/k3smc")), false);
+            });
+
             it("installs with the token from stdin, quoting intact, and a second run changes nothing", async () => {
                 const steps = await registeredSteps(user, sshd);
-                assert.equal(steps.install.startsWith("sudo -n env "), user !== "root");
+                assert.equal(steps.install.startsWith("sudo -n /opt/k3s-multicloud/bin/k3smc v1 install "), user !== "root");
                 const first = sshd.run(user, steps.install, steps.stdin);
                 assert.equal(first.status, 0, first.stderr);
                 assert.deepEqual(box.calls().slice(0, 2), ["curl https://get.k3s.io", "installer role=server version=v1.33.6+k3s1 mirror="]);
-                // The config arrived byte for byte through two layers of quoting (and sudo's env).
-                assert.equal(box.read("etc/rancher/k3s/config.yaml"), steps.install.split("K3SMC_CONFIG='")[1].split("' ")[0]);
+                // The config arrived byte for byte through the remote shell's quoting (and sudo).
+                assert.equal(box.read("etc/rancher/k3s/config.yaml"), steps.install.split(" --config '")[1].replace(/'$/, ""));
                 assert.equal(box.read("etc/rancher/k3s/cluster-token"), steps.stdin);
                 assert.match(first.stdout, /k3s-multicloud \[lab-1\] node lab-1 is Ready/);
 
@@ -97,8 +154,9 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
             it("finds ip in /sbin from a non-login session and reports the missing WireGuard in words", async function () {
                 if (kernelHasWireguard) this.skip(); // this kernel has WireGuard
                 box.addStandin("wg", "exit 0");
+                rmSync(join(box.extraBin, "ip"), { force: true });
                 const steps = await registeredSteps(user, sshd);
-                const run = sshd.run(user, steps.prepare);
+                const run = sshd.run(user, steps.prepare.command, steps.prepare.stdin);
                 assert.equal(run.status, 1);
                 assert.match(run.stderr, /^k3s-multicloud \[lab-1\] ERROR: WireGuard is not available in kernel .*: 'ip link add type wireguard' failed with 'Error: Unknown device type\.'/);
             });
@@ -117,24 +175,39 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
                 assert.match(removed.stdout, /k3s-multicloud \[lab-1\] node lab-1 removed\n$/);
             });
 
-            it("an upgrade step drains the agent through the server, installs with the token on stdin, and uncordons", async () => {
-                const steps = await registeredSteps(user, sshd);
-                assert.equal(sshd.run(user, steps.install, steps.stdin).status, 0, "the server runs v1.33.6");
+            it("a version change: install stages it, the upgrade step drains through the server, applies and uncordons", async () => {
+                const before = await registeredSteps(user, sshd);
+                assert.equal(sshd.run(user, before.install, before.stdin).status, 0, "the server runs v1.33.6");
+                const steps = await registeredSteps(user, sshd, { agentVersion: "v1.34.2+k3s1" });
+                const staged = sshd.run(user, steps.lab3Install, steps.stdin);
+                assert.equal(staged.status, 0, staged.stderr);
+                assert.match(staged.stdout, /staged k3s v1\.34\.2\+k3s1 and the new config/);
                 box.clearCalls();
-                const run = runLocally(steps.agentUpgrade);
+                const run = runLocally(steps.lab3Upgrade);
                 assert.equal(run.status, 0, run.stderr);
-                assert.deepEqual(
-                    box.calls().map((c) => c.replace(box.root, "<root>")).filter((c) => !c.includes(" get node ")),
-                    [
-                        "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml drain lab-3 --ignore-daemonsets --delete-emptydir-data --force --timeout=120s",
-                        "curl https://get.k3s.io",
-                        "installer role=agent version=v1.34.2+k3s1 mirror=",
-                        "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml uncordon lab-3",
-                    ],
-                );
-                assert.equal(box.read("etc/rancher/k3s/cluster-token"), `${steps.agentUpgrade.env.K3SMC_TOKEN}\n`);
+                assert.deepEqual(callsOf(box), [
+                    "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml drain --ignore-daemonsets --delete-emptydir-data --force --timeout=120s -- lab-3",
+                    "curl https://get.k3s.io",
+                    "installer role=agent version=v1.34.2+k3s1 mirror=",
+                    "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml uncordon -- lab-3",
+                ]);
+                assert.equal(box.read("etc/rancher/k3s/cluster-token"), steps.stdin);
                 assert.match(run.stdout, /installing k3s v1\.34\.2\+k3s1 as agent from github \(installed: v1\.33\.6\+k3s1\)/);
                 assert.match(run.stdout, /k3s-multicloud \[lab-3\] node lab-3 runs k3s v1\.34\.2\+k3s1\n$/);
+            });
+
+            it("an upgrade step re-run with new credentials finds the same fingerprint and drains nothing", async () => {
+                const steps = await registeredSteps(user, sshd);
+                assert.equal(sshd.run(user, steps.lab3Install, steps.stdin).status, 0);
+                box.clearCalls();
+                // A rotated key or a library upgrade changes the step's inputs, so `pulumi up` runs its update.
+                const run = runLocally(steps.lab3Upgrade);
+                assert.equal(run.status, 0, run.stderr);
+                assert.deepEqual(callsOf(box), [], "no drain, no install, no uncordon");
+                assert.equal(
+                    run.stdout,
+                    `k3s-multicloud [lab-3] already runs k3s v1.33.6+k3s1 with this config (fingerprint ${steps.lab3Upgrade.env.K3SMC_FINGERPRINT.slice(0, 12)}): no drain, no reinstall\n`,
+                );
             });
 
             it("removing an agent whose host is gone drains it through the server and skips the uninstall", async () => {
@@ -145,18 +218,23 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
                 const removed = runLocally(steps.agentRemoval);
                 assert.equal(removed.status, 0, removed.stderr);
                 assert.ok(Date.now() - started < 20_000, "an unreachable host does not hold up the removal");
-                assert.deepEqual(
-                    box.calls().map((c) => c.replace(box.root, "<root>")),
-                    [
-                        "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml drain lab-2 --ignore-daemonsets --delete-emptydir-data --force --timeout=120s",
-                        "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml delete node lab-2 --ignore-not-found",
-                    ],
-                );
+                assert.deepEqual(callsOf(box), [
+                    "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml drain --ignore-daemonsets --delete-emptydir-data --force --timeout=120s -- lab-2",
+                    "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml delete node --ignore-not-found -- lab-2",
+                ]);
                 assert.match(removed.stdout, /drained lab-2\n.*deleted node lab-2: flannel withdraws its WireGuard peer everywhere\n/);
-                assert.match(removed.stdout, /k3s-multicloud \[lab-2\] uninstall k3s on lab-2: 127\.0\.0\.2:[0-9]+ is unreachable \(host gone\?\), skipped\n/);
+                assert.match(removed.stdout, /k3s-multicloud \[lab-2\] 127\.0\.0\.2 does not answer \(host gone\?\): uninstall skipped\n/);
             });
         });
     }
+
+    it("removal fails with words when the host answers but refuses the key", async () => {
+        const steps = await registeredSteps("root", sshd);
+        const wrongKey = execFileSync("bash", ["-c", `d=$(mktemp -d) && ssh-keygen -q -t ed25519 -N '' -f "$d/k" && cat "$d/k" && rm -rf "$d"`], { encoding: "utf8" });
+        const removed = runLocally(steps.serverRemoval, { K3SMC_NODE_KEY: wrongKey });
+        assert.equal(removed.status, 1);
+        assert.match(removed.stderr, /k3s-multicloud \[lab-1\] ERROR: uninstall k3s on lab-1: SSH to 127\.0\.0\.1:[0-9]+ failed: root@127\.0\.0\.1: Permission denied \(publickey\)\.\n$/);
+    });
 
     it("shows why variables travel in the command text: a stock sshd turns SSH env requests down", () => {
         // OpenSSH's client ignores the refusal; the Go client behind @pulumi/command fails the command on it.
@@ -164,5 +242,56 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
             encoding: "utf8",
         });
         assert.equal(seen, "unset");
+    });
+});
+
+describe("the relay pins host keys the way OpenSSH writes them (real sshd on port 22, in a network namespace)", function () {
+    this.timeout(120_000);
+    let box: ScriptSandbox;
+    let sshd: SshServer;
+    let steps: Awaited<ReturnType<typeof registeredSteps>>;
+
+    before(async () => {
+        box = new ScriptSandbox();
+        sshd = new SshServer(box.root, `${box.extraBin}:${STANDINS_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, { onPort22: true });
+        await sshd.start();
+    });
+    after(() => {
+        sshd?.stop();
+        box?.cleanup();
+    });
+
+    /** Runs a local step inside the namespace, where 127.0.0.1:22 is this sshd. */
+    function relay(step: LocalStep, env: Record<string, string> = {}) {
+        const [program, ...args] = sshd.inNamespace(["sh", "-c", step.command]);
+        const result = spawnSync(program, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...step.env, ...env }, encoding: "utf8", timeout: 60_000 });
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    }
+
+    it("passes with the server's own key pinned on port 22 (written bare, `host key`)", async () => {
+        steps = await registeredSteps("root", sshd, { hostKey: sshd.hostPublicKey() });
+        assert.equal(steps.serverRemoval.env.K3SMC_NODE_PORT, "22");
+        assert.equal(steps.serverRemoval.env.K3SMC_NODE_HOST_KEY, sshd.hostPublicKey());
+        const removed = relay(steps.serverRemoval);
+        assert.equal(removed.status, 0, removed.stderr);
+        assert.equal(removed.stdout, "k3s-multicloud [lab-1] k3s (server) is not installed: nothing to uninstall\nk3s-multicloud [lab-1] node lab-1 removed\n");
+    });
+
+    it("fails with words when the pinned key is not the server's", async () => {
+        const other = execFileSync("bash", ["-c", `d=$(mktemp -d) && ssh-keygen -q -t ed25519 -N '' -f "$d/k" && cut -d' ' -f1,2 "$d/k.pub" && rm -rf "$d"`], { encoding: "utf8" }).trim();
+        const removed = relay(steps.serverRemoval, { K3SMC_NODE_HOST_KEY: other });
+        assert.equal(removed.status, 1);
+        assert.match(removed.stderr, /k3s-multicloud \[lab-1\] ERROR: uninstall k3s on lab-1: SSH to 127\.0\.0\.1:22 failed: Host key verification failed\.\n$/);
+    });
+
+    it("shows the OpenSSH fact behind it: a bracketed entry for port 22 is not found", () => {
+        const dir = box.plant("known-bracketed", `[127.0.0.1]:22 ${sshd.hostPublicKey()}\n`);
+        const [program, ...args] = sshd.inNamespace([
+            "ssh", "-F", "/dev/null", "-i", sshd.clientKey, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", `UserKnownHostsFile=${dir}`, "-o", "LogLevel=ERROR", "root@127.0.0.1", "true",
+        ]);
+        const run = spawnSync(program, args, { encoding: "utf8" });
+        assert.equal(run.status, 255);
+        assert.match(run.stderr, /Host key verification failed\./);
     });
 });

@@ -1,14 +1,10 @@
 import { strict as assert } from "node:assert";
-import { renderHostCommand } from "../../components/k3s/hostCommand";
+import { toolkitCall } from "../../components/toolkit/contract";
 import { renderNodeSteps } from "../../components/k3s/nodeSteps";
 import { ScriptSandbox } from "../harness/scriptSandbox";
 
 function restartCommand(expected: string): string {
-    return renderHostCommand(
-        "restart-for-flannel",
-        { K3SMC_NODE_NAME: "tokyo-1", K3SMC_ROLE: "agent", K3SMC_EXPECTED_PUBLIC_IP: expected, K3SMC_READY_TIMEOUT: "5" },
-        false,
-    );
+    return toolkitCall("restart", { "node-name": "tokyo-1", role: "agent", "expected-public-ip": expected, "ready-timeout": 5 }, false);
 }
 
 describe("restart-for-flannel script (real bash, stand-ins for systemd and k3s)", () => {
@@ -56,7 +52,7 @@ describe("restart-for-flannel script (real bash, stand-ins for systemd and k3s)"
 
     it("fails in words when the node does not come back", () => {
         box.plant("ready-status", "False");
-        const run = box.run(restartCommand("").replace("K3SMC_READY_TIMEOUT='5'", "K3SMC_READY_TIMEOUT='1'"));
+        const run = box.run(restartCommand("").replace("--ready-timeout 5", "--ready-timeout 1"));
         assert.equal(run.status, 1);
         assert.equal(run.stderr, "k3s-multicloud [tokyo-1] ERROR: node tokyo-1 did not become Ready within 1s after the restart; see 'journalctl -u k3s-agent'.\n");
     });

@@ -3,10 +3,10 @@
 #
 # With K3SMC_KERNEL_POLICY=upgrade, a kernel without WireGuard is upgraded to the distribution's current kernel and a
 # reboot is scheduled (the line `# reboot-scheduled <boot id>` tells the next step); the step after the reboot runs
-# this script again with K3SMC_PREVIOUS_BOOT_ID set, checks that the host really rebooted, and probes once more.
+# this verb again with --previous-boot-id, checks that the host really rebooted, and probes once more.
 #
-# Inputs (environment): K3SMC_NODE_NAME, K3SMC_KUBE_PROXY_MODE (iptables|ipvs), K3SMC_APT_LOCK_TIMEOUT (seconds),
-# K3SMC_KERNEL_POLICY (require|upgrade), K3SMC_PREVIOUS_BOOT_ID (after a scheduled reboot).
+# Flags: --node-name, --kube-proxy-mode (iptables|ipvs), --kernel-policy (require|upgrade), --previous-boot-id (after
+# a scheduled reboot), --apt-lock-timeout (seconds).
 
 K3SMC_KUBE_PROXY_MODE="${K3SMC_KUBE_PROXY_MODE:-iptables}"
 K3SMC_KERNEL_POLICY="${K3SMC_KERNEL_POLICY:-require}"

@@ -2,7 +2,7 @@
 # over), and prints it for the comparison in components/mesh/meshCheck.ts. The server also prints every node's
 # Ready condition. The interface's private key is blanked before anything is printed.
 #
-# Inputs (environment): K3SMC_NODE_NAME, K3SMC_ROLE (server|agent), K3SMC_EXPECTED_PEERS, K3SMC_MESH_TIMEOUT (seconds).
+# Flags: --node-name, --role (server|agent), --expected-peers, --mesh-timeout (seconds).
 
 K3SMC_EXPECTED_PEERS="${K3SMC_EXPECTED_PEERS:-0}"
 K3SMC_MESH_TIMEOUT="${K3SMC_MESH_TIMEOUT:-180}"
@@ -33,7 +33,7 @@ else
     printf '%s\n' "$dump" | awk -F'\t' 'BEGIN { OFS = "\t" } NR == 1 { $1 = "(hidden)" } { print }'
 fi
 if [ "${K3SMC_ROLE:-agent}" = server ]; then
-    "$K3SMC_ROOT/usr/local/bin/k3s" kubectl --kubeconfig "$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml" get nodes \
+    "$K3S_BIN" kubectl --kubeconfig "$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml" get nodes \
         -o 'jsonpath={range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null |
         sed -n 's/^\(..*\)$/# ready \1/p' || true
 fi

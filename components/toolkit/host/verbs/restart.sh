@@ -2,19 +2,18 @@
 # advertises the expected address (k3s writes the overwrite itself at start, so a node that was just installed or
 # restarted by a config change already uses it).
 #
-# Inputs (environment): K3SMC_ROLE (server|agent), K3SMC_NODE_NAME, K3SMC_EXPECTED_PUBLIC_IP (optional: when empty,
-# always restart), K3SMC_READY_TIMEOUT (seconds).
+# Flags: --node-name, --role (server|agent), --expected-public-ip (optional: when absent or empty, always restart),
+# --ready-timeout (seconds).
 
 K3SMC_READY_TIMEOUT="${K3SMC_READY_TIMEOUT:-300}"
 case "${K3SMC_ROLE:-}" in
     server) service=k3s kubeconfig="$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml" ;;
     agent) service=k3s-agent kubeconfig="$K3SMC_ROOT/var/lib/rancher/k3s/agent/kubelet.kubeconfig" ;;
-    *) die "K3SMC_ROLE must be server or agent, not '${K3SMC_ROLE:-}'" ;;
+    *) die "--role must be server or agent, not '${K3SMC_ROLE:-}'" ;;
 esac
-k3s_bin="$K3SMC_ROOT/usr/local/bin/k3s"
 
 node_jsonpath() {
-    "$k3s_bin" kubectl --kubeconfig "$kubeconfig" get node "$K3SMC_NODE_NAME" -o "jsonpath=$1" 2>/dev/null || true
+    "$K3S_BIN" kubectl --kubeconfig "$kubeconfig" get node "$K3SMC_NODE_NAME" -o "jsonpath=$1" 2>/dev/null || true
 }
 
 require_root

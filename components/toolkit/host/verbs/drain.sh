@@ -2,15 +2,16 @@
 # withdraws its WireGuard peer on every other node; a node that cannot be drained is deleted anyway), "drain"
 # cordons and drains it before an upgrade, "uncordon" puts it back afterwards.
 #
-# Inputs (environment): K3SMC_NODE_NAME (this server), K3SMC_TARGET_NODE, K3SMC_ACTION (remove|drain|uncordon).
+# Flags: --node-name (this server), --target-node, --action (remove|drain|uncordon).
 
 require_root
 kubectl_() {
-    "$K3SMC_ROOT/usr/local/bin/k3s" kubectl --kubeconfig "$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml" "$@"
+    "$K3S_BIN" kubectl --kubeconfig "$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml" "$@"
 }
-target=${K3SMC_TARGET_NODE:?K3SMC_TARGET_NODE is empty}
+[ -n "${K3SMC_TARGET_NODE:-}" ] || die "--target-node is missing"
+target=$K3SMC_TARGET_NODE
 drain() {
-    kubectl_ drain "$target" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s
+    kubectl_ drain --ignore-daemonsets --delete-emptydir-data --force --timeout=120s -- "$target"
 }
 case "${K3SMC_ACTION:-remove}" in
     remove)
@@ -19,7 +20,7 @@ case "${K3SMC_ACTION:-remove}" in
         else
             log "WARNING: could not drain $target (already gone?); deleting its Node object anyway"
         fi
-        kubectl_ delete node "$target" --ignore-not-found
+        kubectl_ delete node --ignore-not-found -- "$target"
         log "deleted node $target: flannel withdraws its WireGuard peer everywhere"
         ;;
     drain)
@@ -27,8 +28,8 @@ case "${K3SMC_ACTION:-remove}" in
         log "drained $target"
         ;;
     uncordon)
-        kubectl_ uncordon "$target"
+        kubectl_ uncordon -- "$target"
         log "uncordoned $target"
         ;;
-    *) die "K3SMC_ACTION must be remove, drain or uncordon, not '$K3SMC_ACTION'" ;;
+    *) die "--action must be remove, drain or uncordon, not '$K3SMC_ACTION'" ;;
 esac

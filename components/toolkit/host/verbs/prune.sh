@@ -1,7 +1,7 @@
 # Removes stale peers from flannel's WireGuard interface: only peers that route nothing (allowed ips "(none)"),
 # which a node leaves behind when its key changes (reboot, VM replaced under the same name). Never all peers.
 #
-# Inputs (environment): K3SMC_NODE_NAME.
+# Flags: --node-name.
 
 require_root
 if ! dump=$(wg show flannel-wg dump 2>/dev/null); then

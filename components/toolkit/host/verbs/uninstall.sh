@@ -1,12 +1,12 @@
 # Removes k3s from a host with the uninstall script the installer left. Does nothing when k3s is already gone, so
 # deleting a node whose k3s was removed by hand still succeeds.
 #
-# Inputs (environment): K3SMC_ROLE (server|agent), K3SMC_NODE_NAME.
+# Flags: --node-name, --role (server|agent).
 
 case "${K3SMC_ROLE:-}" in
     server) uninstaller="$K3SMC_ROOT/usr/local/bin/k3s-uninstall.sh" ;;
     agent) uninstaller="$K3SMC_ROOT/usr/local/bin/k3s-agent-uninstall.sh" ;;
-    *) die "K3SMC_ROLE must be server or agent, not '${K3SMC_ROLE:-}'" ;;
+    *) die "--role must be server or agent, not '${K3SMC_ROLE:-}'" ;;
 esac
 
 require_root

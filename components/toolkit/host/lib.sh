@@ -1,0 +1,119 @@
+# Helpers every verb shares. The toolkit bundle (components/toolkit/bundle.ts) puts this file first, then one
+# function per verb, then main.sh. Tests set K3SMC_ROOT to run everything against a temporary root.
+set -Eeuo pipefail
+# sshd and sudo give a minimal PATH; k3s lives in /usr/local/bin and ip/modprobe in /sbin. Appended, not prepended,
+# so a caller's PATH still wins.
+PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+export PATH
+
+log() {
+    printf 'k3s-multicloud [%s] %s\n' "$K3SMC_NODE_NAME" "$*"
+}
+
+die() {
+    printf 'k3s-multicloud [%s] ERROR: %s\n' "$K3SMC_NODE_NAME" "$*" >&2
+    exit 1
+}
+
+require_root() {
+    if [ "$(id -u)" -ne 0 ]; then
+        die "this step must run as root, but it runs as $(id -un). Connect as root, or as a user with passwordless sudo (the project then runs every step through 'sudo -n')."
+    fi
+}
+
+# write_if_changed PATH MODE: writes stdin to PATH atomically (temporary file in the same directory, then rename)
+# when the content differs. Returns 0 when it wrote, 1 when the file already had this content.
+write_if_changed() {
+    local path=$1 mode=$2 tmp
+    tmp=$(mktemp "${path}.XXXXXX")
+    cat >"$tmp"
+    chmod "$mode" "$tmp"
+    if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
+        rm -f "$tmp"
+        return 1
+    fi
+    mv -f "$tmp" "$path"
+    return 0
+}
+
+# The k3s service of a role: k3s on servers, k3s-agent on agents.
+service_of() {
+    case "$1" in
+        server) printf k3s ;;
+        agent) printf k3s-agent ;;
+        *) die "--role must be server or agent, not '$1'" ;;
+    esac
+}
+
+# The k3s version installed on this host (e.g. v1.33.6+k3s1), or nothing.
+installed_version() {
+    if [ -x "$K3S_BIN" ]; then
+        "$K3S_BIN" --version 2>/dev/null | awk 'NR == 1 { print $3 }'
+    fi
+}
+
+# What this node runs, as one sha256: the installed k3s version and config.yaml. The program computes the same
+# value from the version and config it renders (components/toolkit/contract.ts, nodeFingerprint), so an upgrade
+# step can tell a real change from new credentials or a library upgrade.
+current_fingerprint() {
+    local version
+    version=$(installed_version)
+    if [ -z "$version" ] || [ ! -f "$K3S_CONFIG_DIR/config.yaml" ]; then
+        printf 'none\n'
+        return 0
+    fi
+    { printf '%s\n' "$version"; cat "$K3S_CONFIG_DIR/config.yaml"; } | sha256sum | awk '{ print $1 }'
+}
+
+UPSTREAM_INSTALLER_URL=https://get.k3s.io
+CHINA_INSTALLER_URL=https://rancher-mirror.rancher.cn/k3s/k3s-install.sh
+# Where the install step stages a change for a node that already runs k3s; the upgrade step applies it after the
+# node is drained (verbs/apply.sh).
+staging_dir() { printf '%s' "$K3SMC_ROOT/var/lib/k3s-multicloud/next"; }
+
+# The k3s helpers below read K3SMC_ROLE, K3SMC_VERSION, K3SMC_MIRROR, K3SMC_READY_TIMEOUT and $service.
+run_installer() {
+    local url=$UPSTREAM_INSTALLER_URL installer
+    local -a mirror_env=()
+    if [ "${K3SMC_MIRROR:-github}" = cn ]; then
+        url=$CHINA_INSTALLER_URL
+        mirror_env=(INSTALL_K3S_MIRROR=cn)
+    fi
+    installer=$(mktemp)
+    if ! curl -sfL --retry 3 --connect-timeout 20 -o "$installer" "$url"; then
+        rm -f "$installer"
+        die "could not download the k3s installer from $url"
+    fi
+    env INSTALL_K3S_VERSION="$K3SMC_VERSION" "${mirror_env[@]}" sh "$installer" "$K3SMC_ROLE"
+    rm -f "$installer"
+}
+
+node_ready_status() {
+    local kubeconfig="$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml"
+    # Agents have no admin kubeconfig; the kubelet's own credentials may read Node objects.
+    [ "$K3SMC_ROLE" = agent ] && kubeconfig="$K3SMC_ROOT/var/lib/rancher/k3s/agent/kubelet.kubeconfig"
+    "$K3S_BIN" kubectl --kubeconfig "$kubeconfig" get node "$K3SMC_NODE_NAME" \
+        -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true
+}
+
+wait_until_ready() {
+    local deadline=$((SECONDS + K3SMC_READY_TIMEOUT))
+    log "waiting up to ${K3SMC_READY_TIMEOUT}s for node $K3SMC_NODE_NAME to be Ready"
+    until [ "$(node_ready_status)" = True ]; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            report_failure
+        fi
+        sleep "$K3SMC_POLL_INTERVAL"
+    done
+    log "node $K3SMC_NODE_NAME is Ready (k3s $K3SMC_VERSION)"
+}
+
+report_failure() {
+    local journal
+    journal=$(journalctl -u "$service" -n 40 --no-pager 2>&1 || true)
+    printf '%s\n' "--- last journal lines of $service ---" "$journal" "--- end of journal ---" >&2
+    if grep -qiE 'could not create wireguard interface|failed to register flannel network' <<<"$journal"; then
+        die "flannel could not create its WireGuard interface on $K3SMC_NODE_NAME, so k3s keeps restarting: kernel $(uname -r) has no usable WireGuard. Upgrade the kernel and reboot, then run 'pulumi up' again."
+    fi
+    die "node $K3SMC_NODE_NAME did not become Ready within ${K3SMC_READY_TIMEOUT}s; the journal lines above say why."
+}

@@ -1,0 +1,61 @@
+# Installs k3s from a rendered config.yaml. Reads the join token from stdin (never from the command line or the
+# environment), writes config and token atomically, runs the pinned installer, and waits until the node is Ready.
+# On a node that already runs k3s with another version or config (another fingerprint) it only stages the change:
+# the node's upgrade step drains it and applies the staged change (verbs/apply.sh), one node at a time. With the
+# same fingerprint it restarts k3s only for a changed token or a node that is not Ready.
+#
+# Flags: --node-name, --role (server|agent), --version, --mirror (github|cn), --ready-timeout (seconds),
+# --config (the config.yaml text).
+
+K3SMC_READY_TIMEOUT="${K3SMC_READY_TIMEOUT:-300}"
+
+service=$(service_of "${K3SMC_ROLE:-}")
+[ -n "${K3SMC_VERSION:-}" ] || die "--version is missing"
+[ -n "${K3SMC_CONFIG:-}" ] || die "--config is missing"
+config_dir=$K3S_CONFIG_DIR
+
+require_root
+token=""
+IFS= read -r token || true
+[ -n "$token" ] || die "no join token on stdin"
+
+mkdir -p "$config_dir"
+chmod 0755 "$config_dir"
+wanted=$({ printf '%s\n' "$K3SMC_VERSION"; printf '%s' "$K3SMC_CONFIG"; } | sha256sum | awk '{ print $1 }')
+running=$(current_fingerprint)
+if [ "$running" != none ] && [ "$running" != "$wanted" ]; then
+    next=$(staging_dir)
+    rm -rf "$next.tmp"
+    mkdir -p "$next.tmp"
+    chmod 0700 "$next.tmp"
+    printf '%s\n' "$K3SMC_VERSION" >"$next.tmp/version"
+    printf '%s' "$K3SMC_CONFIG" >"$next.tmp/config.yaml"
+    printf '%s\n' "$token" >"$next.tmp/cluster-token"
+    printf '%s\n' "${K3SMC_MIRROR:-github}" >"$next.tmp/mirror"
+    rm -rf "$next"
+    mv "$next.tmp" "$next"
+    log "k3s $(installed_version) runs here with another config or version: staged k3s $K3SMC_VERSION and the new config (fingerprint ${wanted:0:12}); the node's upgrade step drains the node and applies it"
+    exit 0
+fi
+# Nothing left to apply: a change staged earlier was reverted in the stack.
+rm -rf "$(staging_dir)"
+changed=()
+if printf '%s\n' "$token" | write_if_changed "$config_dir/cluster-token" 0600; then changed+=(token); fi
+if printf '%s' "$K3SMC_CONFIG" | write_if_changed "$config_dir/config.yaml" 0600; then changed+=(config.yaml); fi
+
+current=$(installed_version)
+if [ "$current" != "$K3SMC_VERSION" ]; then
+    log "installing k3s $K3SMC_VERSION as $K3SMC_ROLE from ${K3SMC_MIRROR:-github} (installed: ${current:-none})"
+    run_installer
+elif [ "${#changed[@]}" -gt 0 ]; then
+    # The installer restarts k3s only when the binary, unit or env file changed, never for config.yaml alone.
+    log "k3s $K3SMC_VERSION is installed; ${changed[*]} changed: restarting $service"
+    systemctl restart "$service"
+elif [ "$(node_ready_status)" = True ]; then
+    log "k3s $K3SMC_VERSION, config and token unchanged, node Ready: nothing to do"
+    exit 0
+else
+    log "k3s $K3SMC_VERSION and config unchanged, but the node is not Ready: restarting $service"
+    systemctl restart "$service"
+fi
+wait_until_ready
