@@ -1,31 +1,28 @@
 // `npm run bench`: how the cost of our code grows with cluster size. Prints a table and writes bench/RESULTS.md.
-// Cloud time cannot be measured here; what our code decides can: evaluation time and memory, the critical path of
-// SSH steps, SSH sessions per node, and the host scripts' no-op re-run.
-import { execFileSync } from "node:child_process";
+// Cloud time cannot be measured here; what our code decides can: evaluation time and memory, stored state, the
+// critical path of SSH steps, SSH sessions per change, what a library upgrade re-runs, and the toolkit's no-op runs.
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { renderNodeSteps, renderPrepareCommand, NodeStepsInput } from "../components/k3s/nodeSteps";
 import { ScriptSandbox } from "../tests/harness/scriptSandbox";
-import { GraphNode, REMOTE_COMMAND, changedResources, criticalPath, median, otherSchedulers, sshSessionsFor } from "./graphMetrics";
+import { Evaluation, HostScriptEdit, evaluate, withEditedHostScripts } from "./evaluateProcess";
+import { GraphNode, SSH_ON_CREATE, changedResources, criticalPath, inputKibPerNode, median, otherSchedulers, sshSessionsFor } from "./graphMetrics";
 
-interface Evaluation {
-    size: number;
-    elapsedMs: number;
-    peakRssMiB: number;
-    resources: number;
-    graph: GraphNode[];
-}
-
-const ROOT = join(__dirname, "..");
 const SIZES = [3, 30, 300];
 const RUNS: Record<number, number> = { 3: 5, 30: 5, 300: 3 };
 
-function evaluate(size: number, variant?: string): Evaluation {
-    const args = [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(__dirname, "evaluateOnce.ts"), String(size), ...(variant ? [variant] : [])];
-    const output = execFileSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 30 });
-    return JSON.parse(output) as Evaluation;
-}
+/**
+ * Release 0.1.0 (every step carried its whole script), measured with this bench's method on the same machine
+ * (2026-11-30, the 0.1.0 commit evaluated under the same mocks): the figures the toolkit release is compared with.
+ */
+const RELEASE_0_1_0: Record<number, { ms: number; mib: number; kib: number }> = {
+    3: { ms: 268, mib: 222, kib: 56.0 },
+    30: { ms: 1448, mib: 279, kib: 59.4 },
+    300: { ms: 16270, mib: 1373, kib: 74.1 },
+};
+/** Release 0.1.0, a comment appended to every host script, 3 nodes: 22 of its 51 resources changed. */
+const RELEASE_0_1_0_EDIT = { changed: 22, of: 51, note: "every node's prepare, install, upgrade (drain!), removal, prune, restart and mesh check" };
 
 function timeScriptSecondRun(): { install: number; prepare: number } {
     const box = new ScriptSandbox();
@@ -56,45 +53,63 @@ function timeScriptSecondRun(): { install: number; prepare: number } {
     }
 }
 
+/** Which resources a host-script edit changes, at 3 nodes, against an unedited evaluation. */
+function hostScriptEdit(base: Evaluation, edit: HostScriptEdit): { changed: GraphNode[]; sessions: number; acting: string[] } {
+    const edited = withEditedHostScripts(edit, (root) => evaluate(base.size, undefined, root));
+    const changed = changedResources(base.graph, edited.graph);
+    // Steps whose re-run would drain, restart or reinstall k3s: install, restart, and an upgrade whose fingerprint moved.
+    const acting = changed
+        .filter((n) => /-(install|metadata-restart|reprobe)$/.test(n.name) || (n.name.endsWith("-upgrade") && sshSessionsFor([n], base.graph) > 1))
+        .map((n) => n.name);
+    return { changed, sessions: sshSessionsFor(changed, base.graph), acting };
+}
+
 function main(): void {
     const rows: string[][] = [];
     const sessions: string[][] = [];
     const chains: string[] = [];
-    const results: Record<number, { ms: number; mib: number }> = {};
+    const results: Record<number, { ms: number; mib: number; kib: number }> = {};
+    let smallest: Evaluation | undefined;
     for (const size of SIZES) {
         const runs = Array.from({ length: RUNS[size] }, () => evaluate(size));
         const base = runs[0];
+        smallest ??= base;
         const changedConfig = evaluate(size, "taint-first-agent");
         const ms = median(runs.map((r) => r.elapsedMs));
         const mib = median(runs.map((r) => r.peakRssMiB));
-        results[size] = { ms, mib };
+        const kib = inputKibPerNode(base.graph, size);
+        results[size] = { ms, mib, kib };
+        const old = RELEASE_0_1_0[size];
         const path = criticalPath(base.graph);
         const other = otherSchedulers(base.graph, ["server-0"]);
-        const commands = base.graph.filter((n) => n.type === REMOTE_COMMAND).length;
+        const sshOnCreate = base.graph.filter((n) => SSH_ON_CREATE.includes(n.type)).length;
         const rerun = changedResources(base.graph, runs[1].graph);
         const change = changedResources(base.graph, changedConfig.graph);
         rows.push([
             String(size),
             String(base.resources),
-            ms.toFixed(0),
-            mib.toFixed(0),
+            `${ms.toFixed(0)} (0.1.0: ${old.ms})`,
+            `${mib.toFixed(0)} (0.1.0: ${old.mib})`,
+            `${kib.toFixed(1)} (0.1.0: ${old.kib.toFixed(1)})`,
             String(path.length),
             String(other.sequential),
             String(other.fiveForks),
         ]);
         sessions.push([
             String(size),
-            (commands / size).toFixed(2),
-            String(sshSessionsFor(change)),
+            (sshOnCreate / size).toFixed(2),
+            String(sshSessionsFor(change, base.graph)),
             change.map((n) => n.name).join(", ") || "-",
             String(rerun.length),
-            String(sshSessionsFor(rerun)),
+            String(sshSessionsFor(rerun, base.graph)),
         ]);
         chains.push(`- ${size} nodes: ${path.chain.join(" → ")}`);
         process.stderr.write(`measured ${size} nodes\n`);
     }
     const ratio = results[300].ms / results[30].ms;
     const scripts = timeScriptSecondRun();
+    const edits = (["comment", "code"] as const).map((edit) => ({ edit, ...hostScriptEdit(smallest!, edit) }));
+    const breakdown = storedBreakdown(evaluate(30));
 
     const table = (header: string[], body: string[][]) =>
         [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`, ...body.map((r) => `| ${r.join(" | ")} |`)].join("\n");
@@ -104,14 +119,15 @@ function main(): void {
         "",
         `Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}. Command: \`npm run bench\`.`,
         "",
-        "## 1-2. Evaluation under runtime mocks, and the critical path",
+        "## 1-2. Evaluation under runtime mocks, stored state, and the critical path",
         "",
-        `Median of ${RUNS[3]}/${RUNS[30]}/${RUNS[300]} runs, each in a fresh process. Critical path: the longest chain of remote commands`,
-        "(SSH sessions that must run one after another) from nothing to a ready cluster, read from the registered",
-        "dependency graph. Beside it, the same remote work run one command after another (as k3sup is used, node by",
-        "node) and Ansible-style with 5 forks (k3s-ansible's default: each stage over all hosts, five at a time).",
+        `Median of ${RUNS[3]}/${RUNS[30]}/${RUNS[300]} runs, each in a fresh process; in brackets release 0.1.0, measured the same way.`,
+        "Stored inputs: every resource's inputs as JSON, summed, per node (Pulumi stores them again as outputs). Critical",
+        "path: the longest chain of resources that open an SSH session on create (remote commands; a copy over SSH would",
+        "count too; local steps do not), from nothing to a ready cluster. Beside it, the same remote work run one command",
+        "after another (as k3sup is used, node by node) and Ansible-style with 5 forks (k3s-ansible's default).",
         "",
-        table(["nodes", "resources", "evaluation ms", "peak RSS MiB", "critical path (ours)", "sequential", "5 forks"], rows),
+        table(["nodes", "resources", "evaluation ms", "peak RSS MiB", "stored input KiB per node", "critical path (ours)", "sequential", "5 forks"], rows),
         "",
         "The longest chain, per size:",
         "",
@@ -119,40 +135,78 @@ function main(): void {
         "",
         `Evaluation time ratio 300/30: ${ratio.toFixed(2)} (10 would be exactly linear).`,
         "",
-        "## 3. SSH sessions per node",
+        "Where a node's stored inputs go (30 nodes, KiB per node):",
         "",
-        "On create: remote commands per node (the local upgrade and removal steps do nothing on create). On a config",
-        "change of one node (a taint on the first agent): the SSH sessions of the steps whose stored inputs change - its",
-        "upgrade step (drain and uncordon through the server, install on the node) and its install step (which then finds",
-        "nothing to do). On an unchanged re-run: resources with any input that differs between two evaluations of the same",
+        table(["step", "KiB per node"], breakdown.map(([step, kib]) => [step, kib.toFixed(2)])),
+        "",
+        "## 3. SSH sessions",
+        "",
+        "On create: SSH-opening resources per node (the local upgrade and removal steps do nothing on create). On a",
+        "config change of one node (a taint on the first agent): the sessions of the steps whose stored inputs change -",
+        "its install step (which stages the change) and its upgrade step (fingerprint, drain through the server, apply,",
+        "uncordon). On an unchanged re-run: resources with any input that differs between two evaluations of the same",
         "config, and their sessions (0 means `pulumi up` plans no change and opens no SSH session).",
         "",
-        table(["nodes", "sessions per node on create", "sessions on one node's config change", "what changes", "changed resources on re-run", "sessions on re-run"], sessions),
+        table(["nodes", "SSH resources per node on create", "sessions on one node's config change", "what changes", "changed resources on re-run", "sessions on re-run"], sessions),
         "",
-        "## 4. Host scripts' second run (no-op)",
+        "## 4. A library upgrade that edits the host scripts",
+        "",
+        `${smallest!.size} nodes (${smallest!.resources} resources); every file of components/toolkit/host edited in a temporary copy, then the`,
+        "same stack evaluated there. \"Acting\" lists changed steps that would drain, restart or reinstall k3s.",
+        "",
+        table(
+            ["edit", "changed resources", "which", "SSH sessions", "acting"],
+            [
+                ["release 0.1.0, a comment in every script", `${RELEASE_0_1_0_EDIT.changed} of ${RELEASE_0_1_0_EDIT.of}`, RELEASE_0_1_0_EDIT.note, "-", "every install, upgrade and restart"],
+                ...edits.map((e) => [
+                    e.edit === "comment" ? "a comment in every host file" : "a line of code in every host file",
+                    `${e.changed.length} of ${smallest!.resources}`,
+                    e.changed.map((n) => n.name).join(", ") || "-",
+                    String(e.sessions),
+                    e.acting.join(", ") || "none",
+                ]),
+            ],
+        ),
+        "",
+        "## 5. Toolkit verbs' second run (no-op)",
         "",
         "Real bash with stand-ins for systemd and the k3s download (`tests/scripts/standins`), median of 7:",
         "",
-        table(["script", "second run ms"], [["install.sh (unchanged version, config and token)", scripts.install.toFixed(0)], ["prepare.sh (tools present, probe succeeds)", scripts.prepare.toFixed(0)]]),
+        table(["step", "second run ms"], [["install (unchanged version, config and token)", scripts.install.toFixed(0)], ["prepare with delivery (toolkit present, tools present, probe succeeds)", scripts.prepare.toFixed(0)]]),
         "",
     ].join("\n");
     writeFileSync(join(__dirname, "RESULTS.md"), report + NOTES + ratioNote(ratio));
     process.stdout.write(report);
 }
 
+/** Stored input bytes per node, by step kind (the part of the name after the node), largest first. */
+function storedBreakdown(evaluation: Evaluation): Array<[string, number]> {
+    const byStep = new Map<string, number>();
+    for (const node of evaluation.graph) {
+        const step = /^bench-(?:server|vultr|home|swas)-[0-9]+-(.+)$/.exec(node.name)?.[1]?.replace(/^fw-.*/, "firewall rules") ?? "cluster-wide";
+        byStep.set(step, (byStep.get(step) ?? 0) + Buffer.byteLength(node.inputs));
+    }
+    return [...byStep].map(([step, bytes]): [string, number] => [step, bytes / evaluation.size / 1024]).sort((a, b) => b[1] - a[1]);
+}
+
 const NOTES = `
 ## Reading the figures
 
-- The critical path is the same for 3 and 300 nodes: every host prepares at once, the server installs, every agent
-  installs at once, then each node prunes stale peers and checks its annotations, then the mesh check runs. What
-  grows with the cluster is the number of resources and the work per step, not the chain. (The local upgrade steps,
-  chained for batching, do nothing on create and open no SSH session.)
+- The critical path is the same for 3 and 300 nodes: every host prepares at once (the toolkit delivery is part of
+  that session), the server installs, every agent installs at once, then each node prunes stale peers and checks
+  its annotations, then the mesh check runs. What grows with the cluster is the number of resources and the work
+  per step, not the chain. (The local upgrade steps, chained for batching, do nothing on create and open no SSH
+  session.)
+- Stored state: a node's prepare step carries the toolkit itself (its stdin, about 8 KiB compressed), so no node
+  can store less than that with a delivery over the step's own SSH session. Everything else a node stores is a
+  few short toolkit calls, its config once, its connections (secret) and two copies of the relay (the local upgrade
+  and removal steps must carry it: they run where \`pulumi\` runs, with no file of this package at hand). Release
+  0.1.0 also grew with the cluster (every node's prune and mesh-check triggers listed every node); triggers are now
+  digests.
 - Resources grow linearly with the nodes (about 15 per node). Vultr firewall rules would grow with the square of the
   Vultr nodes (one rule per peer and port), but past 20 peers a port opens to the world instead; the generated
   stacks of 30 and 300 nodes are both past that threshold, so the count stays linear.
-- Memory is dominated by the Pulumi runtime and the mocks (about 200 MiB for 3 nodes); at 300 nodes the stored inputs
-  of the upgrade and removal steps weigh most, since each carries its node's full install and uninstall command text
-  (they must: Pulumi runs updates and deletes with the inputs stored on the resource).
+- Memory is dominated by the Pulumi runtime and the mocks (about 200 MiB for 3 nodes).
 - Sequential and 5-fork figures count the same remote commands our graph has, scheduled differently; real wall time
   also depends on the clouds (VM creation, downloads), which cannot be measured here.
 `;
@@ -163,7 +217,7 @@ function ratioNote(ratio: number): string {
         return `- This run's 300/30 ratio, ${ratio.toFixed(2)}, is below 10: the fixed start-up cost (loading the SDK and the providers, installing the mocks) still weighs in at 30 nodes.\n`;
     }
     if (ratio > 10.5) {
-        return `- This run's 300/30 ratio, ${ratio.toFixed(2)}, is above 10: at 300 nodes the heap grows past 1 GiB (mostly the stored command texts of the upgrade and removal steps), so garbage collection takes a growing share. Runs on this 2-core machine also vary by about a fifth.\n`;
+        return `- This run's 300/30 ratio, ${ratio.toFixed(2)}, is above 10: at 300 nodes garbage collection takes a growing share. Runs on this 2-core machine also vary by about a fifth.\n`;
     }
     return `- This run's 300/30 ratio, ${ratio.toFixed(2)}, is what linear growth looks like.\n`;
 }

@@ -9,7 +9,13 @@ export interface GraphNode {
 
 export const REMOTE_COMMAND = "command:remote:Command";
 
-/** The longest chain of remote commands (SSH sessions that must run one after another) through the dependencies. */
+/**
+ * Resource types that open an SSH session when they are created. Local commands do not: the upgrade and removal
+ * steps' create is `true`, and they reach hosts only on update or delete (see sshSessionsFor).
+ */
+export const SSH_ON_CREATE: readonly string[] = [REMOTE_COMMAND, "command:remote:CopyToRemote", "command:remote:CopyFile"];
+
+/** The longest chain of SSH-opening resources (sessions that must run one after another) through the dependencies. */
 export function criticalPath(graph: readonly GraphNode[]): { length: number; chain: string[] } {
     const byName = new Map(graph.map((node) => [node.name, node]));
     const memo = new Map<string, { length: number; chain: string[] }>();
@@ -23,7 +29,7 @@ export function criticalPath(graph: readonly GraphNode[]): { length: number; cha
             const candidate = visit(dep);
             if (candidate.length > best.length) best = candidate;
         }
-        const own = node.type === REMOTE_COMMAND ? 1 : 0;
+        const own = SSH_ON_CREATE.includes(node.type) ? 1 : 0;
         const result = { length: best.length + own, chain: own ? [...best.chain, name] : best.chain };
         memo.set(name, result);
         return result;
@@ -49,7 +55,7 @@ export function stepOf(name: string): string {
  * by node), or Ansible-style with 5 forks (each stage over all hosts in batches of five; stages in order).
  */
 export function otherSchedulers(graph: readonly GraphNode[], serverNames: readonly string[]): { sequential: number; fiveForks: number } {
-    const commands = graph.filter((node) => node.type === REMOTE_COMMAND);
+    const commands = graph.filter((node) => SSH_ON_CREATE.includes(node.type));
     const isServer = (name: string) => serverNames.some((server) => name.includes(`-${server}-`));
     const stages: Array<(name: string) => boolean> = [
         (n) => stepOf(n) === "prepare",
@@ -77,14 +83,26 @@ export function median(values: readonly number[]): number {
     return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** Stored inputs per node, in KiB: every resource's inputs as JSON, summed, over the number of nodes. */
+export function inputKibPerNode(graph: readonly GraphNode[], nodes: number): number {
+    return graph.reduce((sum, node) => sum + Buffer.byteLength(node.inputs), 0) / nodes / 1024;
+}
+
 /**
- * SSH sessions the changed resources open when `pulumi up` applies them: one per remote command; an upgrade step
- * (a local command's update) opens one on the node, plus a drain and an uncordon on the server for agents.
+ * SSH sessions the changed resources open when `pulumi up` applies them: one per SSH-opening resource; an upgrade
+ * step (a local command's update) asks the node for its fingerprint (one session) and, only when its fingerprint
+ * changed, drains through the server, applies on the node and uncordons (one more for a server, three for an agent).
+ * A removal step's update runs its create (`true`): none.
  */
-export function sshSessionsFor(changed: readonly GraphNode[]): number {
+export function sshSessionsFor(changed: readonly GraphNode[], before: readonly GraphNode[]): number {
+    const old = new Map(before.map((node) => [node.name, node.inputs]));
+    const fingerprint = (inputs: string | undefined) => /"K3SMC_FINGERPRINT":"([0-9a-f]+)"/.exec(inputs ?? "")?.[1];
     return changed.reduce((sum, node) => {
-        if (node.type === REMOTE_COMMAND) return sum + 1;
-        if (node.type === "command:local:Command" && node.name.endsWith("-upgrade")) return sum + (node.inputs.includes('"K3SMC_DRAIN_COMMAND"') ? 3 : 1);
+        if (SSH_ON_CREATE.includes(node.type)) return sum + 1;
+        if (node.type === "command:local:Command" && node.name.endsWith("-upgrade")) {
+            if (fingerprint(node.inputs) === fingerprint(old.get(node.name))) return sum + 1;
+            return sum + (node.inputs.includes('"K3SMC_DRAIN_COMMAND"') ? 4 : 2);
+        }
         return sum;
     }, 0);
 }

@@ -273,12 +273,22 @@ export class K3sCluster extends pulumi.ComponentResource {
         firewallRules: pulumi.Resource[],
         timeoutSeconds: number,
     ): pulumi.Output<MeshNodeStatus[]> {
-        const settled: pulumi.Resource[] = [
-            ...installed.map((n) => n.settled),
-            ...this.prunes,
-            ...this.annotations.map((a): pulumi.Resource => a.restart ?? a.patch),
-            ...firewallRules,
-        ];
+        // One local no-op waits for everything the check needs: every node settled, pruned, patched and restarted, every
+        // firewall rule. Each check then depends on it alone; depending on all of that from every node would make the
+        // dependency lists grow with the square of the cluster (450,000 edges at 300 nodes).
+        const settled = new command.local.Command(
+            `${name}-mesh-ready`,
+            { create: "true" },
+            {
+                parent: this,
+                dependsOn: [
+                    ...installed.map((n) => n.settled),
+                    ...this.prunes,
+                    ...this.annotations.map((a): pulumi.Resource => a.restart ?? a.patch),
+                    ...firewallRules,
+                ],
+            },
+        );
         const expected = pulumi.all(
             installed.map(({ host }) =>
                 pulumi.all([host.publicIp, host.privateIp]).apply(([publicIp, privateIp]): ExpectedNode => ({ name: host.name, publicIp, privateIp })),
@@ -299,7 +309,7 @@ export class K3sCluster extends pulumi.ComponentResource {
                         triggers: [topology],
                         addPreviousOutputInEnv: false,
                     },
-                    { parent: this, dependsOn: settled },
+                    { parent: this, dependsOn: [settled] },
                 ).stdout,
         );
         return pulumi.all([expected, pulumi.all(reports)]).apply(([nodes, outputs]) => {

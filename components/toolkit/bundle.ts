@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { SUPPORTED_CONTRACTS, TOOLKIT_HOME, TOOLKIT_VERBS, ToolkitVerb, shellQuote } from "./contract";
 
 /** The toolkit as it travels to a host: one bash file, its identity and its compressed form. */
@@ -88,11 +88,32 @@ export function buildToolkit(read?: (file: string) => string): ToolkitBundle {
     };
 }
 
+/**
+ * The compressed toolkit as committed with the release (`npm run toolkit:payload` writes it). gzip's output depends on
+ * the zlib build (Node versions, distributions' shared zlib), and the payload is a stored input of every prepare step:
+ * compressing at run time would make `pulumi up` on another machine plan an update of every node. The committed bytes
+ * are used whenever they decompress to exactly the toolkit built from the host files; a test keeps them in step.
+ */
+export const PAYLOAD_FILE = join(__dirname, "k3smc.payload");
+
+/** The committed payload if it holds exactly `text`, else undefined. */
+export function committedPayload(text: string): string | undefined {
+    try {
+        const payload = readFileSync(PAYLOAD_FILE, "utf8").trim();
+        return gunzipSync(Buffer.from(payload, "base64")).toString("utf8") === text ? payload : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
 let shipped: ToolkitBundle | undefined;
 
-/** The toolkit this release delivers (built once per process). */
+/** The toolkit this release delivers (built once per process), with the committed payload bytes. */
 export function shippedToolkit(): ToolkitBundle {
-    shipped ??= buildToolkit();
+    if (!shipped) {
+        const built = buildToolkit();
+        shipped = { ...built, payload: committedPayload(built.text) ?? built.payload };
+    }
     return shipped;
 }
 

@@ -29,6 +29,17 @@ export interface Registration {
     readonly additionalSecretOutputs: string[];
     readonly replaceOnChanges: string[];
     readonly deleteBeforeReplace: boolean;
+    /** The resource's aliases: a former URN, or the parts of it that differ (name, type, parent). */
+    readonly aliases: AliasRecord[];
+}
+
+/** One alias as the engine receives it. */
+export interface AliasRecord {
+    readonly urn?: string;
+    readonly name?: string;
+    readonly type?: string;
+    /** The former parent's URN (as the mock monitor wrote it), or "" for no parent. */
+    readonly parentUrn?: string;
 }
 
 /** One data-source call (invoke) the program made. */
@@ -130,6 +141,7 @@ export class RecordingMocks {
                         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                         replaceOnChanges: req.getReplaceonchangesList(),
                         deleteBeforeReplace: req.getDeletebeforereplace(),
+                        aliases: (req.getAliasesList?.() ?? []).map(aliasRecord),
                     });
                 }
                 this.pending--;
@@ -137,6 +149,17 @@ export class RecordingMocks {
             });
         };
     }
+}
+
+function aliasRecord(alias: any): AliasRecord {
+    if (alias.getUrn?.()) return { urn: alias.getUrn() };
+    const spec = alias.getSpec?.();
+    if (!spec) return {};
+    return {
+        ...(spec.getName() ? { name: spec.getName() } : {}),
+        ...(spec.getType() ? { type: spec.getType() } : {}),
+        ...(spec.hasParenturn() ? { parentUrn: spec.getParenturn() } : spec.hasNoparent() && spec.getNoparent() ? { parentUrn: "" } : {}),
+    };
 }
 
 /** True when a serialized input value is a secret. */

@@ -25,8 +25,13 @@ describe("mesh check in K3sCluster (mocks)", () => {
         const status = await resolve(cluster.meshStatus);
         await cloud.settle();
         const check = cloud.named("dev-tokyo-1-mesh-check");
-        for (const dep of ["dev-sh-server-upgrade", "dev-home-1-upgrade", "dev-tokyo-1-upgrade", "dev-home-1-metadata-restart", "dev-sh-server-fw-udp-51820", "dev-tokyo-1-fw-udp-51820-home-1"]) {
-            assert.ok(check.dependencies.includes(cloud.named(dep).urn), `mesh check waits for ${dep}`);
+        // Through one local no-op (no SSH): every check depends on it alone, it on everything the check needs.
+        const ready = cloud.named("dev-mesh-ready");
+        assert.deepEqual([ready.type, ready.inputs.create], ["command:local:Command", "true"]);
+        // (and, through the trigger's addresses, the cloud instances)
+        assert.deepEqual(check.dependencies.filter((d) => !d.endsWith("-instance")), [ready.urn]);
+        for (const dep of ["dev-sh-server-upgrade", "dev-home-1-upgrade", "dev-tokyo-1-upgrade", "dev-tokyo-1-prune", "dev-home-1-metadata-restart", "dev-sh-server-fw-udp-51820", "dev-tokyo-1-fw-udp-51820-home-1"]) {
+            assert.ok(ready.dependencies.includes(cloud.named(dep).urn), `mesh check waits for ${dep}`);
         }
         // The trigger is a digest of every node's name and addresses: any change re-runs the check, and the stored
         // state per node does not grow with the cluster.
@@ -77,7 +82,7 @@ describe("stale peer pruning in K3sCluster (mocks)", () => {
         assert.deepEqual(prune.inputs.triggers, [listDigest(["home-1", "sh-server", "tokyo-1"])]);
         assert.equal(prune.inputs.create, "/opt/k3s-multicloud/bin/k3smc v1 prune --node-name tokyo-1");
         assert.ok(prune.dependencies.includes(cloud.named("dev-tokyo-1-upgrade").urn), "after the node settled (installed, any change applied)");
-        assert.ok(cloud.named("dev-sh-server-mesh-check").dependencies.includes(prune.urn), "the mesh is checked after pruning");
+        assert.ok(cloud.named("dev-mesh-ready").dependencies.includes(prune.urn), "the mesh is checked after pruning");
         assert.equal(cloud.named("dev-home-1-prune").inputs.create, "sudo -n /opt/k3s-multicloud/bin/k3smc v1 prune --node-name home-1");
 
         // Without home-1 the remaining nodes' prune steps get a new trigger (a replace: they run again).

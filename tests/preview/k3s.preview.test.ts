@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { AliyunLightweightServer, K3sAgent, K3sServer, VultrServer } from "../../components";
 import { MockCloud, UNKNOWN, plainStrings, resolve } from "../harness/mockCloud";
 import { SECRETS, SSH_PUBLIC_KEY, TYPES, secret } from "../harness/fixtures";
+import { shippedToolkit } from "../../components/toolkit/bundle";
 
 describe("k3s nodes in preview (unknown addresses, token and kubeconfig)", () => {
     it("constructs a server and an agent without throwing, with unknown commands and no secret in plain inputs", async () => {
@@ -25,8 +26,11 @@ describe("k3s nodes in preview (unknown addresses, token and kubeconfig)", () =>
         const install = cloud.named("sh-1-k3s-install");
         assert.equal(install.inputs.create, UNKNOWN, "the config needs the address, unknown before create");
         // The prepare step needs no address: it is fully known in the first preview.
-        const prepare = cloud.named("tokyo-1-k3s-prepare").inputs.create as string;
-        assert.ok(prepare.startsWith("env K3SMC_KUBE_PROXY_MODE='iptables' K3SMC_NODE_NAME='tokyo-1' bash -c '"));
+        const prepare = cloud.named("tokyo-1-k3s-prepare").inputs;
+        assert.ok((prepare.create as string).endsWith(` k3smc-deliver ${shippedToolkit().id} ${shippedToolkit().sha256} v1 prepare --node-name tokyo-1 --kube-proxy-mode iptables`));
+        assert.equal(prepare.stdin, shippedToolkit().payload);
+        // Its trigger, the instance id, is unknown until the instance exists.
+        assert.deepEqual(prepare.triggers, [UNKNOWN]);
         assert.equal(cloud.ofType(TYPES.remoteCommand).length, 5);
         const leaks = cloud.registrations.flatMap((r) =>
             plainStrings(r.inputs)

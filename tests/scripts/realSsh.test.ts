@@ -295,3 +295,41 @@ describe("the relay pins host keys the way OpenSSH writes them (real sshd on por
         assert.match(run.stderr, /Host key verification failed\./);
     });
 });
+
+describe("steps stored by an earlier release still run with this release's toolkit (contract v1)", function () {
+    this.timeout(120_000);
+    let box: ScriptSandbox;
+    let sshd: SshServer;
+    before(async () => {
+        box = new ScriptSandbox();
+        sshd = new SshServer(box.root, `${box.extraBin}:${STANDINS_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);
+        await sshd.start();
+    });
+    after(() => {
+        sshd?.stop();
+        box?.cleanup();
+    });
+
+    for (const release of ["0.2.0"]) {
+        it(`release ${release}'s stored removal of an agent drains it through the server and uninstalls it`, async () => {
+            const stored = JSON.parse(readFileSync(join(__dirname, "..", "upgrade", `stored-steps-${release}.json`), "utf8"));
+            const removal = stored["lab-2-k3s-removal"] as { delete: string; environment: Record<string, string> };
+            const steps = await registeredSteps("root", sshd);
+            assert.equal(sshd.run("root", steps.agentInstall, steps.agentStdin).status, 0, "the agent runs k3s");
+            box.clearCalls();
+            // Its delete runs with the inputs stored back then; only the connections (secret) come from this test.
+            const host = { HOST: "127.0.0.1", PORT: String(sshd.port), USER: "root", KEY: readFileSync(sshd.clientKey, "utf8"), PASSWORD: "", HOST_KEY: "" };
+            const connections = Object.fromEntries(
+                ["NODE", "SERVER"].flatMap((who) => Object.entries(host).map(([field, value]) => [`K3SMC_${who}_${field}`, value])),
+            );
+            const run = runLocally({ command: removal.delete, env: { ...removal.environment, ...connections } });
+            assert.equal(run.status, 0, run.stderr);
+            assert.deepEqual(callsOf(box), [
+                "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml drain --ignore-daemonsets --delete-emptydir-data --force --timeout=120s -- lab-2",
+                "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml delete node --ignore-not-found -- lab-2",
+                "k3s-agent-uninstall.sh ran",
+            ]);
+            assert.match(run.stdout, /k3s-multicloud \[lab-2\] node lab-2 removed\n$/);
+        });
+    }
+});

@@ -71,7 +71,9 @@ CHINA_INSTALLER_URL=https://rancher-mirror.rancher.cn/k3s/k3s-install.sh
 # node is drained (verbs/apply.sh).
 staging_dir() { printf '%s' "$K3SMC_ROOT/var/lib/k3s-multicloud/next"; }
 
-# The k3s helpers below read K3SMC_ROLE, K3SMC_VERSION, K3SMC_MIRROR, K3SMC_READY_TIMEOUT and $service.
+# The k3s helpers below read K3SMC_ROLE, K3SMC_VERSION, K3SMC_MIRROR, K3SMC_READY_TIMEOUT (set from the flags by
+# main.sh) and $service.
+# shellcheck disable=SC2153
 run_installer() {
     local url=$UPSTREAM_INSTALLER_URL installer
     local -a mirror_env=()

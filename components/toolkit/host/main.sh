@@ -53,10 +53,10 @@ case "$contract" in
     v1)
         verb=${2:-}
         shift 2 || shift $#
-        [ -n "$verb" ] && [ -n "$(k3smc_flags "$verb")" ] || {
+        if [ -z "$verb" ] || [ -z "$(k3smc_flags "$verb")" ]; then
             usage >&2
             die "unknown verb '${verb}'"
-        }
+        fi
         parse_flags "$verb" "$@"
         "k3smc_verb_${verb//-/_}"
         ;;

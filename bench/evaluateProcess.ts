@@ -1,0 +1,50 @@
+// Runs bench/evaluateOnce.ts in a fresh process (mocks are process-global, and peak memory is per process), from
+// this checkout or from a copy of it.
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GraphNode } from "./graphMetrics";
+
+export const ROOT = join(__dirname, "..");
+
+export interface Evaluation {
+    readonly size: number;
+    readonly elapsedMs: number;
+    readonly peakRssMiB: number;
+    readonly resources: number;
+    readonly graph: GraphNode[];
+}
+
+/** Evaluates the generated stack of `size` nodes; `root` is the checkout whose code runs (default: this one). */
+export function evaluate(size: number, variant?: string, root = ROOT): Evaluation {
+    const args = [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(root, "bench", "evaluateOnce.ts"), String(size), ...(variant ? [variant] : [])];
+    const output = execFileSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 30 });
+    return JSON.parse(output) as Evaluation;
+}
+
+/** What a library upgrade that only touched the host scripts looks like: a comment, or a line of code, in each. */
+export type HostScriptEdit = "comment" | "code";
+
+/**
+ * Runs `use` on a temporary copy of the program whose every host script (components/toolkit/host) carries `edit`,
+ * then removes the copy. The copy shares this checkout's node_modules.
+ */
+export function withEditedHostScripts<T>(edit: HostScriptEdit, use: (root: string) => T): T {
+    const copy = mkdtempSync(join(tmpdir(), "k3smc-edit-"));
+    try {
+        for (const entry of ["components", "stacks", "bench", "package.json", "tsconfig.json"]) {
+            cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+        }
+        symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
+        const host = join(copy, "components", "toolkit", "host");
+        const files = [...readdirSync(host).filter((f) => f.endsWith(".sh")), ...readdirSync(join(host, "verbs")).map((f) => join("verbs", f))];
+        for (const file of files) {
+            const path = join(host, file);
+            writeFileSync(path, `${readFileSync(path, "utf8")}${edit === "comment" ? "# a harmless comment\n" : ": harmless code\n"}`);
+        }
+        return use(copy);
+    } finally {
+        rmSync(copy, { recursive: true, force: true });
+    }
+}

@@ -1,0 +1,78 @@
+import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Registration } from "../../stacks/plan/recordingMocks";
+import { engineUrns, registerStack } from "../harness/stackRegistrations";
+
+/**
+ * The upgrade-safety contract. A URN that an earlier release registered and this one does not (nor aliases) is a
+ * delete on the next `pulumi up`: a removal step's delete drains and uninstalls its node, a SWAS host re-created
+ * buys a second prepaid server, a Vultr host re-created replaces the node. The golden lists below are what release
+ * 0.1.0 registered for the two example stacks (engine URNs, computed from the whole parent chain); every later
+ * release must keep each of them registered or aliased.
+ */
+const RELEASES = ["0.1.0"];
+const HOST_TYPES = ["alicloud:simpleapplicationserver/instance:Instance", "vultr:index/instance:Instance"];
+
+function golden(release: string, stack: string) {
+    const dir = join(__dirname);
+    return {
+        urns: readFileSync(join(dir, `urns-${release}-${stack}.txt`), "utf8").split("\n").filter(Boolean),
+        hosts: JSON.parse(readFileSync(join(dir, `hosts-${release}-${stack}.json`), "utf8")) as Record<string, Record<string, unknown>>,
+    };
+}
+
+/** Every URN a registration answers to: its own and its aliases', computed the engine's way. */
+function answeredUrns(registrations: readonly Registration[]): Map<string, Registration> {
+    const urns = engineUrns(registrations);
+    const byMockUrn = new Map(registrations.map((r) => [r.urn, r]));
+    const answered = new Map<string, Registration>();
+    for (const r of registrations) {
+        answered.set(urns.get(r)!, r);
+        for (const alias of r.aliases) {
+            if (alias.urn) {
+                answered.set(alias.urn, r);
+                continue;
+            }
+            const own = urns.get(r)!;
+            const parent = alias.parentUrn === undefined ? (r.parent ? byMockUrn.get(r.parent) : undefined) : byMockUrn.get(alias.parentUrn);
+            const parentType = parent ? urns.get(parent)!.split("::")[2] : undefined;
+            const type = parentType ? `${parentType}$${alias.type ?? r.type}` : (alias.type ?? r.type);
+            answered.set(`${own.split("::").slice(0, 2).join("::")}::${type}::${alias.name ?? r.name}`, r);
+        }
+    }
+    return answered;
+}
+
+for (const stack of ["dev", "prod"]) {
+    describe(`upgrade safety: stacks/Pulumi.${stack}.yaml`, () => {
+        let registrations: Registration[];
+        before(async () => {
+            registrations = await registerStack(stack);
+        });
+
+        for (const release of RELEASES) {
+            it(`still registers (or aliases) every URN that release ${release} created: 0 deletes`, () => {
+                const answered = answeredUrns(registrations);
+                const missing = golden(release, stack).urns.filter((urn) => !answered.has(urn));
+                assert.deepEqual(missing, [], "these resources would be deleted (and their delete logic run) by the next `pulumi up`");
+            });
+
+            it(`replaces no host that release ${release} created: their inputs are unchanged`, () => {
+                const urns = engineUrns(registrations);
+                const now = Object.fromEntries(registrations.filter((r) => HOST_TYPES.includes(r.type)).map((r) => [urns.get(r)!, r.inputs]));
+                assert.deepEqual(now, golden(release, stack).hosts);
+            });
+        }
+
+        it("gives no removal or upgrade step a trigger or delete-before-replace: a replace would run the removal's delete", () => {
+            const local = registrations.filter((r) => /-(removal|upgrade)$/.test(r.name));
+            assert.ok(local.length > 0);
+            for (const r of local) {
+                assert.equal(r.inputs.triggers, undefined, r.name);
+                assert.equal(r.deleteBeforeReplace, false, r.name);
+                assert.equal(r.type, "command:local:Command", r.name);
+            }
+        });
+    });
+}
