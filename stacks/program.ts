@@ -32,6 +32,8 @@ export function deployStack(
         nodeTaints: stack.nodeTaints,
         apiAllowedCidrs: stack.apiAllowedCidrs,
         maxUnavailable: stack.maxUnavailable,
+        verifyMesh: stack.verifyMesh,
+        meshTimeoutSeconds: stack.meshTimeoutSeconds,
         deployedK3sVersion,
     });
     return { cluster, hosts };

@@ -66,6 +66,10 @@ export interface StackConfig {
     readonly nodeTaints: Record<string, string[]>;
     /** How many agents an upgrade drains at once. */
     readonly maxUnavailable?: number;
+    /** Check on every node that the WireGuard mesh formed (default true). */
+    readonly verifyMesh?: boolean;
+    /** How long each node's mesh check waits for handshakes, in seconds (default 180). */
+    readonly meshTimeoutSeconds?: number;
 }
 
 /** The config keys (without namespace) the program reads. */
@@ -80,6 +84,8 @@ export const CONFIG_KEYS = [
     "nodeLabels",
     "nodeTaints",
     "maxUnavailable",
+    "verifyMesh",
+    "meshTimeoutSeconds",
 ] as const;
 
 const NODE_FIELDS: Record<NodeConfig["cloud"], readonly string[]> = {
@@ -91,6 +97,11 @@ const OPTION_FIELDS = ["kubeProxyMode", "disable", "tlsSans", "installMirror", "
 
 function isRecord(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function expectBoolean(field: string, value: unknown): boolean {
+    if (typeof value !== "boolean") throw new ConfigError(field, value, "must be true or false", "Write it without quotes: true or false.");
+    return value;
 }
 
 function expectString(field: string, value: unknown, example: string): string {
@@ -185,5 +196,9 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
         nodeLabels: expectNestedStringMaps("k3s-multicloud:nodeLabels", raw.nodeLabels),
         nodeTaints: taints as Record<string, string[]>,
         ...(raw.maxUnavailable !== undefined ? { maxUnavailable: expectPositiveInteger("k3s-multicloud:maxUnavailable", raw.maxUnavailable) } : {}),
+        ...(raw.verifyMesh !== undefined ? { verifyMesh: expectBoolean("k3s-multicloud:verifyMesh", raw.verifyMesh) } : {}),
+        ...(raw.meshTimeoutSeconds !== undefined
+            ? { meshTimeoutSeconds: expectPositiveInteger("k3s-multicloud:meshTimeoutSeconds", raw.meshTimeoutSeconds) }
+            : {}),
     };
 }

@@ -7,10 +7,10 @@ import * as random from "@pulumi/random";
 import { NodeAnnotations } from "../annotations/nodeAnnotations";
 import { managedAnnotations, validateNodeMetadata } from "../annotations/managedAnnotations";
 import { ClusterHost, HostProvider } from "../hosts/clusterHost";
-import { ExpectedNode, MeshNodeStatus, checkNodeMesh, meshFailure, parseMeshReport } from "../mesh/meshCheck";
+import { ExpectedNode, MeshNodeStatus, meshPeersFlag, meshStatusOf } from "../mesh/meshCheck";
 import { clusterPortMatrix, swasRulesFor, vultrRulesFor } from "../network/portMatrix";
 import { parseIpv4Cidr } from "../validation/addresses";
-import { ConfigError } from "../validation/configError";
+import { requireWholeNumber } from "../validation/numbers";
 import { validateClusterShape } from "./clusterValidation";
 import { toolkitCall } from "../toolkit/contract";
 import { listDigest } from "./digest";
@@ -119,6 +119,12 @@ export class K3sCluster extends pulumi.ComponentResource {
             }),
         );
 
+        const maxUnavailable = requireWholeNumber(`${field}.maxUnavailable`, args.maxUnavailable ?? 1, 1, "is not a positive whole number", "Use 1 (default) or more.");
+        const meshTimeoutSeconds = requireWholeNumber(`${field}.meshTimeoutSeconds`, args.meshTimeoutSeconds ?? 180, 0, "is not a whole number of seconds", "Use e.g. 180 (default).");
+        if (args.readyTimeoutSeconds !== undefined) {
+            requireWholeNumber(`${field}.readyTimeoutSeconds`, args.readyTimeoutSeconds, 1, "is not a positive whole number of seconds", "Use e.g. 300 (default).");
+        }
+
         super("k3s-multicloud:k3s:K3sCluster", name, {}, opts);
 
         this.token = pulumi.secret(
@@ -126,10 +132,6 @@ export class K3sCluster extends pulumi.ComponentResource {
         );
 
         const firewallRules = this.firewallRules(name, servers, agents, apiAllowedCidrs);
-        const maxUnavailable = args.maxUnavailable ?? 1;
-        if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) {
-            throw new ConfigError(`${field}.maxUnavailable`, maxUnavailable, "is not a positive whole number", "Use 1 (default) or more.");
-        }
         const common = {
             k3sVersion: args.k3sVersion,
             options: args.options,
@@ -251,7 +253,7 @@ export class K3sCluster extends pulumi.ComponentResource {
         this.meshStatus =
             args.verifyMesh === false
                 ? pulumi.output([])
-                : this.meshCheck(name, installed, [...firewallRules.values()].flat(), args.meshTimeoutSeconds ?? 180);
+                : this.meshCheck(name, installed, [...firewallRules.values()].flat(), meshTimeoutSeconds);
 
         // The mesh status is an output of the component, so a mesh that did not form fails `pulumi up`.
         this.registerOutputs({
@@ -264,8 +266,9 @@ export class K3sCluster extends pulumi.ComponentResource {
     }
 
     /**
-     * One mesh-check step per node once every node is installed, patched and restarted; re-run whenever the set of
-     * nodes or their addresses change. Its output is compared with the expected topology here.
+     * One mesh-check step per node once every node is installed, patched and restarted, told its peers' addresses;
+     * re-run whenever the set of nodes or their addresses change. The host decides: a mesh that did not form fails
+     * the step in words, and the next `pulumi up` checks again.
      */
     private meshCheck(
         name: string,
@@ -295,33 +298,27 @@ export class K3sCluster extends pulumi.ComponentResource {
             ),
         );
         const topology = expected.apply((nodes) => listDigest(nodes.map((n) => `${n.name}=${n.publicIp}/${n.privateIp}`)));
-        const reports = installed.map(
-            ({ host, role }) =>
-                new command.remote.Command(
-                    `${name}-${host.name}-mesh-check`,
-                    {
-                        connection: host.connection,
-                        create: toolkitCall(
+        const reports = installed.map(({ host, role }) => {
+            const check = new command.remote.Command(
+                `${name}-${host.name}-mesh-check`,
+                {
+                    connection: host.connection,
+                    create: expected.apply((nodes) =>
+                        toolkitCall(
                             "mesh-check",
-                            { "node-name": host.name, role, "expected-peers": installed.length - 1, "mesh-timeout": timeoutSeconds },
+                            { "node-name": host.name, role, peers: meshPeersFlag(host.name, nodes), "mesh-timeout": timeoutSeconds },
                             host.sudo,
                         ),
-                        triggers: [topology],
-                        addPreviousOutputInEnv: false,
-                    },
-                    { parent: this, dependsOn: [settled] },
-                ).stdout,
-        );
-        return pulumi.all([expected, pulumi.all(reports)]).apply(([nodes, outputs]) => {
-            // A step that never ran has no output: evaluated without a cloud (the offline plan), nothing to compare.
-            if (outputs.some((output) => output === undefined)) return [];
-            const statuses = nodes.map((self, i) =>
-                checkNodeMesh(self, nodes.filter((n) => n.name !== self.name), parseMeshReport(outputs[i])),
+                    ),
+                    triggers: [topology],
+                    addPreviousOutputInEnv: false,
+                },
+                { parent: this, dependsOn: [settled] },
             );
-            const failure = meshFailure(statuses);
-            if (failure) throw new pulumi.RunError(`K3sCluster ${name}: ${failure}`);
-            return statuses;
+            return check.stdout.apply((stdout) => meshStatusOf(host.name, stdout));
         });
+        // The verdict is the step's own (a mesh that did not form fails it); this only reports what each node saw.
+        return pulumi.all(reports);
     }
 
     /** Opens the port matrix in each host's cloud firewall; returns the rules per host so installs can wait for them. */

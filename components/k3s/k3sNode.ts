@@ -12,6 +12,7 @@ import { NodeSteps, renderNodeSteps, renderPrepareCommand, renderReprobeCommand,
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
 import { compareK3sVersions, parseK3sVersion } from "./version";
 import { ConfigError } from "../validation/configError";
+import { requireWholeNumber } from "../validation/numbers";
 
 /** What servers and agents share. */
 export interface K3sNodeArgs {
@@ -263,6 +264,9 @@ function validateNodeArgs(name: string, args: K3sNodeArgs): void {
     validateK3sOptions(`${name}.options`, args.options ?? {});
     validateLabels(`${name}.nodeLabels`, args.nodeLabels ?? {});
     (args.nodeTaints ?? []).forEach((taint, index) => validateTaint(`${name}.nodeTaints[${index}]`, taint));
+    if (args.readyTimeoutSeconds !== undefined) {
+        requireWholeNumber(`${name}.readyTimeoutSeconds`, args.readyTimeoutSeconds, 1, "is not a positive whole number of seconds", "Use e.g. 300 (default).");
+    }
 }
 
 /**

@@ -52,9 +52,9 @@ export const TOOLKIT_VERBS = {
     },
     prune: { summary: "remove WireGuard peers that route nothing", flags: ["node-name"] },
     "mesh-check": {
-        summary: "wait for WireGuard handshakes and print the interface (private key hidden)",
-        flags: ["node-name", "role", "expected-peers", "mesh-timeout"],
-        wholeNumbers: ["expected-peers", "mesh-timeout"],
+        summary: "wait for a handshake with every peer at its public IP; fail in words when the mesh did not form",
+        flags: ["node-name", "role", "peers", "mesh-timeout"],
+        wholeNumbers: ["mesh-timeout"],
     },
     drain: { summary: "on a server: drain and delete, drain, or uncordon another node", flags: ["node-name", "target-node", "action"] },
     uninstall: { summary: "remove k3s with the uninstaller the installer left", flags: ["node-name", "role"] },

@@ -2,14 +2,11 @@ import { strict as assert } from "node:assert";
 import { MockCloud, resolve } from "../harness/mockCloud";
 import { K3sCluster } from "../../components";
 import { buildCluster, buildClusterHosts, clusterCloudFixture } from "../harness/clusterFixture";
-import { KEY_HOME, KEY_SERVER, KEY_VULTR, NOW, dump, peerLine } from "../harness/wgFixtures";
+import { NOW } from "../harness/wgFixtures";
 import { TYPES } from "../harness/fixtures";
 import { listDigest } from "../../components/k3s/digest";
 
-const report = (...peers: string[]) => `# now ${NOW}\n# wg\n${dump(peers)}`;
-const SERVER = peerLine(KEY_SERVER, "47.100.1.10:51820", "10.42.0.0/24", NOW - 20);
-const VULTR = peerLine(KEY_VULTR, "104.156.140.173:51820", "10.42.1.0/24", NOW - 20);
-const HOME = peerLine(KEY_HOME, "203.0.113.10:51820", "10.42.2.0/24", NOW - 20);
+const report = (...peers: string[]) => `# now ${NOW}\n# wg\n(hidden)\tBWaY=\t51820\toff\n${peers.map((p) => `# peer ${p}\n`).join("")}`;
 
 function fixtureWith(stdout: Record<string, string>) {
     const base = clusterCloudFixture();
@@ -19,8 +16,14 @@ function fixtureWith(stdout: Record<string, string>) {
 }
 
 describe("mesh check in K3sCluster (mocks)", () => {
-    it("checks every node after all installs, restarts and firewall rules, re-running when the topology changes", async () => {
-        const cloud = await MockCloud.install({ fixture: fixtureWith({ "sh-server": report(VULTR, HOME), "tokyo-1": report(SERVER, HOME), "home-1": report(SERVER, VULTR) }) });
+    it("checks every node after all installs, restarts and firewall rules, telling it its peers' addresses", async () => {
+        const cloud = await MockCloud.install({
+            fixture: fixtureWith({
+                "sh-server": report("tokyo-1 104.156.140.173:51820 20 10.42.1.0/24", "home-1 203.0.113.10:51820 21 10.42.2.0/24"),
+                "tokyo-1": report("sh-server 47.100.1.10:51820 20 10.42.0.0/24", "home-1 203.0.113.10:51820 22 10.42.2.0/24"),
+                "home-1": report("sh-server 47.100.1.10:51820 20 10.42.0.0/24", "tokyo-1 104.156.140.173:51820 23 10.42.1.0/24"),
+            }),
+        });
         const { cluster } = buildCluster();
         const status = await resolve(cluster.meshStatus);
         await cloud.settle();
@@ -28,7 +31,7 @@ describe("mesh check in K3sCluster (mocks)", () => {
         // Through one local no-op (no SSH): every check depends on it alone, it on everything the check needs.
         const ready = cloud.named("dev-mesh-ready");
         assert.deepEqual([ready.type, ready.inputs.create], ["command:local:Command", "true"]);
-        // (and, through the trigger's addresses, the cloud instances)
+        // (and, through the addresses in its command and trigger, the cloud instances)
         assert.deepEqual(check.dependencies.filter((d) => !d.endsWith("-instance")), [ready.urn]);
         for (const dep of ["dev-sh-server-upgrade", "dev-home-1-upgrade", "dev-tokyo-1-upgrade", "dev-tokyo-1-prune", "dev-home-1-metadata-restart", "dev-sh-server-fw-udp-51820", "dev-tokyo-1-fw-udp-51820-home-1"]) {
             assert.ok(ready.dependencies.includes(cloud.named(dep).urn), `mesh check waits for ${dep}`);
@@ -38,30 +41,34 @@ describe("mesh check in K3sCluster (mocks)", () => {
         assert.deepEqual(check.inputs.triggers, [
             listDigest(["sh-server=47.100.1.10/172.17.61.146", "tokyo-1=104.156.140.173/104.156.140.173", "home-1=203.0.113.10/192.168.1.20"]),
         ]);
-        assert.match((check.inputs.triggers as string[])[0], /^sha256:[0-9a-f]{64}$/);
-        assert.equal(check.inputs.create, "/opt/k3s-multicloud/bin/k3smc v1 mesh-check --node-name tokyo-1 --role agent --expected-peers 2 --mesh-timeout 180");
+        assert.equal(
+            check.inputs.create,
+            "/opt/k3s-multicloud/bin/k3smc v1 mesh-check --node-name tokyo-1 --role agent --peers sh-server=47.100.1.10/172.17.61.146,home-1=203.0.113.10/192.168.1.20 --mesh-timeout 180",
+        );
+        assert.equal(
+            cloud.named("dev-sh-server-mesh-check").inputs.create,
+            "/opt/k3s-multicloud/bin/k3smc v1 mesh-check --node-name sh-server --role server --peers tokyo-1=104.156.140.173,home-1=203.0.113.10/192.168.1.20 --mesh-timeout 180",
+        );
         assert.deepEqual(
             status.value!.map((s) => [s.node, s.peers.map((p) => `${p.node}@${p.endpoint}:${p.handshakeAgeSeconds}s`), s.problems]),
             [
-                ["sh-server", ["tokyo-1@104.156.140.173:51820:20s", "home-1@203.0.113.10:51820:20s"], []],
-                ["tokyo-1", ["sh-server@47.100.1.10:51820:20s", "home-1@203.0.113.10:51820:20s"], []],
-                ["home-1", ["sh-server@47.100.1.10:51820:20s", "tokyo-1@104.156.140.173:51820:20s"], []],
+                ["sh-server", ["tokyo-1@104.156.140.173:51820:20s", "home-1@203.0.113.10:51820:21s"], []],
+                ["tokyo-1", ["sh-server@47.100.1.10:51820:20s", "home-1@203.0.113.10:51820:22s"], []],
+                ["home-1", ["sh-server@47.100.1.10:51820:20s", "tokyo-1@104.156.140.173:51820:23s"], []],
             ],
         );
         assert.equal(cloud.ofType(TYPES.remoteCommand).filter((c) => c.name.endsWith("-mesh-check")).length, 3);
     });
 
-    it("fails with the node and the wrong endpoint in words when a node is reached at its private address", async () => {
-        const behindNat = peerLine(KEY_HOME, "192.168.1.20:51820", "10.42.2.0/24", NOW - 20);
-        await MockCloud.install({ fixture: fixtureWith({ "sh-server": report(VULTR, behindNat), "tokyo-1": report(SERVER, behindNat), "home-1": report(SERVER, VULTR) }) });
+    it("never throws on what a check printed: no output (ordinary mocks) gives an empty status per node", async () => {
+        await MockCloud.install({ fixture: clusterCloudFixture() });
         const { cluster } = buildCluster();
-        await assert.rejects(resolve(cluster.meshStatus), {
-            message: [
-                "K3sCluster dev: the WireGuard mesh did not form:",
-                "  - sh-server reaches home-1 at its private address 192.168.1.20:51820 instead of 203.0.113.10:51820: node-external-ip did not apply on home-1, so flannel there advertises its NIC address, which nothing outside its network can reach.",
-                "  - tokyo-1 reaches home-1 at its private address 192.168.1.20:51820 instead of 203.0.113.10:51820: node-external-ip did not apply on home-1, so flannel there advertises its NIC address, which nothing outside its network can reach.",
-            ].join("\n"),
-        });
+        const status = await resolve(cluster.meshStatus);
+        assert.deepEqual(status.value, [
+            { node: "sh-server", peers: [], problems: [], warnings: [] },
+            { node: "tokyo-1", peers: [], problems: [], warnings: [] },
+            { node: "home-1", peers: [], problems: [], warnings: [] },
+        ]);
     });
 
     it("can be turned off", async () => {

@@ -105,6 +105,18 @@ describe("upgrades (mocks)", () => {
         assert.throws(() => refuseDowngrade("n", "v1.34.1+k3s1", "v1.34.2+k3s1"), ConfigError);
     });
 
+    it("rejects timeouts that are not whole numbers before anything is registered", async () => {
+        const cloud = await MockCloud.install();
+        assert.throws(() => cluster("v1.33.6+k3s1", { meshTimeoutSeconds: 1.5 }), {
+            message: "K3sCluster(c).meshTimeoutSeconds = 1.5: is not a whole number of seconds. Use e.g. 180 (default).",
+        });
+        assert.throws(() => cluster("v1.33.6+k3s1", { readyTimeoutSeconds: Number.NaN }), {
+            message: "K3sCluster(c).readyTimeoutSeconds = NaN: is not a positive whole number of seconds. Use e.g. 300 (default).",
+        });
+        await cloud.settle();
+        assert.deepEqual(cloud.registrations.filter((r) => r.name.startsWith("c-")).map((r) => r.name), []);
+    });
+
     it("rejects a maxUnavailable that is not a positive whole number", async () => {
         await MockCloud.install();
         assert.throws(() => cluster("v1.33.6+k3s1", { maxUnavailable: 0 }), {

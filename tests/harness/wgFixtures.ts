@@ -1,19 +1,9 @@
 /** WireGuard output used as test fixtures. */
 
-/** `wg show` on the write-up's server after an agent joined (old backend's interface name; same format). */
-export const WRITEUP_WG_SHOW = `interface: flannel.1
-  public key: BWaYu5kACYCD4Rs7ukfbq5x9L5ERvW6BQ5bQkcfxpUQ=
-  private key: (hidden)
-  listening port: 51820
-
-peer: sz1skDooVieIrwLInioYwItM1MfCUZI0iz8/0kioeR0=
-  endpoint: 104.156.140.173:51820
-  allowed ips: 10.42.1.0/24
-  latest handshake: 2 minutes ago
-  transfer: 3.93 KiB received, 4.06 KiB sent
-  persistent keepalive: every 25 seconds
-`;
-
+/**
+ * Keys and addresses as in the original write-up's `wg show` (server BWaY..., agent sz1s... at 104.156.140.173:51820,
+ * allowed ips 10.42.1.0/24, handshake 2 minutes ago), written as `wg show flannel-wg dump` lines.
+ */
 export const NOW = 1764417600;
 const KEY_SERVER_PRIVATE = "cFJpdmF0ZUtleU9mVGhlU2VydmVyTm90VG9CZVByaW50ZWQ=";
 export const KEY_SERVER = "BWaYu5kACYCD4Rs7ukfbq5x9L5ERvW6BQ5bQkcfxpUQ=";

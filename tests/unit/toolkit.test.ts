@@ -12,8 +12,8 @@ const variableOf = (flag: string) => `K3SMC_${flag.toUpperCase().replace(/-/g, "
 describe("toolkit contract (pure)", () => {
     it("renders a call as the toolkit path, the contract, the verb and its flags in the table's order", () => {
         assert.equal(
-            toolkitCall("mesh-check", { "mesh-timeout": 180, role: "agent", "node-name": "tokyo-1", "expected-peers": 2 }, false),
-            "/opt/k3s-multicloud/bin/k3smc v1 mesh-check --node-name tokyo-1 --role agent --expected-peers 2 --mesh-timeout 180",
+            toolkitCall("mesh-check", { "mesh-timeout": 180, role: "agent", "node-name": "tokyo-1", peers: "a=192.0.2.1" }, false),
+            "/opt/k3s-multicloud/bin/k3smc v1 mesh-check --node-name tokyo-1 --role agent --peers a=192.0.2.1 --mesh-timeout 180",
         );
         assert.equal(toolkitCall("prune", { "node-name": "home-1" }, true), "sudo -n /opt/k3s-multicloud/bin/k3smc v1 prune --node-name home-1");
     });
