@@ -45,7 +45,9 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
         assert.equal(run.status, 0, run.stderr);
         assert.deepEqual(box.calls(), [
             "curl https://get.k3s.io",
-            "installer role=server version=v1.33.6+k3s1 mirror=",
+            "installer role=server version=v1.33.6+k3s1 mirror= skip-start=true",
+            // Installed without starting, then started without waiting: the bounded wait follows.
+            "systemctl restart --no-block k3s",
             `k3s kubectl --kubeconfig ${box.root}/etc/rancher/k3s/k3s.yaml get node sh-server -o jsonpath={.status.conditions[?(@.type=="Ready")].status}`,
         ]);
         assert.equal(box.read("etc/rancher/k3s/config.yaml"), steps.configYaml);
@@ -60,8 +62,9 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
     it("an agent installs in agent mode and waits with the kubelet's credentials", () => {
         const run = box.run(agentSteps().install, { stdin: `${TOKEN}\n` });
         assert.equal(run.status, 0, run.stderr);
-        assert.equal(box.calls()[1], "installer role=agent version=v1.33.6+k3s1 mirror=");
-        assert.match(box.calls()[2], /--kubeconfig .*\/var\/lib\/rancher\/k3s\/agent\/kubelet\.kubeconfig get node tokyo-1 /);
+        assert.equal(box.calls()[1], "installer role=agent version=v1.33.6+k3s1 mirror= skip-start=true");
+        assert.equal(box.calls()[2], "systemctl restart --no-block k3s-agent");
+        assert.match(box.calls()[3], /--kubeconfig .*\/var\/lib\/rancher\/k3s\/agent\/kubelet\.kubeconfig get node tokyo-1 /);
     });
 
     it("uses the China mirror installer with INSTALL_K3S_MIRROR=cn when asked", () => {
@@ -69,7 +72,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
         assert.equal(run.status, 0, run.stderr);
         assert.deepEqual(box.calls().slice(0, 2), [
             "curl https://rancher-mirror.rancher.cn/k3s/k3s-install.sh",
-            "installer role=agent version=v1.33.6+k3s1 mirror=cn",
+            "installer role=agent version=v1.33.6+k3s1 mirror=cn skip-start=true",
         ]);
     });
 
@@ -104,7 +107,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
 
         const applied = box.run(changed.applyStaged);
         assert.equal(applied.status, 0, applied.stderr);
-        assert.deepEqual(box.calls().filter((c) => !c.startsWith("k3s kubectl")), ["systemctl restart k3s"]);
+        assert.deepEqual(box.calls().filter((c) => !c.startsWith("k3s kubectl")), ["systemctl restart --no-block k3s"]);
         assert.match(applied.stdout, /^k3s-multicloud \[sh-server\] k3s v1\.33\.6\+k3s1: config\.yaml changed, restarting k3s\n/);
         assert.equal(box.read("etc/rancher/k3s/config.yaml"), changed.configYaml);
         assert.equal(box.run(changed.readFingerprint).stdout, `${changed.fingerprint}\n`);
@@ -120,7 +123,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
         box.clearCalls();
         const run = box.run(next.applyStaged);
         assert.equal(run.status, 0, run.stderr);
-        assert.deepEqual(box.calls().slice(0, 2), ["curl https://get.k3s.io", "installer role=server version=v1.34.2+k3s1 mirror="]);
+        assert.deepEqual(box.calls().slice(0, 2), ["curl https://get.k3s.io", "installer role=server version=v1.34.2+k3s1 mirror= skip-start=true"]);
         assert.match(run.stdout, /installing k3s v1\.34\.2\+k3s1 as server from github \(installed: v1\.33\.6\+k3s1\)/);
     });
 
@@ -211,5 +214,35 @@ describe("uninstall script", () => {
         const run = box.run(serverSteps().uninstall);
         assert.equal(run.status, 0, run.stderr);
         assert.equal(run.stdout, "k3s-multicloud [sh-server] k3s (server) is not installed: nothing to uninstall\n");
+    });
+});
+
+describe("installs that cannot hang (real bash, stand-ins that block the way systemd and a stalled download do)", () => {
+    let box: ScriptSandbox;
+    beforeEach(() => (box = new ScriptSandbox()));
+    afterEach(() => box.cleanup());
+
+    it("never waits on systemctl: a start that would block (Type=notify, server unreachable) is issued with --no-block", () => {
+        // A systemctl that blocks for 5 s unless told not to wait, like a notify unit whose agent cannot reach its server.
+        box.addStandin("systemctl", 'echo "systemctl $*" >>"$K3SMC_ROOT/calls.log"; case " $* " in *" --no-block "*) ;; *) sleep 5 ;; esac');
+        box.plant("ready-status", "False");
+        const started = Date.now();
+        const run = box.run(agentSteps().install.replace("--ready-timeout 5 ", "--ready-timeout 1 "), { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 1);
+        assert.ok(Date.now() - started < 4000, `the step returned after its own bounded wait, not systemctl's (${Date.now() - started} ms)`);
+        assert.deepEqual(box.calls().filter((c) => c.startsWith("systemctl") || c.startsWith("installer")), [
+            "installer role=agent version=v1.33.6+k3s1 mirror= skip-start=true",
+            "systemctl restart --no-block k3s-agent",
+        ]);
+        assert.match(run.stderr, /ERROR: node tokyo-1 did not become Ready within 1s; the journal lines above say why\.\n$/);
+    });
+
+    it("bounds the installer: a stalled download fails the step in words instead of hanging", () => {
+        box.addStandin("curl", 'out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done; printf "sleep 30\\n" >"$out"');
+        const started = Date.now();
+        const run = box.run(serverSteps().install, { stdin: `${TOKEN}\n`, env: { K3SMC_INSTALLER_TIMEOUT: "1" } });
+        assert.equal(run.status, 1);
+        assert.ok(Date.now() - started < 10_000);
+        assert.equal(run.stderr, "k3s-multicloud [sh-server] ERROR: the k3s installer did not finish within 1s (a stalled download from github?). Run 'pulumi up' again.\n");
     });
 });

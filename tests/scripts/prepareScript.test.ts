@@ -55,6 +55,34 @@ describe("prepare script (real bash, real kernel probe)", () => {
         ]);
     });
 
+    describe("on a host still booting (cloud-init present)", () => {
+        // A cloud-init that reports `running` until --wait, which takes a moment, as on a fresh VM.
+        const cloudInit = (waitExit: number) =>
+            `echo "cloud-init $*" >>"$K3SMC_ROOT/calls.log"; if [ "$*" = "status --wait" ]; then sleep 0.3; exit ${waitExit}; fi; echo "status: running"`;
+
+        it("waits for cloud-init to finish before it touches apt or the kernel", () => {
+            box.addStandin("cloud-init", cloudInit(0));
+            box.addStandin("ip", 'echo "ip $*" >>"$K3SMC_ROOT/calls.log"');
+            const run = box.run(prepareCommand());
+            assert.equal(run.status, 0, run.stderr);
+            assert.deepEqual(box.calls().slice(0, 3), ["cloud-init status", "cloud-init status", "cloud-init status --wait"]);
+            assert.equal(box.calls()[3], "ip link delete dev k3smc-wgprobe", "the probe comes after the wait");
+            assert.equal(run.stdout.split("\n")[0], "k3s-multicloud [old-node] waiting for cloud-init to finish booting the host (up to 600s)");
+        });
+
+        it("goes on after recoverable cloud-init errors, and stops in words when cloud-init failed", () => {
+            box.addStandin("ip", "exit 0");
+            box.addStandin("cloud-init", cloudInit(2));
+            const recoverable = box.run(prepareCommand());
+            assert.equal(recoverable.status, 0, recoverable.stderr);
+            assert.match(recoverable.stdout, /WARNING: cloud-init finished with recoverable errors \('cloud-init status --long' on the host\)\n/);
+            box.addStandin("cloud-init", cloudInit(1));
+            const failed = box.run(prepareCommand());
+            assert.equal(failed.status, 1);
+            assert.equal(failed.stderr, "k3s-multicloud [old-node] ERROR: cloud-init failed on this host (exit 1): 'cloud-init status --long' on the host says why.\n");
+        });
+    });
+
     it("retries once after modprobe wireguard", () => {
         box.addStandin("modprobe", 'echo "modprobe $*" >>"$K3SMC_ROOT/calls.log"; touch "$K3SMC_ROOT/module-loaded"');
         box.addStandin(

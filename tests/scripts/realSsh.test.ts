@@ -131,7 +131,7 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
                 assert.equal(steps.install.startsWith("sudo -n /opt/k3s-multicloud/bin/k3smc v1 install "), user !== "root");
                 const first = sshd.run(user, steps.install, steps.stdin);
                 assert.equal(first.status, 0, first.stderr);
-                assert.deepEqual(box.calls().slice(0, 2), ["curl https://get.k3s.io", "installer role=server version=v1.33.6+k3s1 mirror="]);
+                assert.deepEqual(box.calls().slice(0, 2), ["curl https://get.k3s.io", "installer role=server version=v1.33.6+k3s1 mirror= skip-start=true"]);
                 // The config arrived byte for byte through the remote shell's quoting (and sudo).
                 assert.equal(box.read("etc/rancher/k3s/config.yaml"), steps.install.split(" --config '")[1].replace(/'$/, ""));
                 assert.equal(box.read("etc/rancher/k3s/cluster-token"), steps.stdin);
@@ -148,7 +148,7 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
                 const run = sshd.run(user, steps.agentInstall, steps.agentStdin);
                 assert.equal(run.status, 0, run.stderr);
                 assert.match(box.read("etc/rancher/k3s/config.yaml"), /^server: https:\/\/127\.0\.0\.1:6443$/m);
-                assert.equal(box.calls()[1], "installer role=agent version=v1.33.6+k3s1 mirror=");
+                assert.equal(box.calls()[1], "installer role=agent version=v1.33.6+k3s1 mirror= skip-start=true");
             });
 
             it("finds ip in /sbin from a non-login session and reports the missing WireGuard in words", async function () {
@@ -188,7 +188,8 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
                 assert.deepEqual(callsOf(box), [
                     "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml drain --ignore-daemonsets --delete-emptydir-data --force --timeout=120s -- lab-3",
                     "curl https://get.k3s.io",
-                    "installer role=agent version=v1.34.2+k3s1 mirror=",
+                    "installer role=agent version=v1.34.2+k3s1 mirror= skip-start=true",
+                    "systemctl restart --no-block k3s-agent",
                     "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml uncordon -- lab-3",
                 ]);
                 assert.equal(box.read("etc/rancher/k3s/cluster-token"), steps.stdin);

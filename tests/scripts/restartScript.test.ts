@@ -39,7 +39,7 @@ describe("restart-for-flannel script (real bash, stand-ins for systemd and k3s)"
             run.stdout,
             "k3s-multicloud [tokyo-1] flannel advertises '10.0.0.2', expected 104.156.140.173: restarting k3s-agent\nk3s-multicloud [tokyo-1] node tokyo-1 is Ready after the restart\n",
         );
-        assert.deepEqual(box.calls().filter((c) => c.startsWith("systemctl")), ["systemctl restart k3s-agent"]);
+        assert.deepEqual(box.calls().filter((c) => c.startsWith("systemctl")), ["systemctl restart --no-block k3s-agent"]);
         assert.match(box.calls()[0], /get node tokyo-1 -o jsonpath=\{\.metadata\.annotations\.flannel\\\.alpha\\\.coreos\\\.com\/public-ip\}$/);
     });
 
@@ -47,7 +47,7 @@ describe("restart-for-flannel script (real bash, stand-ins for systemd and k3s)"
         const run = box.run(restartCommand(""));
         assert.equal(run.status, 0, run.stderr);
         assert.match(run.stdout, /^k3s-multicloud \[tokyo-1\] an annotation flannel reads at start changed: restarting k3s-agent\n/);
-        assert.deepEqual(box.calls().filter((c) => c.startsWith("systemctl")), ["systemctl restart k3s-agent"]);
+        assert.deepEqual(box.calls().filter((c) => c.startsWith("systemctl")), ["systemctl restart --no-block k3s-agent"]);
     });
 
     it("fails in words when the node does not come back", () => {

@@ -83,7 +83,7 @@ describe("toolkit bundle", () => {
 
     it("has one host file per verb and reads only the flags each verb declares", () => {
         const lib = readFileSync(join(HOST_DIR, "lib.sh"), "utf8");
-        const shared = new Set(["K3SMC_ROOT", "K3SMC_POLL_INTERVAL", "K3SMC_NODE_NAME", "K3SMC_TOOLKIT_ID", "K3SMC_CONTRACTS"]);
+        const shared = new Set(["K3SMC_ROOT", "K3SMC_POLL_INTERVAL", "K3SMC_INSTALLER_TIMEOUT", "K3SMC_NODE_NAME", "K3SMC_TOOLKIT_ID", "K3SMC_CONTRACTS"]);
         for (const verb of VERBS) {
             const path = join(HOST_DIR, "verbs", `${verb}.sh`);
             assert.ok(existsSync(path), `${verb} has no host file`);

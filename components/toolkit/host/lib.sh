@@ -73,21 +73,36 @@ staging_dir() { printf '%s' "$K3SMC_ROOT/var/lib/k3s-multicloud/next"; }
 
 # The k3s helpers below read K3SMC_ROLE, K3SMC_VERSION, K3SMC_MIRROR, K3SMC_READY_TIMEOUT (set from the flags by
 # main.sh) and $service.
-# shellcheck disable=SC2153
+# The pinned installer, bounded in time and told not to start k3s: the upstream installer ends with a `systemctl
+# restart` of a Type=notify unit that has no start timeout, so an agent that cannot reach its server would hang
+# there forever. start_service then starts it without waiting, and wait_until_ready bounds the wait.
+INSTALLER_TIMEOUT="${K3SMC_INSTALLER_TIMEOUT:-900}"
+# shellcheck disable=SC2153 # K3SMC_ROLE, K3SMC_VERSION: set from the flags by main.sh
 run_installer() {
-    local url=$UPSTREAM_INSTALLER_URL installer
+    local url=$UPSTREAM_INSTALLER_URL installer status=0
     local -a mirror_env=()
     if [ "${K3SMC_MIRROR:-github}" = cn ]; then
         url=$CHINA_INSTALLER_URL
         mirror_env=(INSTALL_K3S_MIRROR=cn)
     fi
     installer=$(mktemp)
-    if ! curl -sfL --retry 3 --connect-timeout 20 -o "$installer" "$url"; then
+    if ! curl -sfL --retry 3 --connect-timeout 20 --max-time 120 -o "$installer" "$url"; then
         rm -f "$installer"
         die "could not download the k3s installer from $url"
     fi
-    env INSTALL_K3S_VERSION="$K3SMC_VERSION" "${mirror_env[@]}" sh "$installer" "$K3SMC_ROLE"
+    timeout "$INSTALLER_TIMEOUT" env INSTALL_K3S_VERSION="$K3SMC_VERSION" INSTALL_K3S_SKIP_START=true "${mirror_env[@]}" \
+        sh "$installer" "$K3SMC_ROLE" || status=$?
     rm -f "$installer"
+    if [ "$status" -eq 124 ]; then
+        die "the k3s installer did not finish within ${INSTALLER_TIMEOUT}s (a stalled download from ${K3SMC_MIRROR:-github}?). Run 'pulumi up' again."
+    fi
+    [ "$status" -eq 0 ] || die "the k3s installer failed (exit $status); its output is above"
+}
+
+# Starts or restarts the k3s service without waiting for it (a Type=notify unit that cannot reach its server would
+# block systemctl forever); wait_until_ready then waits, bounded, and explains a failure from the journal.
+start_service() {
+    systemctl restart --no-block "$service"
 }
 
 node_ready_status() {

@@ -4,10 +4,11 @@
 #
 # k3smc_flags and k3smc_whole_numbers come from the contract table in components/toolkit/contract.ts.
 
-# The verbs read K3SMC_* variables; only the flags set them, whatever the caller's environment holds.
+# The verbs read K3SMC_* variables; only the flags set them, whatever the caller's environment holds. Kept: the
+# test hooks K3SMC_ROOT (a temporary root) and K3SMC_POLL_INTERVAL, and K3SMC_INSTALLER_TIMEOUT (seconds).
 for variable in $(compgen -v K3SMC_); do
     case "$variable" in
-        K3SMC_ROOT | K3SMC_POLL_INTERVAL | K3SMC_TOOLKIT_ID | K3SMC_CONTRACTS) ;;
+        K3SMC_ROOT | K3SMC_POLL_INTERVAL | K3SMC_INSTALLER_TIMEOUT | K3SMC_TOOLKIT_ID | K3SMC_CONTRACTS) ;;
         *) unset "$variable" ;;
     esac
 done

@@ -4,7 +4,7 @@
 # replaces @STANDINS@ with its own folder when it "downloads" this file.
 set -eu
 role=$1
-echo "installer role=$role version=${INSTALL_K3S_VERSION:-} mirror=${INSTALL_K3S_MIRROR:-}" >>"$K3SMC_ROOT/calls.log"
+echo "installer role=$role version=${INSTALL_K3S_VERSION:-} mirror=${INSTALL_K3S_MIRROR:-} skip-start=${INSTALL_K3S_SKIP_START:-}" >>"$K3SMC_ROOT/calls.log"
 bin="$K3SMC_ROOT/usr/local/bin"
 mkdir -p "$bin"
 cp "@STANDINS@/fake-k3s.sh" "$bin/k3s"

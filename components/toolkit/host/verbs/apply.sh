@@ -28,9 +28,10 @@ current=$(installed_version)
 if [ "$current" != "$K3SMC_VERSION" ]; then
     log "installing k3s $K3SMC_VERSION as $K3SMC_ROLE from $K3SMC_MIRROR (installed: ${current:-none})"
     run_installer
+    start_service
 else
     log "k3s $K3SMC_VERSION: config.yaml changed, restarting $service"
-    systemctl restart "$service"
+    start_service
 fi
 rm -rf "$next"
 wait_until_ready

@@ -47,15 +47,16 @@ current=$(installed_version)
 if [ "$current" != "$K3SMC_VERSION" ]; then
     log "installing k3s $K3SMC_VERSION as $K3SMC_ROLE from ${K3SMC_MIRROR:-github} (installed: ${current:-none})"
     run_installer
+    start_service
 elif [ "${#changed[@]}" -gt 0 ]; then
     # The installer restarts k3s only when the binary, unit or env file changed, never for config.yaml alone.
     log "k3s $K3SMC_VERSION is installed; ${changed[*]} changed: restarting $service"
-    systemctl restart "$service"
+    start_service
 elif [ "$(node_ready_status)" = True ]; then
     log "k3s $K3SMC_VERSION, config and token unchanged, node Ready: nothing to do"
     exit 0
 else
     log "k3s $K3SMC_VERSION and config unchanged, but the node is not Ready: restarting $service"
-    systemctl restart "$service"
+    start_service
 fi
 wait_until_ready

@@ -33,6 +33,25 @@ held_package_lock() {
     return 1
 }
 
+# A fresh cloud image is still booting when SSH first answers: cloud-init may be installing packages and writing
+# configuration (users, firewall). Wait for it to finish, bounded, before touching apt or anything else.
+CLOUD_INIT_TIMEOUT=600
+wait_for_cloud_init() {
+    command -v cloud-init >/dev/null 2>&1 || return 0
+    local status=0
+    if ! cloud-init status >/dev/null 2>&1 || [ "$(cloud-init status 2>/dev/null | awk '/^status:/ { print $2 }')" != "done" ]; then
+        log "waiting for cloud-init to finish booting the host (up to ${CLOUD_INIT_TIMEOUT}s)"
+    fi
+    timeout "$CLOUD_INIT_TIMEOUT" cloud-init status --wait >/dev/null 2>&1 || status=$?
+    case "$status" in
+        0) ;;
+        124) die "cloud-init was still running after ${CLOUD_INIT_TIMEOUT}s ('cloud-init status --long' on the host says why). Run 'pulumi up' again when it is done." ;;
+        # Exit 2 means it finished with recoverable errors: the host booted; say so and go on.
+        2) log "WARNING: cloud-init finished with recoverable errors ('cloud-init status --long' on the host)" ;;
+        *) die "cloud-init failed on this host (exit $status): 'cloud-init status --long' on the host says why." ;;
+    esac
+}
+
 # A fresh cloud image runs unattended-upgrades at boot; apt-get would fail on its lock.
 wait_for_package_manager() {
     local lock started=$SECONDS waited=no
@@ -137,6 +156,7 @@ if [ -n "${K3SMC_PREVIOUS_BOOT_ID:-}" ] && [ "$K3SMC_PREVIOUS_BOOT_ID" != none ]
     probe_wireguard || no_wireguard " (the upgraded kernel has no WireGuard either)"
     exit 0
 fi
+wait_for_cloud_init
 ensure_packages
 if ! probe_wireguard; then
     if [ "$K3SMC_KERNEL_POLICY" = upgrade ]; then

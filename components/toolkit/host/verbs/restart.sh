@@ -27,7 +27,7 @@ if [ -n "${K3SMC_EXPECTED_PUBLIC_IP:-}" ]; then
 else
     log "an annotation flannel reads at start changed: restarting $service"
 fi
-systemctl restart "$service"
+start_service
 deadline=$((SECONDS + K3SMC_READY_TIMEOUT))
 until [ "$(node_jsonpath '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; do
     if [ "$SECONDS" -ge "$deadline" ]; then
