@@ -11,6 +11,7 @@ import { ExpectedNode, MeshNodeStatus, meshPeersFlag, meshStatusOf } from "../me
 import { clusterPortMatrix, swasRulesFor, vultrRulesFor } from "../network/portMatrix";
 import { parseIpv4Cidr } from "../validation/addresses";
 import { requireWholeNumber } from "../validation/numbers";
+import { validateClusterName } from "../validation/names";
 import { validateClusterShape } from "./clusterValidation";
 import { toolkitCall } from "../toolkit/contract";
 import { listDigest } from "./digest";
@@ -97,6 +98,7 @@ export class K3sCluster extends pulumi.ComponentResource {
         const servers = [...args.servers];
         const agents = [...(args.agents ?? [])];
         const field = `K3sCluster(${name})`;
+        validateClusterName(`${field} name`, name);
         parseK3sVersion(`${field}.k3sVersion`, args.k3sVersion);
         validateK3sOptions(`${field}.options`, args.options ?? {});
         validateClusterShape(name, servers, agents, {

@@ -13,6 +13,7 @@ import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
 import { compareK3sVersions, parseK3sVersion } from "./version";
 import { ConfigError } from "../validation/configError";
 import { requireWholeNumber } from "../validation/numbers";
+import { validateClusterName, validateNodeName } from "../validation/names";
 
 /** What servers and agents share. */
 export interface K3sNodeArgs {
@@ -260,6 +261,9 @@ function relayHostEnvironment(prefix: string, connection: pulumi.Output<SshConne
 
 /** Checks what servers and agents share before anything is registered. */
 function validateNodeArgs(name: string, args: K3sNodeArgs): void {
+    // A host built by hand (not by this package's host components) is checked here: its name becomes the node name,
+    // lands in config.yaml and in every toolkit call.
+    validateNodeName(`${name}.host.name`, args.host.name);
     parseK3sVersion(`${name}.k3sVersion`, args.k3sVersion);
     validateK3sOptions(`${name}.options`, args.options ?? {});
     validateLabels(`${name}.nodeLabels`, args.nodeLabels ?? {});
@@ -294,6 +298,7 @@ export class K3sServer extends pulumi.ComponentResource {
 
     constructor(name: string, args: K3sServerArgs, opts?: pulumi.ComponentResourceOptions) {
         validateNodeArgs(name, args);
+        if (args.clusterName !== undefined) validateClusterName(`${name}.clusterName`, args.clusterName);
         super("k3s-multicloud:k3s:K3sServer", name, {}, opts);
         this.host = args.host;
         this.token = pulumi.secret(

@@ -3,7 +3,10 @@
  * anywhere else it must point at the server's public IP (which is in tls-san), and distinct names let users merge it
  * with other kubeconfigs.
  */
-export function kubeconfigForPublicEndpoint(kubeconfig: string, publicIp: string, clusterName: string): string {
+export function kubeconfigForPublicEndpoint(kubeconfig: string | undefined, publicIp: string, clusterName: string): string {
+    // Nothing printed: the step never ran on a host (a program evaluated with plain test mocks, or the offline plan).
+    // The kubeconfig verb fails on a host without k3s.yaml, so a real run never gets here.
+    if (kubeconfig === undefined || kubeconfig === "") return placeholderKubeconfig(publicIp, clusterName);
     const loopback = /server: https:\/\/127\.0\.0\.1:6443\b/g;
     if (!loopback.test(kubeconfig)) {
         throw new Error(
@@ -16,4 +19,30 @@ export function kubeconfigForPublicEndpoint(kubeconfig: string, publicIp: string
         .replace(/^(\s*cluster:) default$/gm, `$1 ${clusterName}`)
         .replace(/^(\s*user:) default$/gm, `$1 ${clusterName}`)
         .replace(/^current-context: default$/m, `current-context: ${clusterName}`);
+}
+
+/**
+ * A kubeconfig with the cluster's endpoint and names but no credentials, for programs evaluated without hosts (unit
+ * tests with plain mocks compose resources on `cluster.provider`; they must not fail on a kubeconfig nobody read).
+ */
+export function placeholderKubeconfig(publicIp: string, clusterName: string): string {
+    return [
+        "# k3s-multicloud: placeholder, no credentials - the kubeconfig step has not run on a host (e.g. under test mocks).",
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- cluster:",
+        `    server: https://${publicIp}:6443`,
+        `  name: ${clusterName}`,
+        "contexts:",
+        "- context:",
+        `    cluster: ${clusterName}`,
+        `    user: ${clusterName}`,
+        `  name: ${clusterName}`,
+        `current-context: ${clusterName}`,
+        "users:",
+        `- name: ${clusterName}`,
+        "  user: {}",
+        "",
+    ].join("\n");
 }

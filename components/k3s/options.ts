@@ -114,7 +114,9 @@ export function validateExtraKey(field: string, key: string, value: ConfigValue,
         );
     }
     if (key in MANAGED_KEYS) {
-        throw new ConfigError(path, value, "is rendered by this project", `Remove it from extraConfig: ${MANAGED_KEYS[key]}.`);
+        // The token keys hold the cluster's credential: the message never repeats what was given.
+        const shown = key === "token" ? "(hidden)" : value;
+        throw new ConfigError(path, shown, "is rendered by this project", `Remove it from extraConfig: ${MANAGED_KEYS[key]}.`);
     }
     if (SECRET_KEYS.has(key)) {
         throw new ConfigError(

@@ -6,12 +6,18 @@
 
 export type ConfigValue = string | number | boolean | readonly string[];
 
-/** Strings YAML would read as something other than the same string, or that need quoting to parse at all. */
+/**
+ * Strings YAML would read as something other than the same string, or that need quoting to parse at all: anything
+ * outside a plain set of characters, a leading indicator (`-`, `:`, `@`), a trailing `:` (`evil:` would be a map),
+ * YAML 1.1 booleans and null (`y`, `no`, `~`), and number forms (`1.5`, `1e3`, `0x1F`, `0o17`). Plain words, IPv4
+ * addresses, URLs and `key=value` stay bare, so configs rendered by earlier releases keep their bytes.
+ */
 function needsQuotes(value: string): boolean {
     if (value.length === 0) return true;
     if (!/^[A-Za-z0-9._/:=@+,-]+$/.test(value)) return true;
-    if (/^[-:]/.test(value)) return true;
-    if (/^(true|false|yes|no|on|off|null|~)$/i.test(value)) return true;
+    if (/^[-:@]/.test(value) || value.endsWith(":")) return true;
+    if (/^(true|false|yes|no|y|n|on|off|null|~)$/i.test(value)) return true;
+    if (/^[0-9][0-9_]*(\.[0-9_]*)?[eE][-+]?[0-9]+$/.test(value) || /^0[xXoObB][0-9A-Fa-f_]+$/.test(value)) return true;
     return /^[0-9+-.][0-9._+-]*$/.test(value) && !/^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/.test(value);
 }
 

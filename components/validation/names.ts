@@ -7,16 +7,23 @@ const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
  * everywhere, and what a cloud hostname accepts too), at most 63 characters.
  */
 export function validateNodeName(field: string, name: unknown): string {
+    return validateDnsLabel(field, name, "node name", "web-1");
+}
+
+/**
+ * A cluster name: it names the kubeconfig's cluster, context and user and prefixes every resource name, so it is a
+ * DNS-1123 label too (anything else could break the kubeconfig it is written into).
+ */
+export function validateClusterName(field: string, name: unknown): string {
+    return validateDnsLabel(field, name, "cluster name", "dev");
+}
+
+function validateDnsLabel(field: string, name: unknown, what: string, example: string): string {
     if (typeof name !== "string" || name.length === 0) {
-        throw new ConfigError(field, name, "a node name is required", "Give a DNS-1123 label such as \"web-1\".");
+        throw new ConfigError(field, name, `a ${what} is required`, `Give a DNS-1123 label such as "${example}".`);
     }
     if (name.length > 63) {
-        throw new ConfigError(
-            field,
-            name,
-            `is ${name.length} characters long, a node name may have at most 63`,
-            "Use a shorter name.",
-        );
+        throw new ConfigError(field, name, `is ${name.length} characters long, a ${what} may have at most 63`, "Use a shorter name.");
     }
     if (!DNS_1123_LABEL.test(name)) {
         throw new ConfigError(

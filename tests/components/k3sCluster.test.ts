@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { ExistingServer, K3sCluster, VultrServer } from "../../components";
+import { ExistingServer, K3sCluster, K3sServer, VultrServer } from "../../components";
 import { MockCloud, isSecretValue, plainStrings, resolve } from "../harness/mockCloud";
 import { ADDRESSES, buildCluster, clusterCloudFixture } from "../harness/clusterFixture";
 import { SECRETS, SSH_PUBLIC_KEY, TYPES, assertConfigError, secret } from "../harness/fixtures";
@@ -108,6 +108,25 @@ describe("K3sCluster guardrails", () => {
         rejects(
             () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [], agents: [existing("a-1")] }),
             "K3sCluster(c).servers = []: a cluster needs one server. Put the host that should run the control plane in servers, e.g. servers: [aliyun.host].",
+        );
+    });
+
+    it("refuses a cluster name that is not a DNS-1123 label (it is written into the kubeconfig)", () => {
+        rejects(
+            () => new K3sCluster("x$&y", { k3sVersion: "v1.33.6+k3s1", servers: [existing("s-1")] }),
+            'K3sCluster(x$&y) name = "x$&y": is not a DNS-1123 label (lowercase letters, digits and \'-\', starting and ending with a letter or digit). Use a name such as "x-y".',
+        );
+    });
+
+    it("checks the name of a host built by hand, since it reaches config.yaml and every toolkit call", () => {
+        const handmade = { ...existing("s-1"), name: "s-1; reboot" };
+        rejects(
+            () => new K3sServer("handmade", { host: handmade, k3sVersion: "v1.33.6+k3s1" }),
+            'handmade.host.name = "s-1; reboot": is not a DNS-1123 label (lowercase letters, digits and \'-\', starting and ending with a letter or digit). Use a name such as "s-1-reboot".',
+        );
+        rejects(
+            () => new K3sServer("s", { host: existing("s-2"), k3sVersion: "v1.33.6+k3s1", clusterName: "Prod Cluster" }),
+            's.clusterName = "Prod Cluster": is not a DNS-1123 label (lowercase letters, digits and \'-\', starting and ending with a letter or digit). Use a name such as "prod-cluster".',
         );
     });
 

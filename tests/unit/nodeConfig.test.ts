@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { parse } from "yaml";
 import { K3S_YAML, assertConfigError } from "../harness/fixtures";
 import { renderNodeConfig, serverUrlFor } from "../../components/k3s/nodeConfig";
 import { AGENT_KEYS, SERVER_ONLY_KEYS } from "../../components/k3s/k3sFlags";
@@ -155,6 +156,33 @@ describe("k3s config renderer", () => {
     });
 });
 
+describe("YAML scalars that are not plainly safe are quoted", () => {
+    it("quotes what YAML would read as a map, a boolean, null or a number, and leaves plain words bare", () => {
+        const config = renderNodeConfig({
+            role: "server",
+            nodeName: "s",
+            privateIp: "10.0.0.1",
+            publicIp: "203.0.113.1",
+            options: { tlsSans: ["evil:", "y", "N", "~", "1e3", "0x1F", "@here", "k8s.example.com", "2001:db8::1"] },
+        });
+        const sans = config.split("tls-san:\n")[1].split("\n").filter((l) => l.startsWith("  - "));
+        assert.deepEqual(sans, [
+            "  - 203.0.113.1",
+            '  - "evil:"',
+            '  - "y"',
+            '  - "N"',
+            '  - "~"',
+            '  - "1e3"',
+            '  - "0x1F"',
+            '  - "@here"',
+            "  - k8s.example.com",
+            "  - 2001:db8::1",
+        ]);
+        // Read back by a YAML parser, every entry is the same string again.
+        assert.deepEqual(parse(config)["tls-san"], ["203.0.113.1", "evil:", "y", "N", "~", "1e3", "0x1F", "@here", "k8s.example.com", "2001:db8::1"]);
+    });
+});
+
 describe("k3s option errors", () => {
     it("rejects IPVS while ServiceLB is enabled, saying why", () => {
         rejects(
@@ -199,6 +227,13 @@ describe("k3s option errors", () => {
         rejects(
             () => validateExtraKey("x", "datastore-endpoint", "mysql://u:p@h/db", "server"),
             'x.datastore-endpoint = "(hidden)": holds a credential, and config.yaml is shown in plain text in every preview. Put it in a file on the host and use the matching *-file key, or leave it out.',
+        );
+    });
+
+    it("never repeats a token given in extraConfig", () => {
+        rejects(
+            () => validateK3sOptions("cluster.options", { extraConfig: { token: "K10abc::server:s3cr3t" } }),
+            "cluster.options.extraConfig.token = \"(hidden)\": is rendered by this project. Remove it from extraConfig: the cluster's generated token is written to token-file.",
         );
     });
 

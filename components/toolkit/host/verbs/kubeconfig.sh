@@ -3,4 +3,6 @@
 # Flags: --node-name.
 
 require_root
-cat "$K3S_CONFIG_DIR/k3s.yaml"
+kubeconfig="$K3S_CONFIG_DIR/k3s.yaml"
+[ -s "$kubeconfig" ] || die "$kubeconfig is missing or empty: k3s has not written its admin kubeconfig (is the server up? 'journalctl -u k3s')."
+cat "$kubeconfig"
