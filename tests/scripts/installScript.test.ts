@@ -246,3 +246,46 @@ describe("installs that cannot hang (real bash, stand-ins that block the way sys
         assert.equal(run.stderr, "k3s-multicloud [sh-server] ERROR: the k3s installer did not finish within 1s (a stalled download from github?). Run 'pulumi up' again.\n");
     });
 });
+
+describe("changes k3s does not support, refused on the host against what it runs", () => {
+    let box: ScriptSandbox;
+    beforeEach(() => {
+        box = new ScriptSandbox();
+        assert.equal(box.run(serverSteps().install, { stdin: `${TOKEN}\n` }).status, 0, "the node runs v1.33.6+k3s1");
+        box.clearCalls();
+    });
+    afterEach(() => box.cleanup());
+
+    it("refuses a downgrade before anything is staged", () => {
+        const run = box.run(serverSteps({ version: "v1.33.5+k3s1" }).install, { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 1);
+        assert.equal(
+            run.stderr,
+            "k3s-multicloud [sh-server] ERROR: this node runs k3s v1.33.6+k3s1 and k3s does not support going back to v1.33.5+k3s1. Keep k3sVersion at v1.33.6+k3s1 or newer; to go back, rebuild the cluster (restore an etcd snapshot taken with the older version).\n",
+        );
+        assert.equal(box.exists("var/lib/k3s-multicloud/next"), false);
+    });
+
+    it("refuses to skip a Kubernetes minor", () => {
+        const run = box.run(serverSteps({ version: "v1.35.0+k3s1" }).install, { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 1);
+        assert.equal(
+            run.stderr,
+            "k3s-multicloud [sh-server] ERROR: this node runs k3s v1.33.6+k3s1; v1.35.0+k3s1 skips Kubernetes 1.34, and k3s upgrades one minor at a time. Upgrade to the latest v1.34.x first, then to v1.35.0+k3s1.\n",
+        );
+        // One minor up is fine (staged), as is a patch or k3s release within the minor.
+        assert.equal(box.run(serverSteps({ version: "v1.34.2+k3s1" }).install, { stdin: `${TOKEN}\n` }).status, 0);
+        assert.equal(box.run(serverSteps({ version: "v1.33.6+k3s2" }).install, { stdin: `${TOKEN}\n` }).status, 0);
+    });
+
+    it("refuses a silent change of the join token, without printing either token", () => {
+        const run = box.run(serverSteps().install, { stdin: "another-token-7a1f\n" });
+        assert.equal(run.status, 1);
+        assert.equal(
+            run.stderr,
+            "k3s-multicloud [sh-server] ERROR: the join token given differs from the one this node runs with. k3s uses the server token to encrypt its datastore, so it is not changed by a redeploy: keep the stack's token, or rotate it deliberately with 'k3s token rotate' on the server (docs.k3s.io/cli/token) and then set the new value in the stack.\n",
+        );
+        assert.equal(box.read("etc/rancher/k3s/cluster-token"), `${TOKEN}\n`);
+        assert.deepEqual(box.calls(), []);
+    });
+});

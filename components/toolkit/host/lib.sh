@@ -134,3 +134,23 @@ report_failure() {
     fi
     die "node $K3SMC_NODE_NAME did not become Ready within ${K3SMC_READY_TIMEOUT}s; the journal lines above say why."
 }
+
+# "v1.33.6+k3s1" -> "1 33 6" (major minor patch), or nothing for a version this cannot read.
+version_numbers() {
+    printf '%s' "$1" | sed -n 's/^v\([0-9][0-9]*\)\.\([0-9][0-9]*\)\.\([0-9][0-9]*\)+k3s[0-9][0-9]*$/\1 \2 \3/p'
+}
+
+# Refuses a version change k3s does not support, checked against what the host runs (not against anything the
+# program was told): a downgrade, or a step over a Kubernetes minor (k3s upgrades one minor at a time).
+check_version_change() {
+    local from=$1 to=$2 a b
+    read -r -a a <<<"$(version_numbers "$from")"
+    read -r -a b <<<"$(version_numbers "$to")"
+    [ "${#a[@]}" -eq 3 ] && [ "${#b[@]}" -eq 3 ] || return 0
+    if [ "${b[0]}" -ne "${a[0]}" ] || [ "${b[1]}" -lt "${a[1]}" ] || { [ "${b[1]}" -eq "${a[1]}" ] && [ "${b[2]}" -lt "${a[2]}" ]; }; then
+        die "this node runs k3s $from and k3s does not support going back to $to. Keep k3sVersion at $from or newer; to go back, rebuild the cluster (restore an etcd snapshot taken with the older version)."
+    fi
+    if [ "${b[1]}" -gt $((a[1] + 1)) ]; then
+        die "this node runs k3s $from; $to skips Kubernetes 1.$((a[1] + 1)), and k3s upgrades one minor at a time. Upgrade to the latest v1.$((a[1] + 1)).x first, then to $to."
+    fi
+}

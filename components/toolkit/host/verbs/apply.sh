@@ -25,6 +25,7 @@ K3SMC_MIRROR=$(cat "$next/mirror")
 install -m 0600 "$next/config.yaml" "$K3S_CONFIG_DIR/config.yaml"
 install -m 0600 "$next/cluster-token" "$K3S_CONFIG_DIR/cluster-token"
 current=$(installed_version)
+check_version_change "$current" "$K3SMC_VERSION"
 if [ "$current" != "$K3SMC_VERSION" ]; then
     log "installing k3s $K3SMC_VERSION as $K3SMC_ROLE from $K3SMC_MIRROR (installed: ${current:-none})"
     run_installer

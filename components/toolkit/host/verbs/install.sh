@@ -2,7 +2,8 @@
 # environment), writes config and token atomically, runs the pinned installer, and waits until the node is Ready.
 # On a node that already runs k3s with another version or config (another fingerprint) it only stages the change:
 # the node's upgrade step drains it and applies the staged change (verbs/apply.sh), one node at a time. With the
-# same fingerprint it restarts k3s only for a changed token or a node that is not Ready.
+# same fingerprint it restarts k3s only for a node that is not Ready. A different join token, a downgrade or a step over
+# a Kubernetes minor is refused in words.
 #
 # Flags: --node-name, --role (server|agent), --version, --mirror (github|cn), --ready-timeout (seconds),
 # --config (the config.yaml text).
@@ -21,9 +22,15 @@ IFS= read -r token || true
 
 mkdir -p "$config_dir"
 chmod 0755 "$config_dir"
+# The token encrypts the datastore's secrets (and agents join with it): a different one would not be a harmless
+# restart. Changing it is a deliberate rotation, not something a `pulumi up` does on the side.
+if [ -f "$config_dir/cluster-token" ] && [ -n "$(installed_version)" ] && ! printf '%s\n' "$token" | cmp -s - "$config_dir/cluster-token"; then
+    die "the join token given differs from the one this node runs with. k3s uses the server token to encrypt its datastore, so it is not changed by a redeploy: keep the stack's token, or rotate it deliberately with 'k3s token rotate' on the server (docs.k3s.io/cli/token) and then set the new value in the stack."
+fi
 wanted=$({ printf '%s\n' "$K3SMC_VERSION"; printf '%s' "$K3SMC_CONFIG"; } | sha256sum | awk '{ print $1 }')
 running=$(current_fingerprint)
 if [ "$running" != none ] && [ "$running" != "$wanted" ]; then
+    check_version_change "$(installed_version)" "$K3SMC_VERSION"
     next=$(staging_dir)
     rm -rf "$next.tmp"
     mkdir -p "$next.tmp"
