@@ -1,5 +1,6 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../validation/configError";
 import * as random from "@pulumi/random";
 import { ClusterHost, DialPolicy } from "./clusterHost";
 import { secretSshConnection } from "./connection";
@@ -40,7 +41,7 @@ export interface AliyunLightweightServerArgs {
     readonly autoRenew?: boolean;
     /** Months per automatic renewal (same values as `period`). Default: the same as `period`. */
     readonly autoRenewPeriod?: number;
-    /** Extra data disk in GiB. Default none. */
+    /** Extra data disk in GiB, a multiple of 20 (SWAS sells disks in 20 GiB steps). Default none. */
     readonly dataDiskSize?: number;
     /** Kubernetes node name; defaults to the component name. */
     readonly nodeName?: string;
@@ -54,6 +55,12 @@ export interface AliyunLightweightServerArgs {
      * place and wipe the node, so image changes are ignored unless you ask for this.
      */
     readonly allowImageChange?: boolean;
+    /**
+     * Let a change of the plan reach the server. Default false: a plan looked up by size can resolve to another id
+     * when Alibaba's catalogue changes, which must not resize (or fail to resize) a running server behind your back.
+     * Set it for a deliberate upgrade to another plan.
+     */
+    readonly allowPlanChange?: boolean;
     /** How long SSH keeps trying while the server boots. */
     readonly ssh?: DialPolicy;
     /**
@@ -86,6 +93,8 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
             validateSwasPeriod(fieldOf(component, name, "autoRenewPeriod"), args.autoRenewPeriod);
         }
         requireExactlyOne(fieldOf(component, name, "planId"), ["planId", args.planId], ["plan", args.plan]);
+        validateSwasInstanceName(fieldOf(component, name, args.nodeName !== undefined ? "nodeName" : "name"), nodeName);
+        if (args.dataDiskSize !== undefined) validateSwasDataDisk(fieldOf(component, name, "dataDiskSize"), args.dataDiskSize);
         requireExactlyOne(fieldOf(component, name, "imageId"), ["imageId", args.imageId], ["image", args.image]);
 
         super("k3s-multicloud:hosts:AliyunLightweightServer", name, {}, opts);
@@ -138,6 +147,7 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
 
         const ignoreChanges = ["status"];
         if (!args.allowImageChange) ignoreChanges.push("imageId");
+        if (!args.allowPlanChange) ignoreChanges.push("planId");
 
         this.instance = new alicloud.simpleapplicationserver.Instance(
             `${name}-instance`,
@@ -226,4 +236,24 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
 function firstOrFail<T>(items: readonly T[] | undefined, message: string): T {
     if (!items || items.length === 0) throw new Error(message);
     return items[0];
+}
+
+/** SWAS instance names are 2 to 50 characters; the node name is the instance name. */
+function validateSwasInstanceName(field: string, name: string): void {
+    if (name.length < 2 || name.length > 50) {
+        throw new ConfigError(
+            field,
+            name,
+            `is ${name.length} characters long, and an Alibaba lightweight server's name has 2 to 50`,
+            "Use a node name of 2 to 50 characters (set nodeName to keep a longer component name).",
+        );
+    }
+}
+
+/** SWAS data disks come in steps of 20 GiB. */
+function validateSwasDataDisk(field: string, size: number): void {
+    if (!Number.isSafeInteger(size) || size < 20 || size % 20 !== 0) {
+        const up = Number.isFinite(size) && size > 0 ? Math.ceil(size / 20) * 20 : 20;
+        throw new ConfigError(field, size, "is not a multiple of 20 GiB, the step in which SWAS sells data disks", `Use e.g. ${up}.`);
+    }
 }

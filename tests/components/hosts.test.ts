@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { AliyunLightweightServer, ExistingServer, VultrServer } from "../../components";
 import { MockCloud, SWAS_GET_INSTANCES, isSecretValue, plainStrings, resolve, unwrap } from "../harness/mockCloud";
-import { SECRETS, SSH_PUBLIC_KEY, TYPES, secret } from "../harness/fixtures";
+import { SECRETS, SSH_PUBLIC_KEY, TYPES, assertConfigError, secret } from "../harness/fixtures";
 
 const fixture = {
     swas: { "sh-server": { publicIp: "47.100.1.10", privateIp: "172.17.61.146" } },
@@ -48,7 +48,9 @@ describe("host components (mocks)", () => {
             assert.equal(instance.inputs.instanceName, "sh-server");
             assert.equal(instance.inputs.autoRenew, false);
             assert.equal(instance.retainOnDelete, true);
-            assert.deepEqual(instance.ignoreChanges, ["status", "imageId"]);
+            // A changed image would reinstall the OS in place, a changed plan (a size lookup resolving to another id
+            // when the catalogue changes) would resize a running server: both ignored unless asked for.
+            assert.deepEqual(instance.ignoreChanges, ["status", "imageId", "planId"]);
             assert.deepEqual(instance.additionalSecretOutputs, ["password"]);
             assert.deepEqual(cloud.warnings, [
                 "sh-server: Alibaba SWAS servers are prepaid. `pulumi destroy` does not release this server; it keeps running and billing until its 1-month term ends. Release it in the Alibaba Cloud console.",
@@ -105,7 +107,7 @@ describe("host components (mocks)", () => {
         });
 
         it("lets an image change through only when asked, and renews with the term when auto-renew is on", async () => {
-            swas("sh-a", { allowImageChange: true, autoRenew: true, period: 12 });
+            swas("sh-a", { allowImageChange: true, allowPlanChange: true, autoRenew: true, period: 12 });
             await cloud.settle();
             const instance = cloud.named("sh-a-instance");
             assert.deepEqual(instance.ignoreChanges, ["status"]);
@@ -114,6 +116,21 @@ describe("host components (mocks)", () => {
             assert.deepEqual(cloud.warnings, [
                 "sh-a: Alibaba SWAS servers are prepaid. `pulumi destroy` does not release this server; it keeps running and billing until its 12-month term ends and renews automatically until you turn auto-renew off in the console. Release it in the Alibaba Cloud console.",
             ]);
+        });
+
+        it("refuses a node name SWAS cannot take and a data disk that is not a multiple of 20 GiB", () => {
+            assertConfigError(
+                () => swas("x"),
+                'AliyunLightweightServer(x).name = "x": is 1 characters long, and an Alibaba lightweight server\'s name has 2 to 50. Use a node name of 2 to 50 characters (set nodeName to keep a longer component name).',
+            );
+            assertConfigError(
+                () => swas("sh-b", { nodeName: `n${"-x".repeat(30)}` }),
+                `AliyunLightweightServer(sh-b).nodeName = "n${"-x".repeat(30)}": is 61 characters long, and an Alibaba lightweight server's name has 2 to 50. Use a node name of 2 to 50 characters (set nodeName to keep a longer component name).`,
+            );
+            assertConfigError(
+                () => swas("sh-c", { dataDiskSize: 50 }),
+                "AliyunLightweightServer(sh-c).dataDiskSize = 50: is not a multiple of 20 GiB, the step in which SWAS sells data disks. Use e.g. 60.",
+            );
         });
 
         it("finds plan and image by lookup when no ids are given", async () => {
