@@ -27,17 +27,32 @@ describe("PR preview workflow", () => {
         assert.match(steps[4].run, /npm test$/);
         assert.match(steps[5].run, /for file in stacks\/Pulumi\.\*\.yaml/);
         assert.match(steps[5].run, /npm run -s plan -- "\$stack"/);
-        assert.equal(steps[6].uses, "marocchino/sticky-pull-request-comment@v2");
+        assert.equal(steps[6].uses, "marocchino/sticky-pull-request-comment@773744901bac0e8cbb5a0dc842800d45e9b2b405");
         assert.deepEqual(steps[6].with, { header: "k3s-multicloud-plan", path: "plan.md" });
     });
 
-    it("previews every stack with pulumi/actions@v7 only when the cloud secrets exist, with a notice otherwise", () => {
+    it("pins every action by a full commit id", () => {
+        const uses = Object.values(workflow.jobs as Record<string, { steps: Array<{ uses?: string }> }>)
+            .flatMap((job) => job.steps)
+            .flatMap((step) => (step.uses ? [step.uses] : []));
+        assert.equal(uses.length, 6);
+        for (const use of uses) assert.match(use, /^[a-z-]+\/[a-z-]+@[0-9a-f]{40}$/, use);
+    });
+
+    it("gives the stack's secrets only to same-repository pull requests, through an environment with reviewers", () => {
+        const job = workflow.jobs["pulumi-preview"];
+        assert.equal(job.if, "github.event.pull_request.head.repo.full_name == github.repository");
+        assert.equal(job.environment, "pulumi-preview");
+        assert.deepEqual(Object.keys(workflow.jobs["test-and-plan"]).includes("env"), false, "the job that runs the tests holds no secret");
+    });
+
+    it("previews every stack with pulumi/actions v7 only when the cloud secrets exist, with a notice otherwise", () => {
         const job = workflow.jobs["pulumi-preview"];
         assert.deepEqual(job.strategy.matrix.stack, ["dev", "prod"]);
         const steps = job.steps as Array<Record<string, any>>;
         assert.equal(steps[0].id, "credentials");
         assert.match(steps[0].run, /::notice title=pulumi preview skipped::/);
-        const preview = steps.find((s) => s.uses === "pulumi/actions@v7")!;
+        const preview = steps.find((s) => s.uses === "pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d")!;
         assert.equal(preview.if, "steps.credentials.outputs.configured == 'true'");
         assert.equal(preview.with.command, "preview");
         assert.equal(preview.with["comment-on-pr"], true);
