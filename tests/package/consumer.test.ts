@@ -1,0 +1,132 @@
+import { strict as assert } from "node:assert";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(__dirname, "..", "..");
+const versionOf = (name: string) => (JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+
+/**
+ * The package as a consumer gets it: `npm pack`, installed from the tarball into an empty project, then loaded by
+ * plain Node (no TypeScript loader for the library), type-checked by a strict TypeScript consumer, and exercised by
+ * a consumer's mocha test with the ordinary mocks the Pulumi docs teach.
+ */
+describe("the packed package in a consumer project", function () {
+    this.timeout(600_000);
+    let dir: string;
+    before(() => {
+        dir = mkdtempSync(join(tmpdir(), "k3smc-consumer-"));
+        execFileSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+        const tarball = readdirSync(dir).find((f) => f.endsWith(".tgz"))!;
+        writeFileSync(
+            join(dir, "package.json"),
+            JSON.stringify({
+                name: "consumer",
+                private: true,
+                dependencies: {
+                    "k3s-multicloud": `file:./${tarball}`,
+                    "@pulumi/pulumi": versionOf("@pulumi/pulumi"),
+                    "@pulumi/kubernetes": versionOf("@pulumi/kubernetes"),
+                },
+            }),
+        );
+        execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("ships compiled JavaScript, declarations and the host toolkit, and nothing of the tests", () => {
+        const listing = execFileSync("tar", ["-tzf", readdirSync(dir).find((f) => f.endsWith(".tgz"))!], { cwd: dir, encoding: "utf8" }).split("\n");
+        for (const file of [
+            "package/dist/components/index.js",
+            "package/dist/components/index.d.ts",
+            "package/dist/stacks/api.js",
+            "package/dist/components/toolkit/k3smc.payload",
+            "package/dist/components/toolkit/relay.sh",
+            "package/dist/components/toolkit/host/verbs/install.sh",
+        ]) {
+            assert.ok(listing.includes(file), `${file} is missing from the package`);
+        }
+        assert.deepEqual(listing.filter((f) => f.startsWith("package/tests/") || f.endsWith(".test.ts") || f.startsWith("package/components/")), []);
+    });
+
+    it("loads in plain Node and exports the components and the stack entry points", () => {
+        const script = [
+            "const lib = require('k3s-multicloud');",
+            "const stack = require('k3s-multicloud/stack');",
+            "console.log(['AliyunLightweightServer', 'VultrServer', 'ExistingServer', 'K3sServer', 'K3sAgent', 'K3sCluster', 'NodeAnnotations'].map((n) => n + ':' + typeof lib[n]).join(' '));",
+            "console.log(['deployStack', 'parseStackConfig', 'readRawConfig'].map((n) => n + ':' + typeof stack[n]).join(' '));",
+        ].join("\n");
+        const run = spawnSync(process.execPath, ["-e", script], { cwd: dir, encoding: "utf8" });
+        assert.equal(run.status, 0, run.stderr);
+        assert.equal(
+            run.stdout,
+            "AliyunLightweightServer:function VultrServer:function ExistingServer:function K3sServer:function K3sAgent:function K3sCluster:function NodeAnnotations:function\n" +
+                "deployStack:function parseStackConfig:function readRawConfig:function\n",
+        );
+    });
+
+    it("type-checks a strict TypeScript consumer against the shipped declarations", () => {
+        writeFileSync(
+            join(dir, "index.ts"),
+            [
+                'import * as pulumi from "@pulumi/pulumi";',
+                'import { ExistingServer, K3sCluster, VultrServer } from "k3s-multicloud";',
+                'import { parseStackConfig } from "k3s-multicloud/stack";',
+                'const home = new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", privateKey: pulumi.secret("key") });',
+                'const tokyo = new VultrServer("tokyo-1", { region: "nrt", plan: "vc2-1c-2gb", osId: 2284, sshPublicKey: "ssh-ed25519 AAAA x", sshPrivateKey: pulumi.secret("k") });',
+                'const cluster = new K3sCluster("dev", { k3sVersion: "v1.33.6+k3s1", servers: [home.host], agents: [tokyo.host] });',
+                "export const kubeconfig: pulumi.Output<string> = cluster.kubeconfig;",
+                'export const parsed = parseStackConfig({ k3sVersion: "v1.33.6+k3s1", nodes: [] as unknown[] });',
+                "",
+            ].join("\n"),
+        );
+        // Both resolutions Pulumi TypeScript projects use: node16 (reads `exports`) and the older node10 (`typesVersions`).
+        for (const [module, moduleResolution] of [["node16", "node16"], ["commonjs", "node"]]) {
+            writeFileSync(
+                join(dir, "tsconfig.json"),
+                JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module, moduleResolution, target: "ES2022", types: [] }, files: ["index.ts"] }),
+            );
+            const run = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], { cwd: dir, encoding: "utf8" });
+            assert.equal(run.status, 0, `${moduleResolution}: ${run.stdout}${run.stderr}`);
+        }
+    });
+
+    it("runs a consumer's unit test with ordinary mocks (plain Node): a cluster and a ConfigMap on cluster.provider settle", () => {
+        writeFileSync(
+            join(dir, "cluster.test.js"),
+            [
+                'const assert = require("node:assert");',
+                'const pulumi = require("@pulumi/pulumi");',
+                "",
+                'describe("my stack", () => {',
+                '    it("puts a ConfigMap on the cluster", async () => {',
+                "        const types = [];",
+                "        await pulumi.runtime.setMocks({",
+                "            newResource: (args) => { types.push(args.type); return { id: args.name + \"-id\", state: args.inputs }; },",
+                "            call: (args) => args.inputs,",
+                '        }, "consumer", "test");',
+                '        const k8s = require("@pulumi/kubernetes");',
+                '        const { ExistingServer, K3sCluster } = require("k3s-multicloud");',
+                '        const server = new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", privateKey: pulumi.secret("key") });',
+                '        const agent = new ExistingServer("home-2", { publicIp: "203.0.113.11", location: "home", privateKey: pulumi.secret("key") });',
+                '        const cluster = new K3sCluster("dev", { k3sVersion: "v1.33.6+k3s1", servers: [server.host], agents: [agent.host] });',
+                '        const map = new k8s.core.v1.ConfigMap("settings", { data: { a: "b" } }, { provider: cluster.provider });',
+                "        const data = await new Promise((resolve) => map.data.apply(resolve));",
+                '        assert.deepStrictEqual(data, { a: "b" });',
+                '        assert.ok(types.includes("command:remote:Command"));',
+                "    });",
+                "});",
+                "",
+            ].join("\n"),
+        );
+        const run = spawnSync(process.execPath, [join(ROOT, "node_modules", "mocha", "bin", "mocha.js"), "--timeout", "60000", "cluster.test.js"], {
+            cwd: dir,
+            encoding: "utf8",
+            timeout: 120_000,
+        });
+        assert.equal(run.status, 0, run.stdout + run.stderr);
+        assert.match(run.stdout, /1 passing/);
+        assert.doesNotMatch(run.stdout + run.stderr, /Unhandled|unhandled/);
+    });
+});
