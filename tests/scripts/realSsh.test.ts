@@ -64,35 +64,40 @@ function callsOf(box: ScriptSandbox): string[] {
         .filter((c) => !c.includes(" get node "));
 }
 
-describe("the registered commands over a real SSH hop (OpenSSH on loopback)", function () {
-    this.timeout(120_000);
-    let box: ScriptSandbox;
-    let sshd: SshServer;
-
+/** A sandbox and a real sshd serving it (sessions see the sandbox's /opt and stand-ins), for one suite's tests. */
+function sandboxWithSshd(options: { onPort22?: boolean } = {}): { box: ScriptSandbox; sshd: SshServer } {
+    const lab = {} as { box: ScriptSandbox; sshd: SshServer };
     before(async () => {
-        box = new ScriptSandbox();
-        sshd = new SshServer(box.root, `${box.extraBin}:${STANDINS_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);
-        await sshd.start();
+        lab.box = new ScriptSandbox();
+        const path = `${lab.box.extraBin}:${STANDINS_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+        lab.sshd = new SshServer(lab.box.root, path, options);
+        await lab.sshd.start();
     });
     after(() => {
-        sshd?.stop();
-        box?.cleanup();
+        lab.sshd?.stop();
+        lab.box?.cleanup();
     });
+    return lab;
+}
+
+describe("the registered commands over a real SSH hop (OpenSSH on loopback)", function () {
+    this.timeout(120_000);
+    const lab = sandboxWithSshd();
     beforeEach(() => {
-        box.clearCalls();
-        box.run('rm -rf "$K3SMC_ROOT/etc" "$K3SMC_ROOT/usr" "$K3SMC_ROOT/var"');
-        box.deliver();
+        lab.box.clearCalls();
+        lab.box.run('rm -rf "$K3SMC_ROOT/etc" "$K3SMC_ROOT/usr" "$K3SMC_ROOT/var"');
+        lab.box.deliver();
     });
 
     for (const user of ["root", SUDO_TEST_USER]) {
         describe(`as ${user}`, () => {
             it("the prepare step delivers the toolkit from stdin (through sudo for a non-root login), then prepares", async () => {
-                rmSync(join(box.root, "opt", "k3s-multicloud"), { recursive: true, force: true });
-                box.addStandin("ip", "exit 0");
-                box.addStandin("wg", "exit 0");
-                const steps = await registeredSteps(user, sshd);
+                rmSync(join(lab.box.root, "opt", "k3s-multicloud"), { recursive: true, force: true });
+                lab.box.addStandin("ip", "exit 0");
+                lab.box.addStandin("wg", "exit 0");
+                const steps = await registeredSteps(user, lab.sshd);
                 assert.equal(steps.prepare.command.startsWith("sudo -n sh -c "), user !== "root");
-                const run = sshd.run(user, steps.prepare.command, steps.prepare.stdin);
+                const run = lab.sshd.run(user, steps.prepare.command, steps.prepare.stdin);
                 assert.equal(run.status, 0, run.stderr);
                 const bundle = shippedToolkit();
                 assert.equal(
@@ -105,106 +110,106 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
                     ].join("\n"),
                 );
                 // Installed as root, byte for byte, behind the atomic link the other steps call.
-                assert.equal(readFileSync(join(box.root, "opt/k3s-multicloud/toolkit", bundle.id, "k3smc"), "utf8"), bundle.text);
-                const status = sshd.run(user, `${user === "root" ? "" : "sudo -n "}/opt/k3s-multicloud/bin/k3smc status`);
+                assert.equal(readFileSync(join(lab.box.root, "opt/k3s-multicloud/toolkit", bundle.id, "k3smc"), "utf8"), bundle.text);
+                const status = lab.sshd.run(user, `${user === "root" ? "" : "sudo -n "}/opt/k3s-multicloud/bin/k3smc status`);
                 assert.equal(status.status, 0, status.stderr);
                 assert.match(status.stdout, new RegExp(`^toolkit: +${bundle.id} \\(contracts v1\\)\\nk3s: +not installed\\n`));
 
                 // A second run finds the toolkit in place and reads nothing from stdin.
-                const again = sshd.run(user, steps.prepare.command, "");
+                const again = lab.sshd.run(user, steps.prepare.command, "");
                 assert.equal(again.status, 0, again.stderr);
                 assert.ok(!again.stdout.includes("installed in"), again.stdout);
             });
 
             it("a damaged bundle is refused before anything is switched", async () => {
-                rmSync(join(box.root, "opt", "k3s-multicloud"), { recursive: true, force: true });
-                const steps = await registeredSteps(user, sshd);
+                rmSync(join(lab.box.root, "opt", "k3s-multicloud"), { recursive: true, force: true });
+                const steps = await registeredSteps(user, lab.sshd);
                 const damaged = Buffer.from(steps.prepare.stdin, "base64");
                 damaged[damaged.length - 12] ^= 0xff; // inside the deflate stream's checksum: gzip or sha256 refuses it
-                const run = sshd.run(user, steps.prepare.command, damaged.toString("base64"));
+                const run = lab.sshd.run(user, steps.prepare.command, damaged.toString("base64"));
                 assert.notEqual(run.status, 0);
-                assert.equal(existsSync(join(box.root, "opt/k3s-multicloud/bin/k3smc")), false);
+                assert.equal(existsSync(join(lab.box.root, "opt/k3s-multicloud/bin/k3smc")), false);
             });
 
             it("installs with the token from stdin, quoting intact, and a second run changes nothing", async () => {
-                const steps = await registeredSteps(user, sshd);
+                const steps = await registeredSteps(user, lab.sshd);
                 assert.equal(steps.install.startsWith("sudo -n /opt/k3s-multicloud/bin/k3smc v1 install "), user !== "root");
-                const first = sshd.run(user, steps.install, steps.stdin);
+                const first = lab.sshd.run(user, steps.install, steps.stdin);
                 assert.equal(first.status, 0, first.stderr);
-                assert.deepEqual(box.calls().slice(0, 2), ["curl https://get.k3s.io", "installer role=server version=v1.33.6+k3s1 mirror= skip-start=true"]);
+                assert.deepEqual(lab.box.calls().slice(0, 2), ["curl https://get.k3s.io", "installer role=server version=v1.33.6+k3s1 mirror= skip-start=true"]);
                 // The config arrived byte for byte through the remote shell's quoting (and sudo).
-                assert.equal(box.read("etc/rancher/k3s/config.yaml"), steps.install.split(" --config '")[1].replace(/'$/, ""));
-                assert.equal(box.read("etc/rancher/k3s/cluster-token"), steps.stdin);
+                assert.equal(lab.box.read("etc/rancher/k3s/config.yaml"), steps.install.split(" --config '")[1].replace(/'$/, ""));
+                assert.equal(lab.box.read("etc/rancher/k3s/cluster-token"), steps.stdin);
                 assert.match(first.stdout, /k3s-multicloud \[lab-1\] node lab-1 is Ready/);
 
-                box.clearCalls();
-                const second = sshd.run(user, steps.install, steps.stdin);
+                lab.box.clearCalls();
+                const second = lab.sshd.run(user, steps.install, steps.stdin);
                 assert.equal(second.status, 0, second.stderr);
                 assert.equal(second.stdout, "k3s-multicloud [lab-1] k3s v1.33.6+k3s1, config and token unchanged, node Ready: nothing to do\n");
             });
 
             it("installs an agent pointed at the server URL", async () => {
-                const steps = await registeredSteps(user, sshd);
-                const run = sshd.run(user, steps.agentInstall, steps.agentStdin);
+                const steps = await registeredSteps(user, lab.sshd);
+                const run = lab.sshd.run(user, steps.agentInstall, steps.agentStdin);
                 assert.equal(run.status, 0, run.stderr);
-                assert.match(box.read("etc/rancher/k3s/config.yaml"), /^server: https:\/\/127\.0\.0\.1:6443$/m);
-                assert.equal(box.calls()[1], "installer role=agent version=v1.33.6+k3s1 mirror= skip-start=true");
+                assert.match(lab.box.read("etc/rancher/k3s/config.yaml"), /^server: https:\/\/127\.0\.0\.1:6443$/m);
+                assert.equal(lab.box.calls()[1], "installer role=agent version=v1.33.6+k3s1 mirror= skip-start=true");
             });
 
             it("finds ip in /sbin from a non-login session and reports the missing WireGuard in words", async function () {
                 if (kernelHasWireguard) this.skip(); // this kernel has WireGuard
-                box.addStandin("wg", "exit 0");
-                rmSync(join(box.extraBin, "ip"), { force: true });
-                const steps = await registeredSteps(user, sshd);
-                const run = sshd.run(user, steps.prepare.command, steps.prepare.stdin);
+                lab.box.addStandin("wg", "exit 0");
+                rmSync(join(lab.box.extraBin, "ip"), { force: true });
+                const steps = await registeredSteps(user, lab.sshd);
+                const run = lab.sshd.run(user, steps.prepare.command, steps.prepare.stdin);
                 assert.equal(run.status, 1);
                 assert.match(run.stderr, /^k3s-multicloud \[lab-1\] ERROR: WireGuard is not available in kernel .*: 'ip link add type wireguard' failed with 'Error: Unknown device type\.'/);
             });
 
             it("reads the kubeconfig, and the stored removal uninstalls k3s over SSH", async () => {
-                const steps = await registeredSteps(user, sshd);
-                assert.equal(sshd.run(user, steps.install, steps.stdin).status, 0);
-                box.plant("etc/rancher/k3s/k3s.yaml", K3S_YAML);
-                const read = sshd.run(user, steps.readKubeconfig);
+                const steps = await registeredSteps(user, lab.sshd);
+                assert.equal(lab.sshd.run(user, steps.install, steps.stdin).status, 0);
+                lab.box.plant("etc/rancher/k3s/k3s.yaml", K3S_YAML);
+                const read = lab.sshd.run(user, steps.readKubeconfig);
                 assert.equal(read.status, 0, read.stderr);
                 assert.equal(read.stdout, K3S_YAML);
-                box.clearCalls();
+                lab.box.clearCalls();
                 const removed = runLocally(steps.serverRemoval);
                 assert.equal(removed.status, 0, removed.stderr);
-                assert.deepEqual(box.calls(), ["k3s-uninstall.sh ran"]);
+                assert.deepEqual(lab.box.calls(), ["k3s-uninstall.sh ran"]);
                 assert.match(removed.stdout, /k3s-multicloud \[lab-1\] node lab-1 removed\n$/);
             });
 
             it("a version change: install stages it, the upgrade step drains through the server, applies and uncordons", async () => {
-                const before = await registeredSteps(user, sshd);
-                assert.equal(sshd.run(user, before.install, before.stdin).status, 0, "the server runs v1.33.6");
-                const steps = await registeredSteps(user, sshd, { agentVersion: "v1.34.2+k3s1" });
-                const staged = sshd.run(user, steps.lab3Install, steps.stdin);
+                const before = await registeredSteps(user, lab.sshd);
+                assert.equal(lab.sshd.run(user, before.install, before.stdin).status, 0, "the server runs v1.33.6");
+                const steps = await registeredSteps(user, lab.sshd, { agentVersion: "v1.34.2+k3s1" });
+                const staged = lab.sshd.run(user, steps.lab3Install, steps.stdin);
                 assert.equal(staged.status, 0, staged.stderr);
                 assert.match(staged.stdout, /staged k3s v1\.34\.2\+k3s1 and the new config/);
-                box.clearCalls();
+                lab.box.clearCalls();
                 const run = runLocally(steps.lab3Upgrade);
                 assert.equal(run.status, 0, run.stderr);
-                assert.deepEqual(callsOf(box), [
+                assert.deepEqual(callsOf(lab.box), [
                     "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml drain --ignore-daemonsets --delete-emptydir-data --force --timeout=120s -- lab-3",
                     "curl https://get.k3s.io",
                     "installer role=agent version=v1.34.2+k3s1 mirror= skip-start=true",
                     "systemctl restart --no-block k3s-agent",
                     "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml uncordon -- lab-3",
                 ]);
-                assert.equal(box.read("etc/rancher/k3s/cluster-token"), steps.stdin);
+                assert.equal(lab.box.read("etc/rancher/k3s/cluster-token"), steps.stdin);
                 assert.match(run.stdout, /installing k3s v1\.34\.2\+k3s1 as agent from github \(installed: v1\.33\.6\+k3s1\)/);
                 assert.match(run.stdout, /k3s-multicloud \[lab-3\] node lab-3 runs k3s v1\.34\.2\+k3s1\n$/);
             });
 
             it("an upgrade step re-run with new credentials finds the same fingerprint and drains nothing", async () => {
-                const steps = await registeredSteps(user, sshd);
-                assert.equal(sshd.run(user, steps.lab3Install, steps.stdin).status, 0);
-                box.clearCalls();
+                const steps = await registeredSteps(user, lab.sshd);
+                assert.equal(lab.sshd.run(user, steps.lab3Install, steps.stdin).status, 0);
+                lab.box.clearCalls();
                 // A rotated key or a library upgrade changes the step's inputs, so `pulumi up` runs its update.
                 const run = runLocally(steps.lab3Upgrade);
                 assert.equal(run.status, 0, run.stderr);
-                assert.deepEqual(callsOf(box), [], "no drain, no install, no uncordon");
+                assert.deepEqual(callsOf(lab.box), [], "no drain, no install, no uncordon");
                 assert.equal(
                     run.stdout,
                     `k3s-multicloud [lab-3] already runs k3s v1.33.6+k3s1 with this config (fingerprint ${steps.lab3Upgrade.env.K3SMC_FINGERPRINT.slice(0, 12)}): no drain, no reinstall\n`,
@@ -212,14 +217,14 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
             });
 
             it("removing an agent whose host is gone drains it through the server and skips the uninstall", async () => {
-                const steps = await registeredSteps(user, sshd);
-                assert.equal(sshd.run(user, steps.install, steps.stdin).status, 0);
-                box.clearCalls();
+                const steps = await registeredSteps(user, lab.sshd);
+                assert.equal(lab.sshd.run(user, steps.install, steps.stdin).status, 0);
+                lab.box.clearCalls();
                 const started = Date.now();
                 const removed = runLocally(steps.agentRemoval);
                 assert.equal(removed.status, 0, removed.stderr);
                 assert.ok(Date.now() - started < 20_000, "an unreachable host does not hold up the removal");
-                assert.deepEqual(callsOf(box), [
+                assert.deepEqual(callsOf(lab.box), [
                     "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml drain --ignore-daemonsets --delete-emptydir-data --force --timeout=120s -- lab-2",
                     "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml delete node --ignore-not-found -- lab-2",
                 ]);
@@ -230,7 +235,7 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
     }
 
     it("removal fails with words when the host answers but refuses the key", async () => {
-        const steps = await registeredSteps("root", sshd);
+        const steps = await registeredSteps("root", lab.sshd);
         const wrongKey = execFileSync("bash", ["-c", `d=$(mktemp -d) && ssh-keygen -q -t ed25519 -N '' -f "$d/k" && cat "$d/k" && rm -rf "$d"`], { encoding: "utf8" });
         const removed = runLocally(steps.serverRemoval, { K3SMC_NODE_KEY: wrongKey });
         assert.equal(removed.status, 1);
@@ -239,7 +244,7 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
 
     it("shows why variables travel in the command text: a stock sshd turns SSH env requests down", () => {
         // OpenSSH's client ignores the refusal; the Go client behind @pulumi/command fails the command on it.
-        const seen = execFileSync("ssh", [...sshd.clientArgs("root"), "-o", "SetEnv=K3SMC_PROBE=1", 'printf "%s" "${K3SMC_PROBE:-unset}"'], {
+        const seen = execFileSync("ssh", [...lab.sshd.clientArgs("root"), "-o", "SetEnv=K3SMC_PROBE=1", 'printf "%s" "${K3SMC_PROBE:-unset}"'], {
             encoding: "utf8",
         });
         assert.equal(seen, "unset");
@@ -248,31 +253,20 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
 
 describe("the relay pins host keys the way OpenSSH writes them (real sshd on port 22, in a network namespace)", function () {
     this.timeout(120_000);
-    let box: ScriptSandbox;
-    let sshd: SshServer;
+    const lab = sandboxWithSshd({ onPort22: true });
     let steps: Awaited<ReturnType<typeof registeredSteps>>;
-
-    before(async () => {
-        box = new ScriptSandbox();
-        sshd = new SshServer(box.root, `${box.extraBin}:${STANDINS_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, { onPort22: true });
-        await sshd.start();
-    });
-    after(() => {
-        sshd?.stop();
-        box?.cleanup();
-    });
 
     /** Runs a local step inside the namespace, where 127.0.0.1:22 is this sshd. */
     function relay(step: LocalStep, env: Record<string, string> = {}) {
-        const [program, ...args] = sshd.inNamespace(["sh", "-c", step.command]);
+        const [program, ...args] = lab.sshd.inNamespace(["sh", "-c", step.command]);
         const result = spawnSync(program, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...step.env, ...env }, encoding: "utf8", timeout: 60_000 });
         return { status: result.status, stdout: result.stdout, stderr: result.stderr };
     }
 
     it("passes with the server's own key pinned on port 22 (written bare, `host key`)", async () => {
-        steps = await registeredSteps("root", sshd, { hostKey: sshd.hostPublicKey() });
+        steps = await registeredSteps("root", lab.sshd, { hostKey: lab.sshd.hostPublicKey() });
         assert.equal(steps.serverRemoval.env.K3SMC_NODE_PORT, "22");
-        assert.equal(steps.serverRemoval.env.K3SMC_NODE_HOST_KEY, sshd.hostPublicKey());
+        assert.equal(steps.serverRemoval.env.K3SMC_NODE_HOST_KEY, lab.sshd.hostPublicKey());
         const removed = relay(steps.serverRemoval);
         assert.equal(removed.status, 0, removed.stderr);
         assert.equal(removed.stdout, "k3s-multicloud [lab-1] k3s (server) is not installed: nothing to uninstall\nk3s-multicloud [lab-1] node lab-1 removed\n");
@@ -286,9 +280,9 @@ describe("the relay pins host keys the way OpenSSH writes them (real sshd on por
     });
 
     it("shows the OpenSSH fact behind it: a bracketed entry for port 22 is not found", () => {
-        const dir = box.plant("known-bracketed", `[127.0.0.1]:22 ${sshd.hostPublicKey()}\n`);
-        const [program, ...args] = sshd.inNamespace([
-            "ssh", "-F", "/dev/null", "-i", sshd.clientKey, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+        const dir = lab.box.plant("known-bracketed", `[127.0.0.1]:22 ${lab.sshd.hostPublicKey()}\n`);
+        const [program, ...args] = lab.sshd.inNamespace([
+            "ssh", "-F", "/dev/null", "-i", lab.sshd.clientKey, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
             "-o", `UserKnownHostsFile=${dir}`, "-o", "LogLevel=ERROR", "root@127.0.0.1", "true",
         ]);
         const run = spawnSync(program, args, { encoding: "utf8" });
@@ -299,33 +293,23 @@ describe("the relay pins host keys the way OpenSSH writes them (real sshd on por
 
 describe("steps stored by an earlier release still run with this release's toolkit (contract v1)", function () {
     this.timeout(120_000);
-    let box: ScriptSandbox;
-    let sshd: SshServer;
-    before(async () => {
-        box = new ScriptSandbox();
-        sshd = new SshServer(box.root, `${box.extraBin}:${STANDINS_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);
-        await sshd.start();
-    });
-    after(() => {
-        sshd?.stop();
-        box?.cleanup();
-    });
+    const lab = sandboxWithSshd();
 
     for (const release of ["0.2.0"]) {
         it(`release ${release}'s stored removal of an agent drains it through the server and uninstalls it`, async () => {
             const stored = JSON.parse(readFileSync(join(__dirname, "..", "upgrade", `stored-steps-${release}.json`), "utf8"));
             const removal = stored["lab-2-k3s-removal"] as { delete: string; environment: Record<string, string> };
-            const steps = await registeredSteps("root", sshd);
-            assert.equal(sshd.run("root", steps.agentInstall, steps.agentStdin).status, 0, "the agent runs k3s");
-            box.clearCalls();
+            const steps = await registeredSteps("root", lab.sshd);
+            assert.equal(lab.sshd.run("root", steps.agentInstall, steps.agentStdin).status, 0, "the agent runs k3s");
+            lab.box.clearCalls();
             // Its delete runs with the inputs stored back then; only the connections (secret) come from this test.
-            const host = { HOST: "127.0.0.1", PORT: String(sshd.port), USER: "root", KEY: readFileSync(sshd.clientKey, "utf8"), PASSWORD: "", HOST_KEY: "" };
+            const host = { HOST: "127.0.0.1", PORT: String(lab.sshd.port), USER: "root", KEY: readFileSync(lab.sshd.clientKey, "utf8"), PASSWORD: "", HOST_KEY: "" };
             const connections = Object.fromEntries(
                 ["NODE", "SERVER"].flatMap((who) => Object.entries(host).map(([field, value]) => [`K3SMC_${who}_${field}`, value])),
             );
             const run = runLocally({ command: removal.delete, env: { ...removal.environment, ...connections } });
             assert.equal(run.status, 0, run.stderr);
-            assert.deepEqual(callsOf(box), [
+            assert.deepEqual(callsOf(lab.box), [
                 "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml drain --ignore-daemonsets --delete-emptydir-data --force --timeout=120s -- lab-2",
                 "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml delete node --ignore-not-found -- lab-2",
                 "k3s-agent-uninstall.sh ran",
