@@ -6,8 +6,23 @@ import { placeholderCloud } from "../stacks/plan/evaluate";
 import { RecordingMocks, resolve } from "../stacks/plan/recordingMocks";
 import { generateStack } from "./generateStack";
 
+/**
+ * Diagnostic variants that change the runtime, not our program, to show where the time goes: without the SDK's
+ * per-promise stack capture (`debuggablePromise` records `new Error().stack` on every promise it creates, for its
+ * leak report), and without source-mapped stack traces (tsx enables them; a compiled consumer does not).
+ */
+function applyDiagnosticVariant(variant: string | undefined): void {
+    if (variant === "no-promise-stacks") {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const debuggable = require("@pulumi/pulumi/runtime/debuggable.js") as { debuggablePromise: (p: unknown) => unknown };
+        debuggable.debuggablePromise = (p) => p;
+    }
+    if (variant === "no-source-maps" || variant === "no-promise-stacks") process.setSourceMapsEnabled(false);
+}
+
 async function main(): Promise<void> {
     const size = Number(process.argv[2]);
+    applyDiagnosticVariant(process.argv[3]);
     const variant = process.argv[3] === "taint-first-agent" ? { taintFirstAgent: true } : {};
     const stack = generateStack(size, variant);
     const cloud = placeholderCloud();
