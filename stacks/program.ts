@@ -34,6 +34,7 @@ export function deployStack(
         maxUnavailable: stack.maxUnavailable,
         verifyMesh: stack.verifyMesh,
         meshTimeoutSeconds: stack.meshTimeoutSeconds,
+        hostFirewall: stack.hostFirewall,
         deployedK3sVersion,
     });
     return { cluster, hosts };

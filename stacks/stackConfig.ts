@@ -70,6 +70,8 @@ export interface StackConfig {
     readonly verifyMesh?: boolean;
     /** How long each node's mesh check waits for handshakes, in seconds (default 180). */
     readonly meshTimeoutSeconds?: number;
+    /** Program the host firewall (nftables, and ufw where active) on every node (default true). */
+    readonly hostFirewall?: boolean;
 }
 
 /** The config keys (without namespace) the program reads. */
@@ -86,6 +88,7 @@ export const CONFIG_KEYS = [
     "maxUnavailable",
     "verifyMesh",
     "meshTimeoutSeconds",
+    "hostFirewall",
 ] as const;
 
 const NODE_FIELDS: Record<NodeConfig["cloud"], readonly string[]> = {
@@ -200,5 +203,6 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
         ...(raw.meshTimeoutSeconds !== undefined
             ? { meshTimeoutSeconds: expectPositiveInteger("k3s-multicloud:meshTimeoutSeconds", raw.meshTimeoutSeconds) }
             : {}),
+        ...(raw.hostFirewall !== undefined ? { hostFirewall: expectBoolean("k3s-multicloud:hostFirewall", raw.hostFirewall) } : {}),
     };
 }

@@ -15,6 +15,7 @@ import { validateClusterName } from "../validation/names";
 import { validateClusterShape } from "./clusterValidation";
 import { toolkitCall } from "../toolkit/contract";
 import { listDigest } from "./digest";
+import { nodeAddressList } from "../network/nodeAddresses";
 import { K3sAgent, K3sServer } from "./k3sNode";
 import { clusterProvider } from "./kubernetesProvider";
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
@@ -37,8 +38,16 @@ export interface K3sClusterArgs {
     readonly nodeTaints?: Readonly<Record<string, readonly string[]>>;
     /** Annotation keys (besides flannel's public-ip-overwrite) whose change restarts k3s on that node. */
     readonly restartOnAnnotationChange?: readonly string[];
-    /** Who may reach the Kubernetes API (6443/tcp) where the cloud can filter. Default ["0.0.0.0/0"]. */
+    /**
+     * Who may reach the Kubernetes API (6443/tcp) besides the nodes: enforced by the host firewall on every node and
+     * by the cloud firewall where it can filter. Default ["0.0.0.0/0"].
+     */
     readonly apiAllowedCidrs?: readonly string[];
+    /**
+     * Program a host firewall on every node (nftables, and ufw where it is active) that opens k3s' ports to cluster
+     * members only. Default true. Turn it off only for hosts whose firewall you manage yourself.
+     */
+    readonly hostFirewall?: boolean;
     /** The join token (secret). Default: generated. */
     readonly token?: pulumi.Input<string>;
     /** How long each install waits for its node to be Ready. Default 300 s. */
@@ -89,6 +98,8 @@ export class K3sCluster extends pulumi.ComponentResource {
     public readonly token: pulumi.Output<string>;
     /** The k3s version the cluster runs after this update (checked: never older than `deployedK3sVersion`). */
     public readonly k3sVersion: pulumi.Output<string>;
+    /** Per node: the host firewall step (k3s' ports open to members only); empty with `hostFirewall: false`. */
+    public readonly hostFirewalls: command.remote.Command[] = [];
     /** Per node: the step that prunes stale WireGuard peers when the set of nodes changes. */
     public readonly prunes: command.remote.Command[];
     /** Per node: the WireGuard peers seen, their endpoints and handshake ages, and any findings. */
@@ -165,6 +176,10 @@ export class K3sCluster extends pulumi.ComponentResource {
             ),
         ];
         const serverRules = firewallRules.get(first) ?? [];
+        // The host firewall: every node gets the same member list; agents install after the first server's, so a
+        // server whose image ships ufw enabled (Vultr) has 6443 open before anyone joins.
+        const hostFirewall = args.hostFirewall === false ? undefined : this.hostFirewallStep(name, servers, agents, apiAllowedCidrs, args.options ?? {});
+        const serverFirewall = this.servers.map((s) => hostFirewall?.(s.host, "server", s.prepared));
         // Agents upgrade after every server, at most maxUnavailable at a time: each waits for the agent
         // maxUnavailable places before it. On create these steps do nothing, so the chain costs no SSH session.
         const lastServer = this.servers[this.servers.length - 1];
@@ -177,13 +192,14 @@ export class K3sCluster extends pulumi.ComponentResource {
                     {
                         ...nodeArgs(host),
                         server: firstServer,
-                        installAfter: [...(firewallRules.get(host) ?? []), ...serverRules],
+                        installAfter: [...(firewallRules.get(host) ?? []), ...serverRules, ...(serverFirewall[0] ? [serverFirewall[0]] : [])],
                         upgradeAfter: [lastServer.upgrade, ...previous],
                     },
                     { parent: this },
                 ),
             );
         });
+        this.agents.forEach((agent) => hostFirewall?.(agent.host, "agent", agent.prepared));
 
         this.kubeconfig = firstServer.kubeconfig;
         this.k3sVersion = firstServer.k3sVersion;
@@ -255,7 +271,7 @@ export class K3sCluster extends pulumi.ComponentResource {
         this.meshStatus =
             args.verifyMesh === false
                 ? pulumi.output([])
-                : this.meshCheck(name, installed, [...firewallRules.values()].flat(), meshTimeoutSeconds);
+                : this.meshCheck(name, installed, [...[...firewallRules.values()].flat(), ...this.hostFirewalls], meshTimeoutSeconds);
 
         // The mesh status is an output of the component, so a mesh that did not form fails `pulumi up`.
         this.registerOutputs({
@@ -321,6 +337,52 @@ export class K3sCluster extends pulumi.ComponentResource {
         });
         // The verdict is the step's own (a mesh that did not form fails it); this only reports what each node saw.
         return pulumi.all(reports);
+    }
+
+    /**
+     * Returns a function that registers one node's host firewall step: `k3smc v1 firewall` with every member's
+     * addresses, the servers, the API CIDRs and the cluster CIDRs. Re-run whenever any of them changes (a node that
+     * left loses access at the next `pulumi up`).
+     */
+    private hostFirewallStep(
+        name: string,
+        servers: readonly ClusterHost[],
+        agents: readonly ClusterHost[],
+        apiAllowedCidrs: ReadonlyArray<{ address: string; prefix: number }>,
+        options: K3sOptions,
+    ): (host: ClusterHost, role: K3sRole, prepared: pulumi.Resource) => command.remote.Command {
+        const members = pulumi
+            .all([...servers, ...agents].map((h) => pulumi.all([h.publicIp, h.privateIp]).apply(([publicIp, privateIp]) => ({ name: h.name, publicIp, privateIp }))))
+            .apply(nodeAddressList);
+        const extra = options.extraConfig ?? {};
+        const cidr = (key: string, fallback: string) => (typeof extra[key] === "string" ? (extra[key] as string) : fallback);
+        const clusterCidrs = `${cidr("cluster-cidr", "10.42.0.0/16")},${cidr("service-cidr", "10.43.0.0/16")}`;
+        return (host, role, prepared) => {
+            const step = new command.remote.Command(
+                `${name}-${host.name}-host-firewall`,
+                {
+                    connection: host.connection,
+                    create: members.apply((list) =>
+                        toolkitCall(
+                            "firewall",
+                            {
+                                "node-name": host.name,
+                                role,
+                                members: list,
+                                servers: servers.map((h) => h.name).join(","),
+                                "api-allowed": apiAllowedCidrs.map((c) => `${c.address}/${c.prefix}`).join(","),
+                                "cluster-cidrs": clusterCidrs,
+                            },
+                            host.sudo,
+                        ),
+                    ),
+                    addPreviousOutputInEnv: false,
+                },
+                { parent: this, dependsOn: [prepared] },
+            );
+            this.hostFirewalls.push(step);
+            return step;
+        };
     }
 
     /** Opens the port matrix in each host's cloud firewall; returns the rules per host so installs can wait for them. */

@@ -63,6 +63,8 @@ interface RegisteredSteps {
     readonly install: command.remote.Command;
     readonly removal: command.local.Command;
     readonly upgrade: command.local.Command;
+    /** The host is prepared (toolkit delivered, WireGuard probed; after a kernel-upgrade reboot, probed again). */
+    readonly prepared: pulumi.Resource;
     /** The requested version, once checked against the deployed one. */
     readonly version: pulumi.Output<string>;
 }
@@ -200,7 +202,7 @@ function registerNodeSteps(
         },
         { parent, dependsOn: [upgrade, ...(drainVia ? [drainVia.removal] : [])] },
     );
-    return { steps, prepare, install, removal, upgrade, version };
+    return { steps, prepare, install, removal, upgrade, version, prepared: readyForInstall };
 }
 
 type ServerAction = "remove" | "drain" | "uncordon";
@@ -291,6 +293,8 @@ export class K3sServer extends pulumi.ComponentResource {
     public readonly removal: command.local.Command;
     /** Applies a new version or config to the server before anything else is upgraded. */
     public readonly upgrade: command.local.Command;
+    /** The host is prepared: the toolkit is there and WireGuard works. */
+    public readonly prepared: pulumi.Resource;
     /** The k3s version, checked against `deployedK3sVersion` (a downgrade fails here). */
     public readonly k3sVersion: pulumi.Output<string>;
     /** Admin kubeconfig pointing at the public IP; secret. */
@@ -308,7 +312,7 @@ export class K3sServer extends pulumi.ComponentResource {
         this.url = args.host.publicIp.apply(serverUrlFor);
 
         const upgradeAfter = [...(args.joinServer ? [args.joinServer.upgrade] : []), ...(args.upgradeAfter ?? [])];
-        const { steps, prepare, install, removal, upgrade, version } = registerNodeSteps(this, name, "server", { ...args, upgradeAfter }, this.token, {
+        const { steps, prepare, install, removal, upgrade, version, prepared } = registerNodeSteps(this, name, "server", { ...args, upgradeAfter }, this.token, {
             serverUrl: args.joinServer?.url,
             clusterInit: args.clusterInit,
             installAfter: args.joinServer ? [args.joinServer.install] : [],
@@ -318,6 +322,7 @@ export class K3sServer extends pulumi.ComponentResource {
         this.install = install;
         this.removal = removal;
         this.upgrade = upgrade;
+        this.prepared = prepared;
         this.k3sVersion = version;
         this.configYaml = steps.configYaml;
 
@@ -347,13 +352,15 @@ export class K3sAgent extends pulumi.ComponentResource {
     public readonly removal: command.local.Command;
     /** Drains, upgrades and uncordons the agent when its version or config changes. */
     public readonly upgrade: command.local.Command;
+    /** The host is prepared: the toolkit is there and WireGuard works. */
+    public readonly prepared: pulumi.Resource;
 
     constructor(name: string, args: K3sAgentArgs, opts?: pulumi.ComponentResourceOptions) {
         validateNodeArgs(name, args);
         super("k3s-multicloud:k3s:K3sAgent", name, {}, opts);
         this.host = args.host;
         // Agents depend on the server's install only, never on each other: they all install at once.
-        const { steps, prepare, install, removal, upgrade } = registerNodeSteps(
+        const { steps, prepare, install, removal, upgrade, prepared } = registerNodeSteps(
             this,
             name,
             "agent",
@@ -362,6 +369,7 @@ export class K3sAgent extends pulumi.ComponentResource {
             { serverUrl: args.server.url, installAfter: [args.server.install], drainVia: args.server },
         );
         this.upgrade = upgrade;
+        this.prepared = prepared;
         this.prepare = prepare;
         this.install = install;
         this.removal = removal;

@@ -5,11 +5,9 @@
  * throws: a consumer's tests with ordinary mocks (no command output) get an empty status, not an error.
  */
 
-export interface ExpectedNode {
-    readonly name: string;
-    readonly publicIp: string;
-    readonly privateIp: string;
-}
+import { NodeAddresses, nodeAddressList } from "../network/nodeAddresses";
+
+export type ExpectedNode = NodeAddresses;
 
 export interface PeerStatus {
     /** The node this peer is, or null for a peer that matches no node. */
@@ -36,10 +34,7 @@ export interface MeshNodeStatus {
  * they differ (the private address lets the host say "reached at its private address" instead of "missing").
  */
 export function meshPeersFlag(self: string, nodes: readonly ExpectedNode[]): string {
-    return nodes
-        .filter((n) => n.name !== self)
-        .map((n) => `${n.name}=${n.publicIp}${n.privateIp && n.privateIp !== n.publicIp ? `/${n.privateIp}` : ""}`)
-        .join(",");
+    return nodeAddressList(nodes.filter((n) => n.name !== self));
 }
 
 /**

@@ -51,6 +51,10 @@ export const TOOLKIT_VERBS = {
         wholeNumbers: ["ready-timeout"],
     },
     prune: { summary: "remove WireGuard peers that route nothing", flags: ["node-name"] },
+    firewall: {
+        summary: "open k3s' ports to cluster members only (nftables, and ufw where it is active)",
+        flags: ["node-name", "role", "members", "servers", "api-allowed", "cluster-cidrs"],
+    },
     "mesh-check": {
         summary: "wait for a handshake with every peer at its public IP; fail in words when the mesh did not form",
         flags: ["node-name", "role", "peers", "mesh-timeout"],
@@ -78,6 +82,7 @@ export const STEP_REVISIONS: Readonly<Record<ToolkitVerb, number>> = {
     kubeconfig: 1,
     restart: 1,
     prune: 1,
+    firewall: 1,
     "mesh-check": 1,
     drain: 1,
     uninstall: 1,

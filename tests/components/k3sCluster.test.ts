@@ -56,6 +56,32 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
         assert.ok(!cloud.named("dev-home-1-install").dependencies.includes(agentInstall.urn), "agents do not wait for each other");
     });
 
+    it("programs a host firewall on every node from one member list, the server's before any agent joins", async () => {
+        buildCluster({ apiAllowedCidrs: ["198.51.100.0/24"] });
+        await cloud.settle();
+        const members = "sh-server=47.100.1.10/172.17.61.146,tokyo-1=104.156.140.173,home-1=203.0.113.10/192.168.1.20";
+        assert.equal(
+            cloud.named("dev-sh-server-host-firewall").inputs.create,
+            `/opt/k3s-multicloud/bin/k3smc v1 firewall --node-name sh-server --role server --members ${members} --servers sh-server --api-allowed 198.51.100.0/24 --cluster-cidrs 10.42.0.0/16,10.43.0.0/16`,
+        );
+        assert.equal(
+            cloud.named("dev-home-1-host-firewall").inputs.create,
+            `sudo -n /opt/k3s-multicloud/bin/k3smc v1 firewall --node-name home-1 --role agent --members ${members} --servers sh-server --api-allowed 198.51.100.0/24 --cluster-cidrs 10.42.0.0/16,10.43.0.0/16`,
+        );
+        const serverFirewall = cloud.named("dev-sh-server-host-firewall");
+        assert.ok(serverFirewall.dependencies.includes(cloud.named("dev-sh-server-prepare").urn), "after the toolkit is there");
+        for (const agent of ["tokyo-1", "home-1"]) {
+            assert.ok(cloud.named(`dev-${agent}-install`).dependencies.includes(serverFirewall.urn), `${agent} joins after the server's host firewall`);
+            assert.ok(cloud.named("dev-mesh-ready").dependencies.includes(cloud.named(`dev-${agent}-host-firewall`).urn));
+        }
+    });
+
+    it("leaves the host firewall to the owner when asked", async () => {
+        buildCluster({ hostFirewall: false });
+        await cloud.settle();
+        assert.deepEqual(cloud.registrations.filter((r) => r.name.endsWith("-host-firewall")), []);
+    });
+
     it("reports the nodes, the API endpoint and a secret kubeconfig", async () => {
         const { cluster } = buildCluster();
         const [nodes, endpoint, kubeconfig, token] = await Promise.all([

@@ -87,13 +87,15 @@ export class ScriptSandbox {
     }
 
     /** Runs a command text exactly as a component registered it, through bash like sshd would. */
-    run(commandText: string, options: { stdin?: string; env?: Record<string, string>; asUser?: string } = {}): ScriptRun {
-        const argv = inSandboxMounts(
+    run(commandText: string, options: { stdin?: string; env?: Record<string, string>; asUser?: string; netns?: string } = {}): ScriptRun {
+        const sandboxed = inSandboxMounts(
             this.root,
             options.asUser
                 ? ["setpriv", `--reuid=${options.asUser}`, `--regid=${options.asUser}`, "--clear-groups", "bash", "-c", commandText]
                 : ["bash", "-c", commandText],
         );
+        // In a network namespace the test made: the command sees that namespace's interfaces and nftables.
+        const argv = options.netns ? ["ip", "netns", "exec", options.netns, ...sandboxed] : sandboxed;
         const result = spawnSync(argv[0], argv.slice(1), {
             input: options.stdin ?? "",
             env: this.env(options.env),

@@ -111,7 +111,7 @@ describe("stack config parsing", () => {
     }
 
     it("rejects unknown settings, clouds and fields with the allowed ones", () => {
-        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds (README, "Stack config").');
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds, hostFirewall (README, "Stack config").');
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [] }, 'k3s-multicloud:nodes = []: must be a non-empty list of nodes. List at least one server (README, "Stack config").');
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "hetzner" }] }, 'k3s-multicloud:nodes[0].cloud = "hetzner": is not a supported cloud. Use "aliyun", "vultr" or "existing".');
         rejects(
@@ -123,8 +123,8 @@ describe("stack config parsing", () => {
 
     it("reads the mesh check settings, typed", () => {
         const base = { k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }] };
-        const parsed = parseStackConfig({ ...base, verifyMesh: false, meshTimeoutSeconds: 600 });
-        assert.deepEqual([parsed.verifyMesh, parsed.meshTimeoutSeconds], [false, 600]);
+        const parsed = parseStackConfig({ ...base, verifyMesh: false, meshTimeoutSeconds: 600, hostFirewall: false });
+        assert.deepEqual([parsed.verifyMesh, parsed.meshTimeoutSeconds, parsed.hostFirewall], [false, 600, false]);
         rejects({ ...base, verifyMesh: "false" }, 'k3s-multicloud:verifyMesh = "false": must be true or false. Write it without quotes: true or false.');
         rejects({ ...base, meshTimeoutSeconds: "60; reboot" }, 'k3s-multicloud:meshTimeoutSeconds = "60; reboot": must be a positive whole number. Write it without quotes, e.g. 2.');
     });

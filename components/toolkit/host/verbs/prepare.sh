@@ -73,6 +73,7 @@ wait_for_package_manager() {
 ensure_packages() {
     local needed=()
     command -v wg >/dev/null 2>&1 || needed+=(wireguard-tools)
+    command -v nft >/dev/null 2>&1 || needed+=(nftables)
     if [ "$K3SMC_KUBE_PROXY_MODE" = ipvs ]; then
         command -v ipset >/dev/null 2>&1 || needed+=(ipset)
         command -v ipvsadm >/dev/null 2>&1 || needed+=(ipvsadm)
