@@ -80,6 +80,7 @@ function createHost(node: NodeConfig, index: number, stack: StackConfig, secret:
                 user: node.user,
                 port: node.port,
                 hostKey: node.hostKey,
+                insecureIgnoreHostKey: node.insecureIgnoreHostKey,
                 ...(node.passwordSecret !== undefined
                     ? { password: secret(node.passwordSecret) }
                     : { privateKey: secret(node.privateKeySecret ?? "sshPrivateKey") }),

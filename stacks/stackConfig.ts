@@ -44,6 +44,8 @@ export interface ExistingNodeConfig extends NodeBase {
     readonly user?: string;
     readonly port?: number;
     readonly hostKey?: string;
+    /** Connect without checking the host key (every preview warns). */
+    readonly insecureIgnoreHostKey?: boolean;
     /** Name of the secret config key holding this server's SSH private key. Default: `sshPrivateKey`. */
     readonly privateKeySecret?: string;
     /** Name of the secret config key holding this server's SSH password (instead of a key). */
@@ -94,7 +96,7 @@ export const CONFIG_KEYS = [
 const NODE_FIELDS: Record<NodeConfig["cloud"], readonly string[]> = {
     aliyun: ["name", "role", "cloud", "region", "planId", "plan", "imageId", "image", "period", "autoRenew"],
     vultr: ["name", "role", "cloud", "region", "plan", "osId", "osName", "enableIpv6", "tags"],
-    existing: ["name", "role", "cloud", "publicIp", "privateIp", "location", "user", "port", "hostKey", "privateKeySecret", "passwordSecret"],
+    existing: ["name", "role", "cloud", "publicIp", "privateIp", "location", "user", "port", "hostKey", "insecureIgnoreHostKey", "privateKeySecret", "passwordSecret"],
 };
 const OPTION_FIELDS = ["kubeProxyMode", "disable", "tlsSans", "installMirror", "wireguardKernel", "extraConfig", "agentExtraConfig"];
 

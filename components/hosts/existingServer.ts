@@ -27,8 +27,16 @@ export interface ExistingServerArgs {
     readonly password?: pulumi.Input<string>;
     /** SSH port. Default 22. */
     readonly port?: number;
-    /** Pin the server's SSH host key (e.g. "ssh-ed25519 AAAA..."); unpinned when absent. */
+    /**
+     * The server's SSH host public key, pinned for every SSH session (e.g. "ssh-ed25519 AAAA..."; read it on the server
+     * from /etc/ssh/ssh_host_ed25519_key.pub). Required unless `insecureIgnoreHostKey` is set.
+     */
     readonly hostKey?: pulumi.Input<string>;
+    /**
+     * Connect without checking the host key: whoever answers at the address gets the credentials, the join token
+     * and every command. Every preview warns about it. Default false.
+     */
+    readonly insecureIgnoreHostKey?: boolean;
     /**
      * True when the public IP is not on the NIC (1:1 NAT, or a router's port forward). Default: whether `privateIp`
      * differs from `publicIp`. Required when either address is an Output, since then they cannot be compared here.
@@ -62,8 +70,24 @@ export class ExistingServer extends pulumi.ComponentResource {
             `Set it as a secret: \`pulumi config set --secret\` and pass the value with config.requireSecret().`,
         );
         const behindNat = deriveBehindNat(field, args.publicIp, args.privateIp, args.behindNat);
+        const hostKey = args.hostKey === undefined ? undefined : validateHostKey(field("hostKey"), args.hostKey);
+        if (hostKey === undefined && !args.insecureIgnoreHostKey) {
+            const where = typeof args.publicIp === "string" ? `${args.publicIp}:${port}` : `the server's address, port ${port}`;
+            throw new ConfigError(
+                field("hostKey"),
+                undefined,
+                `is required: without it SSH trusts whatever answers at ${where}, which then receives the SSH credentials, the join token and every command`,
+                "Set it to the server's host public key (on the server: cat /etc/ssh/ssh_host_ed25519_key.pub; or ssh-keyscan -t ed25519 from a network you trust), or set insecureIgnoreHostKey: true to accept the risk.",
+            );
+        }
 
         super("k3s-multicloud:hosts:ExistingServer", name, {}, opts);
+        if (hostKey === undefined) {
+            pulumi.log.warn(
+                `${nodeName}: SSH to this existing server does not check its host key (insecureIgnoreHostKey): whoever answers at its address receives the SSH credentials, the join token and every command. Set hostKey to pin it.`,
+                this,
+            );
+        }
 
         const publicIp = checkedAddress(field("publicIp"), args.publicIp);
         const privateIp = checkedAddress(field("privateIp"), args.privateIp ?? args.publicIp);
@@ -81,7 +105,7 @@ export class ExistingServer extends pulumi.ComponentResource {
                 user,
                 privateKey: args.privateKey,
                 password: args.password,
-                hostKey: args.hostKey,
+                hostKey,
                 dial: args.ssh,
             }),
             sudo: user !== "root",
@@ -120,4 +144,22 @@ export function deriveBehindNat(
         );
     }
     return privateIp !== undefined && privateIp !== publicIp;
+}
+
+const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * A host key in authorized_keys form, without the comment (what the command provider's `hostKey` and a known_hosts
+ * line take). Outputs are checked when they resolve.
+ */
+function validateHostKey(field: string, key: pulumi.Input<string>): pulumi.Input<string> {
+    const check = (value: string) => {
+        const [type, body] = value.trim().split(/\s+/);
+        const bare = `${type} ${body}`;
+        if (!HOST_KEY.test(bare)) {
+            throw new ConfigError(field, value, "is not an SSH public key", 'Give the line of /etc/ssh/ssh_host_ed25519_key.pub, e.g. "ssh-ed25519 AAAAC3Nza...".');
+        }
+        return bare;
+    };
+    return typeof key === "string" ? check(key) : pulumi.output(key).apply(check);
 }

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { AliyunLightweightServer, ExistingServer, VultrServer } from "../../components";
 import { MockCloud, SWAS_GET_INSTANCES, isSecretValue, plainStrings, resolve, unwrap } from "../harness/mockCloud";
-import { SECRETS, SSH_PUBLIC_KEY, TYPES, assertConfigError, secret } from "../harness/fixtures";
+import { HOST_KEY, SECRETS, SSH_PUBLIC_KEY, TYPES, assertConfigError, secret } from "../harness/fixtures";
 
 const fixture = {
     swas: { "sh-server": { publicIp: "47.100.1.10", privateIp: "172.17.61.146" } },
@@ -218,17 +218,39 @@ describe("host components (mocks)", () => {
     });
 
     describe("ExistingServer", () => {
+        it("requires a pinned host key, or an explicit insecureIgnoreHostKey that every preview warns about", async () => {
+            assertConfigError(
+                () => new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", privateKey: secret(SECRETS.existingPrivateKey) }),
+                "ExistingServer(home-1).hostKey = (not set): is required: without it SSH trusts whatever answers at 203.0.113.10:22, which then receives the SSH credentials, the join token and every command. Set it to the server's host public key (on the server: cat /etc/ssh/ssh_host_ed25519_key.pub; or ssh-keyscan -t ed25519 from a network you trust), or set insecureIgnoreHostKey: true to accept the risk.",
+            );
+            assertConfigError(
+                () => new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", privateKey: secret(SECRETS.existingPrivateKey), hostKey: "AAAAC3NzaC1lZDI1NTE5" }),
+                'ExistingServer(home-1).hostKey = "AAAAC3NzaC1lZDI1NTE5": is not an SSH public key. Give the line of /etc/ssh/ssh_host_ed25519_key.pub, e.g. "ssh-ed25519 AAAAC3Nza...".',
+            );
+            const insecure = new ExistingServer("home-2", { publicIp: "203.0.113.11", location: "home", privateKey: secret(SECRETS.existingPrivateKey), insecureIgnoreHostKey: true });
+            const connection = await resolve(insecure.host.connection);
+            assert.equal(connection.value!.hostKey, undefined);
+            assert.deepEqual(cloud.warnings, [
+                "home-2: SSH to this existing server does not check its host key (insecureIgnoreHostKey): whoever answers at its address receives the SSH credentials, the join token and every command. Set hostKey to pin it.",
+            ]);
+            // A key copied with its comment is pinned without it, as OpenSSH's known_hosts and the provider expect.
+            const commented = new ExistingServer("home-3", { publicIp: "203.0.113.12", location: "home", privateKey: secret(SECRETS.existingPrivateKey), hostKey: `${HOST_KEY} root@home-3\n` });
+            assert.equal((await resolve(commented.host.connection)).value!.hostKey, HOST_KEY);
+        });
+
         it("takes the given addresses and derives NAT from them", async () => {
             const natted = new ExistingServer("home-1", {
                 publicIp: "203.0.113.10",
                 privateIp: "192.168.1.20",
                 location: "home-lab",
                 privateKey: secret(SECRETS.existingPrivateKey),
+                hostKey: HOST_KEY,
             });
             const direct = new ExistingServer("colo-1", {
                 publicIp: "203.0.113.11",
                 location: "colo",
                 password: secret(SECRETS.existingPassword),
+                hostKey: HOST_KEY,
             });
             assert.equal(natted.host.behindNat, true);
             assert.equal(direct.host.behindNat, false);
@@ -274,8 +296,8 @@ describe("host components (mocks)", () => {
                 swas("sh-2"),
                 vultrServer("tokyo-1"),
                 vultrServer("tokyo-2"),
-                new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", privateKey: secret(SECRETS.existingPrivateKey) }),
-                new ExistingServer("home-2", { publicIp: "203.0.113.11", location: "home", password: secret(SECRETS.existingPassword) }),
+                new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", privateKey: secret(SECRETS.existingPrivateKey), hostKey: HOST_KEY }),
+                new ExistingServer("home-2", { publicIp: "203.0.113.11", location: "home", password: secret(SECRETS.existingPassword), hostKey: HOST_KEY }),
             ];
         }
 

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { ExistingServer, K3sCluster, K3sServer, VultrServer } from "../../components";
 import { MockCloud, isSecretValue, plainStrings, resolve } from "../harness/mockCloud";
 import { ADDRESSES, buildCluster, clusterCloudFixture } from "../harness/clusterFixture";
-import { SECRETS, SSH_PUBLIC_KEY, TYPES, assertConfigError, secret } from "../harness/fixtures";
+import { HOST_KEY, SECRETS, SSH_PUBLIC_KEY, TYPES, assertConfigError, secret } from "../harness/fixtures";
 
 describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing agent", () => {
     let cloud: MockCloud;
@@ -128,7 +128,7 @@ describe("K3sCluster guardrails", () => {
 
     const rejects = assertConfigError;
     const existing = (name: string, location = "home", publicIp = "203.0.113.20") =>
-        new ExistingServer(name, { publicIp, location, privateKey: secret(SECRETS.existingPrivateKey) }).host;
+        new ExistingServer(name, { publicIp, location, privateKey: secret(SECRETS.existingPrivateKey), hostKey: HOST_KEY }).host;
 
     it("needs a server", () => {
         rejects(

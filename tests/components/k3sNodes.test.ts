@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { AliyunLightweightServer, ExistingServer, K3sAgent, K3sServer, VultrServer } from "../../components";
 import { MockCloud, isSecretValue, plainStrings, resolve, unwrap } from "../harness/mockCloud";
-import { K3S_YAML, SECRETS, SSH_PUBLIC_KEY, TYPES, secret } from "../harness/fixtures";
+import { HOST_KEY, K3S_YAML, SECRETS, SSH_PUBLIC_KEY, TYPES, secret } from "../harness/fixtures";
 import { relayCommand, shippedToolkit } from "../../components/toolkit/bundle";
 import { nodeFingerprint, shellQuote } from "../../components/toolkit/contract";
 
@@ -30,6 +30,7 @@ function build() {
         location: "home",
         user: "ubuntu",
         privateKey: secret(SECRETS.existingPrivateKey),
+        hostKey: HOST_KEY,
     });
     const options = { disable: ["traefik"] };
     const server = new K3sServer("sh-server-k3s", { host: swas.host, k3sVersion: VERSION, options, clusterName: "dev" });

@@ -26,7 +26,7 @@ describe("a consumer's test with ordinary mocks (state = inputs)", () => {
                 "consumer",
                 "test",
             );
-            const server = new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", privateKey: pulumi.secret("key") });
+            const server = new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", privateKey: pulumi.secret("key"), hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhvc3Qta2V5" });
             const agent = new VultrServer("tokyo-1", { region: "nrt", plan: "vc2-1c-2gb", osId: 2284, sshPublicKey: "ssh-ed25519 AAAA x", sshPrivateKey: pulumi.secret("key") });
             const cluster = new K3sCluster("dev", { k3sVersion: "v1.33.6+k3s1", servers: [server.host], agents: [agent.host] });
             const map = new k8s.core.v1.ConfigMap("settings", { data: { a: "b" } }, { provider: cluster.provider });

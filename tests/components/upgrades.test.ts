@@ -2,13 +2,13 @@ import { strict as assert } from "node:assert";
 import { ConfigError, ExistingServer, K3sCluster } from "../../components";
 import { refuseDowngrade } from "../../components/k3s/k3sNode";
 import { MockCloud, resolve, unwrap } from "../harness/mockCloud";
-import { SECRETS, secret } from "../harness/fixtures";
+import { HOST_KEY, SECRETS, secret } from "../harness/fixtures";
 
 type Env = Record<string, unknown>;
 
 function cluster(k3sVersion: string, extra: Partial<ConstructorParameters<typeof K3sCluster>[1]> = {}) {
     const host = (name: string, ip: string) =>
-        new ExistingServer(name, { publicIp: ip, location: "lab", privateKey: secret(SECRETS.existingPrivateKey) }).host;
+        new ExistingServer(name, { publicIp: ip, location: "lab", privateKey: secret(SECRETS.existingPrivateKey), hostKey: HOST_KEY }).host;
     return new K3sCluster("c", {
         k3sVersion,
         servers: [host("s-1", "203.0.113.1")],
@@ -73,8 +73,8 @@ describe("upgrades (mocks)", () => {
         const build = (key: string) =>
             new K3sCluster("c", {
                 k3sVersion: "v1.33.6+k3s1",
-                servers: [new ExistingServer("s-1", { publicIp: "203.0.113.1", location: "lab", privateKey: secret(key) }).host],
-                agents: [new ExistingServer("a-1", { publicIp: "203.0.113.11", location: "lab", privateKey: secret(key) }).host],
+                servers: [new ExistingServer("s-1", { publicIp: "203.0.113.1", location: "lab", privateKey: secret(key), hostKey: HOST_KEY }).host],
+                agents: [new ExistingServer("a-1", { publicIp: "203.0.113.11", location: "lab", privateKey: secret(key), hostKey: HOST_KEY }).host],
                 verifyMesh: false,
             });
         let cloud = await MockCloud.install();

@@ -1,6 +1,6 @@
 import { AliyunLightweightServer, ExistingServer, K3sCluster, K3sClusterArgs, VultrServer } from "../../components";
 import { CloudFixture } from "./mockCloud";
-import { K3S_YAML, SECRETS, SSH_PUBLIC_KEY, secret } from "./fixtures";
+import { HOST_KEY, K3S_YAML, SECRETS, SSH_PUBLIC_KEY, secret } from "./fixtures";
 
 /** Addresses of the standard three-node cluster: SWAS server behind NAT, Vultr agent, existing agent behind NAT. */
 export const ADDRESSES = {
@@ -33,6 +33,7 @@ export function buildClusterHosts() {
         location: "home-lab",
         user: "ubuntu",
         privateKey: secret(SECRETS.existingPrivateKey),
+        hostKey: HOST_KEY,
     });
     return { server, tokyo, home };
 }

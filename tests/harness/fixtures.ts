@@ -9,6 +9,9 @@ export const SECRETS = {
     existingPassword: "existing-test-password-9f2c",
 } as const;
 
+/** An existing server's SSH host public key, as pinned in `hostKey` (test value). */
+export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhvc3Qta2V5LW9mLXRoZS10ZXN0LXNlcnZlcjAx";
+
 export const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk3c211bHRpY2xvdWR0ZXN0a2V5 ops@example";
 
 /** The resource type tokens the assertions talk about. */

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { AliyunLightweightServer, ExistingServer, VultrServer } from "../../components";
 import { MockCloud, SWAS_GET_INSTANCES, UNKNOWN, plainStrings, resolve } from "../harness/mockCloud";
-import { SECRETS, SSH_PUBLIC_KEY, TYPES, secret } from "../harness/fixtures";
+import { HOST_KEY, SECRETS, SSH_PUBLIC_KEY, TYPES, secret } from "../harness/fixtures";
 
 /**
  * The first `pulumi preview` of a new stack: no instance exists, so ids and addresses are unknown. Everything must
@@ -26,6 +26,7 @@ describe("host components in preview (unknown ids and addresses)", () => {
             publicIp: "203.0.113.10",
             location: "home",
             password: secret(SECRETS.existingPassword),
+            hostKey: HOST_KEY,
         });
 
         const aliyunIp = await resolve(aliyun.host.publicIp);

@@ -25,7 +25,7 @@ async function registeredSteps(user: string, sshd: SshServer, options: { agentVe
     const cloud = await MockCloud.install();
     const key = readFileSync(sshd.clientKey, "utf8");
     const existing = (name: string, ip: string) =>
-        new ExistingServer(name, { publicIp: ip, location: "lab", user, port: sshd.port, privateKey: secret(key), hostKey: options.hostKey }).host;
+        new ExistingServer(name, { publicIp: ip, location: "lab", user, port: sshd.port, privateKey: secret(key), hostKey: options.hostKey ?? sshd.hostPublicKey() }).host;
     const server = new K3sServer("lab-1-k3s", { host: existing("lab-1", "127.0.0.1"), k3sVersion: "v1.33.6+k3s1", readyTimeoutSeconds: 5 });
     new K3sAgent("lab-2-k3s", { host: existing("lab-2", "127.0.0.2"), k3sVersion: "v1.33.6+k3s1", server, readyTimeoutSeconds: 5 });
     // A reachable agent, at the version the test asks for: its install and upgrade steps are what `pulumi up` runs.

@@ -6,7 +6,7 @@ import { MockCloud, isSecretValue } from "../harness/mockCloud";
 import { secret, K3S_YAML } from "../harness/fixtures";
 (async () => {
   const cloud = await MockCloud.install({ fixture: { outputs: { "lab-1-k3s-kubeconfig": { stdout: K3S_YAML } } } });
-  const host = (n: string, ip: string) => new ExistingServer(n, { publicIp: ip, location: "lab", user: "root", privateKey: secret("KEY") }).host;
+  const host = (n: string, ip: string) => new ExistingServer(n, { publicIp: ip, location: "lab", user: "root", privateKey: secret("KEY"), insecureIgnoreHostKey: true }).host;
   const server = new K3sServer("lab-1-k3s", { host: host("lab-1", "192.0.2.1"), k3sVersion: "v1.33.6+k3s1" });
   new K3sAgent("lab-2-k3s", { host: host("lab-2", "192.0.2.2"), k3sVersion: "v1.33.6+k3s1", server });
   await cloud.settle();

@@ -4,13 +4,13 @@ import { AliyunLightweightServer, ExistingServer, VultrServer } from "../../comp
 import { parseIpv4Cidr, validateIpv4 } from "../../components/validation/addresses";
 import { assertUniqueNames, validateNodeName } from "../../components/validation/names";
 import { MockCloud } from "../harness/mockCloud";
-import { SECRETS, SSH_PUBLIC_KEY, secret, assertConfigError } from "../harness/fixtures";
+import { HOST_KEY, SECRETS, SSH_PUBLIC_KEY, secret, assertConfigError } from "../harness/fixtures";
 
 const rejects = assertConfigError;
 
 const swasArgs = { region: "cn-shanghai", planId: "swas.s2.c2m2s40b4t1", imageId: "image-ubuntu-2204" };
 const vultrArgs = { region: "nrt", plan: "vc2-1c-2gb", osId: 2284, sshPublicKey: SSH_PUBLIC_KEY, sshPrivateKey: "key" };
-const existingArgs = { publicIp: "203.0.113.10", location: "home-lab", privateKey: "key" };
+const existingArgs = { publicIp: "203.0.113.10", location: "home-lab", privateKey: "key", hostKey: HOST_KEY };
 
 describe("host input validation", () => {
     let cloud: MockCloud;

@@ -51,7 +51,7 @@ describe("offline plan (npm run plan)", function () {
                     "  k3s-multicloud:k3sVersion: v1.33.6+k3s1",
                     "  k3s-multicloud:sshPublicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFpSZXBsYWNl ops@example",
                     "  k3s-multicloud:nodes:",
-                    "    - {name: s-1, role: server, cloud: existing, publicIp: 203.0.113.10, location: lab}",
+                    "    - {name: s-1, role: server, cloud: existing, publicIp: 203.0.113.10, location: lab, insecureIgnoreHostKey: true}",
                     "    - {name: v-1, role: agent, cloud: vultr, region: nrt, plan: vc2-1c-2gb, osId: \"2284\"}",
                     "",
                 ].join("\n"),
