@@ -1,10 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS } from "./stackConfig";
 
-/** The raw `k3s-multicloud:*` values: structured values arrive as JSON text, plain strings as themselves. */
+/**
+ * Every `k3s-multicloud:*` value of the stack: structured values arrive as JSON text, plain strings as themselves.
+ * All of the namespace is read, not only the keys the program knows, so a typo'd key reaches parseStackConfig and is
+ * refused there instead of being silently ignored.
+ */
 export function readRawConfig(config: pulumi.Config): Record<string, unknown> {
     const raw: Record<string, unknown> = {};
-    for (const key of CONFIG_KEYS) {
+    const prefix = `${config.name}:`;
+    const keys = Object.keys(pulumi.runtime.allConfig())
+        .filter((key) => key.startsWith(prefix) && !isSecretConfig(key))
+        .map((key) => key.slice(prefix.length));
+    for (const key of keys) {
         const text = config.get(key);
         if (text === undefined) continue;
         try {
@@ -14,4 +21,13 @@ export function readRawConfig(config: pulumi.Config): Record<string, unknown> {
         }
     }
     return raw;
+}
+
+/**
+ * Encrypted values (`pulumi config set --secret`: the SSH keys and passwords the program reads with requireSecret)
+ * are not settings: they are skipped here, unread. The SDK's check is internal (not in its typings), hence the guard.
+ */
+function isSecretConfig(fullKey: string): boolean {
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+    return runtime.isConfigSecret?.(fullKey) ?? false;
 }

@@ -1,6 +1,7 @@
 import { ConfigValue } from "../components/k3s/yaml";
 import { K3sOptions } from "../components/k3s/options";
 import { ConfigError } from "../components/validation/configError";
+import { nearestWord } from "../components/validation/suggest";
 
 /**
  * The typed stack config the program reads (Pulumi.<stack>.yaml, namespace `k3s-multicloud`). Parsing is pure and
@@ -142,9 +143,31 @@ function expectNestedStringMaps(field: string, value: unknown): Record<string, R
 function rejectUnknownFields(field: string, value: Record<string, unknown>, allowed: readonly string[]): void {
     for (const key of Object.keys(value)) {
         if (!allowed.includes(key)) {
-            throw new ConfigError(`${field}.${key}`, value[key], "is not a setting here", `Use one of ${allowed.join(", ")}.`);
+            const near = nearestWord(key, allowed);
+            throw new ConfigError(
+                `${field}.${key}`,
+                value[key],
+                "is not a setting here",
+                near ? `Did you mean ${near}? Write it as \`${near}: ...\`. Settings here: ${allowed.join(", ")}.` : `Use one of ${allowed.join(", ")}.`,
+            );
         }
     }
+}
+
+/**
+ * A node entry with `count: N` is a pool: N nodes with the same settings, named `<name>-1` to `<name>-N`
+ * (per-node annotations, labels and taints then use those full names).
+ */
+function expandPool(field: string, raw: unknown): Array<[string, unknown]> {
+    if (!isRecord(raw) || raw.count === undefined) return [[field, raw]];
+    const count = raw.count;
+    if (typeof count !== "number" || !Number.isInteger(count) || count < 1 || count > 500) {
+        throw new ConfigError(`${field}.count`, count, "must be a whole number from 1 to 500", "Write it without quotes, e.g. count: 3.");
+    }
+    const { count: _count, ...node } = raw;
+    void _count;
+    const name = expectString(`${field}.name`, node.name, "name: pool");
+    return Array.from({ length: count }, (_, i): [string, unknown] => [`${field} (${name}-${i + 1})`, { ...node, name: `${name}-${i + 1}` }]);
 }
 
 function parseNode(field: string, raw: unknown): NodeConfig {
@@ -175,14 +198,22 @@ function parseNode(field: string, raw: unknown): NodeConfig {
 export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackConfig {
     for (const key of Object.keys(raw)) {
         if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
-            throw new ConfigError(`k3s-multicloud:${key}`, raw[key], "is not a setting of this program", `Use one of ${CONFIG_KEYS.join(", ")} (README, "Stack config").`);
+            const near = nearestWord(key, CONFIG_KEYS);
+            throw new ConfigError(
+                `k3s-multicloud:${key}`,
+                raw[key],
+                "is not a setting of this program",
+                near
+                    ? `Did you mean ${near}? Write it as \`k3s-multicloud:${near}: ...\` in the stack file.`
+                    : `Use one of ${CONFIG_KEYS.join(", ")} (README, "Stack config").`,
+            );
         }
     }
     const k3sVersion = expectString("k3s-multicloud:k3sVersion", raw.k3sVersion, "k3sVersion: v1.33.6+k3s1");
     if (!Array.isArray(raw.nodes) || raw.nodes.length === 0) {
         throw new ConfigError("k3s-multicloud:nodes", raw.nodes, "must be a non-empty list of nodes", "List at least one server (README, \"Stack config\").");
     }
-    const nodes = raw.nodes.map((node, index) => parseNode(`k3s-multicloud:nodes[${index}]`, node));
+    const nodes = raw.nodes.flatMap((node, index) => expandPool(`k3s-multicloud:nodes[${index}]`, node)).map(([field, node]) => parseNode(field, node));
     const options = raw.options ?? {};
     if (!isRecord(options)) throw new ConfigError("k3s-multicloud:options", options, "must be a map", "Write it like {disable: [traefik]}.");
     rejectUnknownFields("k3s-multicloud:options", options, OPTION_FIELDS);

@@ -25,13 +25,35 @@ export function loadStackConfigFile(stack: string, dir = STACKS_DIR): Record<str
     } catch {
         throw new ConfigError("stack", stack, `has no config file ${path}`, "Name a stack that has a stacks/Pulumi.<stack>.yaml, e.g. dev.");
     }
-    const document = (parse(text) ?? {}) as { config?: Record<string, unknown> };
+    let document: { config?: Record<string, unknown> };
+    try {
+        document = (parse(text, { prettyErrors: true }) ?? {}) as { config?: Record<string, unknown> };
+    } catch (error) {
+        throw yamlError(path, text, error);
+    }
     const config: Record<string, string> = {};
     for (const [key, value] of Object.entries(document.config ?? {})) {
         if (typeof value === "object" && value !== null && "secure" in value) continue;
         config[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
     return config;
+}
+
+/**
+ * A YAML syntax error as the user needs it: the file, line and column, the offending line with a caret under the
+ * column, and what the parser said - no stack trace.
+ */
+function yamlError(path: string, text: string, error: unknown): ConfigError {
+    const position = (error as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
+    const reason = String((error as Error).message ?? error).split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    if (!position) return new ConfigError(path, "(YAML)", `is not valid YAML: ${reason}`, "Fix the file's syntax.");
+    const line = text.split("\n")[position.line - 1] ?? "";
+    return new ConfigError(
+        `${path}:${position.line}:${position.col}`,
+        line,
+        `is not valid YAML: ${reason}`,
+        `Fix the file at line ${position.line}, column ${position.col}:\n    ${line}\n    ${" ".repeat(Math.max(0, position.col - 1))}^`,
+    );
 }
 
 /** The fake cloud of the plan: every value the cloud assigns at create time comes back as `<what>`. */

@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { renderMeshDiagram } from "../../stacks/plan/meshDiagram";
 import { parseStackConfig } from "../../stacks/stackConfig";
+import { readRawConfig } from "../../stacks/readConfig";
+import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../components";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -65,6 +67,21 @@ describe("offline plan (npm run plan)", function () {
         }
     });
 
+    it("reports a YAML syntax error with file, line, column and the line itself, without a stack trace", () => {
+        const dir = mkdtempSync(join(tmpdir(), "k3smc-plan-"));
+        try {
+            writeFileSync(join(dir, "Pulumi.typo.yaml"), "config:\n  k3s-multicloud:k3sVersion: v1.33.6+k3s1\n   k3s-multicloud:nodes: []\n");
+            const run = plan("typo", "--config-dir", dir);
+            assert.equal(run.status, 1);
+            assert.equal(
+                run.stderr,
+                `error: ${join(dir, "Pulumi.typo.yaml")}:2:30 = "  k3s-multicloud:k3sVersion: v1.33.6+k3s1": is not valid YAML: Nested mappings are not allowed in compact mappings. Fix the file at line 2, column 30:\n      k3s-multicloud:k3sVersion: v1.33.6+k3s1\n                                 ^\n`,
+            );
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("names a missing stack file", () => {
         const run = plan("nosuchstack");
         assert.equal(run.status, 1);
@@ -119,6 +136,50 @@ describe("stack config parsing", () => {
             "k3s-multicloud:nodes[0].size = 2: is not a setting here. Use one of name, role, cloud, region, plan, osId, osName, enableIpv6, tags.",
         );
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "master", cloud: "existing", publicIp: "1.2.3.4", location: "x" }] }, 'k3s-multicloud:nodes[0].role = "master": is not a node role. Use "server" or "agent".');
+    });
+
+    it("suggests the setting a typo meant, in the YAML the user writes", () => {
+        const base = { k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }] };
+        rejects(
+            { ...base, sshAllowedCidr: ["198.51.100.0/24"] },
+            'k3s-multicloud:sshAllowedCidr = ["198.51.100.0/24"]: is not a setting of this program. Did you mean sshAllowedCidrs? Write it as `k3s-multicloud:sshAllowedCidrs: ...` in the stack file.',
+        );
+        rejects(
+            { ...base, nodes: [{ name: "a", role: "server", cloud: "aliyun", region: "cn-hangzhou", planid: "p" }] },
+            'k3s-multicloud:nodes[0].planid = "p": is not a setting here. Did you mean planId? Write it as `planId: ...`. Settings here: name, role, cloud, region, planId, plan, imageId, image, period, autoRenew.',
+        );
+    });
+
+    it("expands a node pool (count) into numbered nodes with the same settings", () => {
+        const parsed = parseStackConfig({
+            k3sVersion: "v1.33.6+k3s1",
+            nodes: [
+                { name: "s", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" },
+                { name: "pool", role: "agent", cloud: "vultr", region: "nrt", plan: "vc2-1c-2gb", osId: 2284, count: 24 },
+            ],
+            nodeLabels: { "pool-3": { tier: "edge" } },
+        });
+        assert.deepEqual(parsed.nodes.map((n) => n.name), ["s", ...Array.from({ length: 24 }, (_, i) => `pool-${i + 1}`)]);
+        assert.deepEqual(parsed.nodes[3], { name: "pool-3", role: "agent", cloud: "vultr", region: "nrt", plan: "vc2-1c-2gb", osId: 2284 });
+        assert.deepEqual(parsed.nodeLabels, { "pool-3": { tier: "edge" } });
+        rejects(
+            { k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "pool", role: "agent", cloud: "vultr", region: "nrt", plan: "p", count: "3" }] },
+            'k3s-multicloud:nodes[0].count = "3": must be a whole number from 1 to 500. Write it without quotes, e.g. count: 3.',
+        );
+        // A pool member's own mistake names the member.
+        rejects(
+            { k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "pool", role: "agent", cloud: "vultr", region: "nrt", count: 2 }] },
+            "k3s-multicloud:nodes[0] (pool-1).plan = (not set): must be a non-empty string. Set it, e.g. plan: vc2-1c-2gb.",
+        );
+    });
+
+    it("reads the whole namespace in a real run, so a typo'd key is refused, and leaves encrypted values unread", () => {
+        pulumi.runtime.setAllConfig(
+            { "k3s-multicloud:k3sVersion": "v1.33.6+k3s1", "k3s-multicloud:sshAllowedCidr": '["0.0.0.0/0"]', "k3s-multicloud:sshPrivateKey": "ciphertext", "other:key": "x" },
+            ["k3s-multicloud:sshPrivateKey"],
+        );
+        assert.deepEqual(readRawConfig(new pulumi.Config("k3s-multicloud")), { k3sVersion: "v1.33.6+k3s1", sshAllowedCidr: ["0.0.0.0/0"] });
+        pulumi.runtime.setAllConfig({});
     });
 
     it("reads the mesh check settings, typed", () => {
