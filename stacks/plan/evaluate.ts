@@ -104,6 +104,27 @@ export function placeholderCloud() {
     };
 }
 
+/**
+ * The example stacks carry public keys whose data spells "ReplaceWith...": fine for a plan, fatal for a deploy (no one
+ * holds the private key, or the pinned host key is not the server's). Say so loudly.
+ */
+function placeholderKeyWarnings(config: ReturnType<typeof parseStackConfig>): string[] {
+    const isPlaceholder = (key: string | undefined) => {
+        const blob = key?.trim().split(/\s+/)[1];
+        return blob !== undefined && Buffer.from(blob, "base64").toString("latin1").includes("ReplaceWith");
+    };
+    const warnings: string[] = [];
+    if (isPlaceholder(config.sshPublicKey)) {
+        warnings.push("PLACEHOLDER KEY: k3s-multicloud:sshPublicKey is the example's placeholder; set your own public key before `pulumi up`.");
+    }
+    for (const node of config.nodes) {
+        if (node.cloud === "existing" && isPlaceholder(node.hostKey)) {
+            warnings.push(`PLACEHOLDER KEY: ${node.name}.hostKey is the example's placeholder; set the server's own host key before \`pulumi up\`, or every SSH session to it fails the pin.`);
+        }
+    }
+    return warnings;
+}
+
 /** Which node a cluster child belongs to: its name is `<cluster>-<node>-<part>`; the longest node name wins. */
 function nodeOf(resourceName: string, cluster: string, nodes: readonly string[], part: string): string | undefined {
     return nodes
@@ -142,6 +163,18 @@ export async function evaluateStack(stack: string, configValues: Record<string, 
                 source: "anywhere",
                 purpose: String(inputs.remark).replace(/^k3s-multicloud: /, ""),
             });
+        } else if (rule.type === "vultr:index/firewallRule:FirewallRule" && /-ssh-[0-9]+$/.test(rule.name)) {
+            // The SSH rules the Vultr host component creates (sshAllowedCidrs), named <node>-ssh-<n>.
+            const node = rule.name.replace(/-ssh-[0-9]+$/, "");
+            const subnet = String(unwrap(inputs.subnet));
+            firewall.push({
+                node,
+                cloud: "vultr",
+                protocol: inputs.protocol,
+                port: inputs.port,
+                source: inputs.subnetSize === 0 ? "anywhere" : `${subnet}/${inputs.subnetSize}`,
+                purpose: "SSH (sshAllowedCidrs)",
+            });
         } else if (rule.type === "vultr:index/firewallRule:FirewallRule" && nodeOf(rule.name, stack, names, "fw-")) {
             const subnet = String(unwrap(inputs.subnet));
             const peer = /^<(.+) public IP>$/.exec(subnet)?.[1] ?? nodes.find((n) => n.publicIp === subnet)?.name;
@@ -172,6 +205,10 @@ export async function evaluateStack(stack: string, configValues: Record<string, 
         (metadata as Record<string, unknown>)[meta.name] = { annotations, labels: meta.labels ?? {} };
     }
 
+    const hostFirewall = recorder.registrations
+        .filter((r) => r.type === "command:remote:Command" && r.name.endsWith("-host-firewall"))
+        .map((r) => nodeOf(r.name, stack, names, "host-firewall"))
+        .filter((n): n is string => n !== undefined);
     const installSources = Object.fromEntries(
         nodes.map((n) => [n.name, resolveInstallMirror(parsed.options.installMirror ?? "auto", n.cloud, n.location)]),
     );
@@ -182,7 +219,8 @@ export async function evaluateStack(stack: string, configValues: Record<string, 
         nodes,
         configs,
         firewall,
+        hostFirewall: { nodes: hostFirewall, apiAllowedCidrs: parsed.apiAllowedCidrs ?? ["0.0.0.0/0"] },
         metadata,
-        warnings: [...[...recorder.warnings].sort(), ...topologyWarnings(nodes, firewall)],
+        warnings: [...[...recorder.warnings].sort(), ...topologyWarnings(nodes, firewall, hostFirewall), ...placeholderKeyWarnings(parsed)],
     };
 }

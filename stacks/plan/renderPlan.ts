@@ -21,6 +21,8 @@ export interface PlanData {
     readonly nodes: readonly ClusterNodeInfo[];
     readonly configs: Readonly<Record<string, string>>;
     readonly firewall: readonly FirewallRow[];
+    /** The nodes that get the host firewall step, and who may reach 6443 besides the members. */
+    readonly hostFirewall: { readonly nodes: readonly string[]; readonly apiAllowedCidrs: readonly string[] };
     readonly metadata: Readonly<Record<string, { annotations: Record<string, string>; labels: Record<string, string> }>>;
     readonly warnings: readonly string[];
 }
@@ -38,17 +40,25 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 /** Warnings the plan derives from the topology itself, besides those the components log. */
-export function topologyWarnings(nodes: readonly ClusterNodeInfo[], firewall: readonly FirewallRow[]): string[] {
+export function topologyWarnings(nodes: readonly ClusterNodeInfo[], firewall: readonly FirewallRow[], hostFirewall: readonly string[] = []): string[] {
     const warnings: string[] = [];
     for (const node of nodes) {
+        const filtered = hostFirewall.includes(node.name);
         if (node.cloud === "existing") {
             const ports = node.role === "server" ? "6443/tcp, 51820-51821/udp and 10250/tcp" : "51820-51821/udp and 10250/tcp";
-            warnings.push(`${node.name} is a server you manage: open ${ports} to the other nodes in its own firewall (and forward them when it sits behind a router).`);
+            warnings.push(`${node.name} is a server you manage: open ${ports} to the other nodes in any firewall in front of it (and forward them when it sits behind a router).`);
         }
         if (node.cloud === "aliyun") {
             const open = firewall.filter((r) => r.node === node.name).map((r) => `${r.port}/${r.protocol}`);
-            warnings.push(`${node.name}: SWAS firewall rules cannot filter by source, so ${open.join(", ")} are open to the whole internet (TCP 22/80/443 are open by default).`);
+            warnings.push(
+                filtered
+                    ? `${node.name}: SWAS firewall rules cannot filter by source, so the cloud lets ${open.join(", ")} through from the whole internet; the host firewall on the node admits only the cluster's members (TCP 22/80/443 are open by default).`
+                    : `${node.name}: SWAS firewall rules cannot filter by source and the host firewall is off, so ${open.join(", ")} are open to the whole internet (TCP 22/80/443 are open by default).`,
+            );
         }
+    }
+    for (const row of firewall.filter((r) => r.purpose.startsWith("SSH") && r.source === "anywhere")) {
+        warnings.push(`${row.node}: SSH (22/tcp) is open to the whole internet (sshAllowedCidrs); narrow it to where you administer from.`);
     }
     return warnings;
 }
@@ -100,7 +110,29 @@ export function renderPlan(plan: PlanData): string {
     const unmanaged = plan.nodes.filter((n) => n.cloud === "existing").map((n) => n.name);
     if (unmanaged.length > 0) {
         out.push("");
-        out.push(`Existing servers (${unmanaged.join(", ")}): no rules are created; see the warnings.`);
+        out.push(`Existing servers (${unmanaged.join(", ")}): no cloud rules are created; see the warnings.`);
+    }
+    out.push("");
+    out.push("### Host firewall (nftables on each node, and ufw where active)");
+    out.push("");
+    const filtered = plan.nodes.filter((n) => plan.hostFirewall.nodes.includes(n.name)).map((n) => n.name);
+    if (filtered.length === 0) {
+        out.push("Off (`hostFirewall: false`): the nodes' own firewalls decide who reaches k3s' ports.");
+    } else {
+        out.push(`On ${filtered.join(", ")}. Every other source is dropped on these ports; other ports keep the host's own rules.`);
+        out.push("");
+        const api = plan.hostFirewall.apiAllowedCidrs.map((c) => (c === "0.0.0.0/0" ? "anywhere (apiAllowedCidrs)" : c)).join(", ");
+        out.push(
+            table(
+                ["port", "on", "from"],
+                [
+                    ["6443/tcp", "servers", `cluster members, ${api}`],
+                    ["10250/tcp", "all nodes", "cluster members"],
+                    ["51820-51821/udp", "all nodes", "cluster members"],
+                    ["2379-2380/tcp", "servers (with several servers)", "servers"],
+                ],
+            ),
+        );
     }
     out.push("");
     out.push("## Managed annotations and labels");

@@ -41,6 +41,9 @@ describe("offline plan (npm run plan)", function () {
         assert.ok(run.stdout.includes("| home-1 | existing | home-lab | agent | 203.0.113.10 | 192.168.1.20 | yes | GitHub |"));
         assert.ok(run.stdout.includes("kube-proxy-arg:\n  - proxy-mode=ipvs\n  - masquerade-all=true\n"));
         assert.ok(run.stdout.includes("| annotation | example.com/owner | platform-team |"));
+        // What a reviewer must see: the host firewall and the example's placeholder keys.
+        assert.ok(run.stdout.includes("| 6443/tcp | servers | cluster members, 198.51.100.0/24 |"), "prod narrows the API");
+        assert.ok(run.stdout.includes("\n- PLACEHOLDER KEY: home-1.hostKey is the example's placeholder; set the server's own host key before `pulumi up`, or every SSH session to it fails the pin.\n"));
     });
 
     it("exits non-zero with the validation message for a broken stack config", () => {
