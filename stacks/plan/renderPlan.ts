@@ -170,3 +170,75 @@ export function renderPlan(plan: PlanData): string {
     out.push("");
     return out.join("\n");
 }
+
+/** How many rows a PR-mode table shows before it summarises the rest. */
+const PR_ROWS = 40;
+/** How many nodes' config.yaml a PR comment shows (the full plan, an artifact, has all). */
+const PR_CONFIGS = 10;
+
+function capped<T>(items: readonly T[], limit: number): { shown: readonly T[]; more: string } {
+    return items.length <= limit ? { shown: items, more: "" } : { shown: items.slice(0, limit), more: `\n\n... and ${items.length - limit} more in the full plan.` };
+}
+
+function details(summary: string, body: string): string {
+    return `<details><summary>${summary}</summary>\n\n${body}\n\n</details>`;
+}
+
+/**
+ * The plan for a pull-request comment: the same facts, sized for GitHub's 65,536-character comment limit whatever the
+ * cluster size. Long tables stop after 40 rows, the mesh of a large cluster is drawn between locations, config.yaml is
+ * shown for the first nodes only, each section folds; the full plan (`npm run plan -- <stack>`) goes to the
+ * workflow's artifact. If a section still does not fit `budget`, it is left out with a line saying so.
+ */
+export function renderPrPlan(plan: PlanData, budget = 60_000): string {
+    const servers = plan.nodes.filter((n) => n.role === "server");
+    const head = [
+        `### k3s-multicloud plan: stack \`${plan.stack}\``,
+        "",
+        `k3s ${plan.k3sVersion} · ${plural(plan.nodes.length, "node")} (${plural(servers.length, "server")}, ${plural(plan.nodes.length - servers.length, "agent")}) · flannel wireguard-native over public IPs`,
+    ].join("\n");
+    const warnings = capped(plan.warnings, PR_ROWS);
+    const warningText = `**Warnings**\n\n${warnings.shown.map((w) => `- ${w}`).join("\n")}${warnings.more}`;
+    const nodes = capped(plan.nodes, PR_ROWS);
+    const nodeTable =
+        table(
+            ["node", "cloud", "location", "role", "public IP", "NAT", "k3s from"],
+            nodes.shown.map((n) => [n.name, n.cloud, n.location, n.role, shown(n.publicIp), n.behindNat ? "yes" : "no", plan.installSources[n.name] === "cn" ? "China mirror" : "GitHub"]),
+        ) + nodes.more;
+    const mesh =
+        plan.nodes.length <= 8
+            ? ["```mermaid", renderMeshDiagram(plan.nodes), "```"].join("\n")
+            : `Every node peers with every other over its public IP (${plan.nodes.length * (plan.nodes.length - 1) / 2} tunnels); the diagram is in the full plan.`;
+    const rules = capped(plan.firewall, PR_ROWS);
+    const firewall =
+        table(["node", "cloud", "protocol", "port", "from", "purpose"], rules.shown.map((r) => [r.node, r.cloud, r.protocol, r.port, r.source, r.purpose])) +
+        rules.more +
+        `\n\nHost firewall on ${plural(plan.hostFirewall.nodes.length, "node")}: k3s' ports from cluster members only (6443 also from ${plan.hostFirewall.apiAllowedCidrs.join(", ")}).`;
+    const metadataRows = plan.nodes.flatMap((n) => {
+        const meta = plan.metadata[n.name] ?? { annotations: {}, labels: {} };
+        return [...Object.entries(meta.annotations).map(([k, v]) => [n.name, "annotation", k, shown(v)]), ...Object.entries(meta.labels).map(([k, v]) => [n.name, "label", k, v])];
+    });
+    const metadata = capped(metadataRows, PR_ROWS);
+    const configs = capped(plan.nodes, PR_CONFIGS);
+    const configText =
+        configs.shown.map((n) => details(`<code>${n.name}</code>`, ["```yaml", (plan.configs[n.name] ?? "").trimEnd(), "```"].join("\n"))).join("\n\n") + configs.more;
+    const sections = [
+        head,
+        warningText,
+        details("Nodes", nodeTable),
+        details("WireGuard mesh", mesh),
+        details("Firewall rules", firewall),
+        details("Managed annotations and labels", table(["node", "kind", "key", "value"], metadata.shown) + metadata.more),
+        details("config.yaml per node", `${configText}\n\nThe join token reaches each node on stdin and is not shown.`),
+    ];
+    // Drop the bulkiest optional sections first until it fits; what is left out is named.
+    const optional = [6, 5, 4, 3, 2];
+    const left: string[] = [];
+    const text = () => [...sections.filter((s) => s !== ""), ...(left.length ? [`Left out to fit a comment: ${left.join(", ")} (see the full plan).`] : [])].join("\n\n") + "\n";
+    for (const index of optional) {
+        if (text().length <= budget) break;
+        left.push(/<summary>([^<]+)<\/summary>/.exec(sections[index])?.[1] ?? "a section");
+        sections[index] = "";
+    }
+    return text();
+}

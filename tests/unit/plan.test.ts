@@ -8,6 +8,8 @@ import { parseStackConfig } from "../../stacks/stackConfig";
 import { readRawConfig } from "../../stacks/readConfig";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../components";
+import { stringify } from "yaml";
+import { generateStack } from "../../bench/generateStack";
 
 const ROOT = resolve(__dirname, "..", "..");
 
@@ -83,6 +85,44 @@ describe("offline plan (npm run plan)", function () {
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    describe("for a pull-request comment (--pr)", () => {
+        let dir: string;
+        before(() => {
+            dir = mkdtempSync(join(tmpdir(), "k3smc-plan-pr-"));
+            for (const size of [25, 120]) {
+                const stack = generateStack(size);
+                const config: Record<string, unknown> = {};
+                for (const [key, value] of Object.entries(stack)) {
+                    if (value !== undefined && !(typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0)) config[`k3s-multicloud:${key}`] = value;
+                }
+                writeFileSync(join(dir, `Pulumi.n${size}.yaml`), stringify({ config }));
+            }
+        });
+        after(() => rmSync(dir, { recursive: true, force: true }));
+
+        it("keeps a 25-node plan under 60,000 characters with every section folded", () => {
+            const full = plan("n25", "--config-dir", dir);
+            const pr = plan("n25", "--config-dir", dir, "--pr");
+            assert.equal(pr.status, 0, pr.stderr);
+            assert.ok(pr.stdout.length < 60_000, `${pr.stdout.length} characters`);
+            assert.ok(pr.stdout.length < full.stdout.length);
+            for (const section of ["Nodes", "WireGuard mesh", "Firewall rules", "Managed annotations and labels", "config.yaml per node"]) {
+                assert.ok(pr.stdout.includes(`<details><summary>${section}</summary>`), section);
+            }
+            assert.ok(pr.stdout.startsWith("### k3s-multicloud plan: stack `n25`\n\nk3s v1.33.6+k3s1 · 25 nodes (1 server, 24 agents)"));
+            assert.ok(pr.stdout.includes("Every node peers with every other over its public IP (300 tunnels); the diagram is in the full plan."));
+            assert.ok(pr.stdout.includes("... and 15 more in the full plan."), "config.yaml for the first 10 nodes only");
+        });
+
+        it("stays within the budget it is given, naming what it left out", () => {
+            const pr = plan("n120", "--config-dir", dir, "--pr", "--budget", "12000");
+            assert.equal(pr.status, 0, pr.stderr);
+            assert.ok(pr.stdout.length <= 12_000, `${pr.stdout.length} characters`);
+            assert.match(pr.stdout, /\nLeft out to fit a comment: config\.yaml per node(, [A-Za-z ]+)* \(see the full plan\)\.\n$/);
+            assert.ok(pr.stdout.includes("**Warnings**"), "the warnings always stay");
+        });
     });
 
     it("names a missing stack file", () => {

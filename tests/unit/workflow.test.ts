@@ -21,21 +21,24 @@ describe("PR preview workflow", () => {
             "npm ci",
             "npm test",
             "Offline plan of every stack",
+            "Keep the full plans",
             "Post the plan as one sticky comment",
         ]);
         assert.equal(steps[3].run, "npm ci");
         assert.match(steps[4].run, /npm test$/);
         assert.match(steps[5].run, /for file in stacks\/Pulumi\.\*\.yaml/);
-        assert.match(steps[5].run, /npm run -s plan -- "\$stack"/);
-        assert.equal(steps[6].uses, "marocchino/sticky-pull-request-comment@773744901bac0e8cbb5a0dc842800d45e9b2b405");
-        assert.deepEqual(steps[6].with, { header: "k3s-multicloud-plan", path: "plan.md" });
+        assert.match(steps[5].run, /npm run -s plan -- "\$stack" > "full-plan\/\$\{stack\}\.md"/);
+        assert.match(steps[5].run, /npm run -s plan -- "\$stack" --pr --budget \$\(\(60000 \/ stacks\)\)/);
+        assert.deepEqual(steps[6].with, { name: "offline-plan", path: "full-plan/" });
+        assert.equal(steps[7].uses, "marocchino/sticky-pull-request-comment@773744901bac0e8cbb5a0dc842800d45e9b2b405");
+        assert.deepEqual(steps[7].with, { header: "k3s-multicloud-plan", path: "plan.md" });
     });
 
     it("pins every action by a full commit id", () => {
         const uses = Object.values(workflow.jobs as Record<string, { steps: Array<{ uses?: string }> }>)
             .flatMap((job) => job.steps)
             .flatMap((step) => (step.uses ? [step.uses] : []));
-        assert.equal(uses.length, 6);
+        assert.equal(uses.length, 7);
         for (const use of uses) assert.match(use, /^[a-z-]+\/[a-z-]+@[0-9a-f]{40}$/, use);
     });
 
