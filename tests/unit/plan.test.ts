@@ -13,6 +13,9 @@ import { generateStack } from "../../bench/generateStack";
 
 const ROOT = resolve(__dirname, "..", "..");
 
+/** The diff section for tokyo-2 added and tokyo-1's label changed (see the test below). */
+const EXPECTED_DIFF = "## Changes since base.json\n\n- node **tokyo-2** added (vultr, nrt, agent)\n- firewall rule opened: tokyo-1 vultr 10250/tcp from tokyo-2 (/32) (kubelet (metrics-server))\n- firewall rule opened: tokyo-1 vultr 51820:51821/udp from tokyo-2 (/32) (flannel wireguard-native (IPv4 51820, IPv6 51821))\n- firewall rule opened: tokyo-2 vultr 22/tcp from anywhere (SSH (sshAllowedCidrs))\n- firewall rule opened: tokyo-2 vultr 10250/tcp from sh-server (/32) (kubelet (metrics-server))\n- firewall rule opened: tokyo-2 vultr 10250/tcp from tokyo-1 (/32) (kubelet (metrics-server))\n- firewall rule opened: tokyo-2 vultr 51820:51821/udp from sh-server (/32) (flannel wireguard-native (IPv4 51820, IPv6 51821))\n- firewall rule opened: tokyo-2 vultr 51820:51821/udp from tokyo-1 (/32) (flannel wireguard-native (IPv4 51820, IPv6 51821))\n- tokyo-1: label `example.com/tier`: `edge` \u2192 `core`\n";
+
 /** Runs `npm run plan -- ...` the way a user does (through tsx, in a fresh process). */
 function plan(...args: string[]) {
     const result = spawnSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "stacks", "plan", "cli.ts"), ...args], {
@@ -123,6 +126,29 @@ describe("offline plan (npm run plan)", function () {
             assert.match(pr.stdout, /\nLeft out to fit a comment: config\.yaml per node(, [A-Za-z ]+)* \(see the full plan\)\.\n$/);
             assert.ok(pr.stdout.includes("**Warnings**"), "the warnings always stay");
         });
+    });
+
+    it("shows what changed against a previous plan's JSON: a node added, a label changed", () => {
+        const dir = mkdtempSync(join(tmpdir(), "k3smc-plan-diff-"));
+        try {
+            const dev = readFileSync(join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8");
+            const base = `${dev}  k3s-multicloud:nodeLabels:\n    tokyo-1:\n      example.com/tier: edge\n`;
+            const head = base
+                .replace("example.com/tier: edge", "example.com/tier: core")
+                .replace("      plan: vc2-1c-2gb\n      osId: 2284\n", "      plan: vc2-1c-2gb\n      osId: 2284\n    - name: tokyo-2\n      role: agent\n      cloud: vultr\n      region: nrt\n      plan: vc2-1c-2gb\n      osId: 2284\n");
+            writeFileSync(join(dir, "Pulumi.base.yaml"), base);
+            writeFileSync(join(dir, "Pulumi.head.yaml"), head);
+            const json = plan("base", "--config-dir", dir, "--json");
+            assert.equal(json.status, 0, json.stderr);
+            writeFileSync(join(dir, "base.json"), json.stdout);
+            const run = plan("head", "--config-dir", dir, "--against", join(dir, "base.json"));
+            assert.equal(run.status, 0, run.stderr);
+            assert.equal(run.stdout.split("\n# k3s-multicloud plan")[0], EXPECTED_DIFF);
+            const unchanged = plan("base", "--config-dir", dir, "--against", join(dir, "base.json"));
+            assert.ok(unchanged.stdout.startsWith("## Changes since base.json\n\nNo change to nodes, firewall rules, annotations, labels or config.yaml.\n"));
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("names a missing stack file", () => {

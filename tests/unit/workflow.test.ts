@@ -20,18 +20,21 @@ describe("PR preview workflow", () => {
             "Install shellcheck and OpenSSH server",
             "npm ci",
             "npm test",
+            "Plans of the base branch",
             "Offline plan of every stack",
             "Keep the full plans",
             "Post the plan as one sticky comment",
         ]);
         assert.equal(steps[3].run, "npm ci");
         assert.match(steps[4].run, /npm test$/);
-        assert.match(steps[5].run, /for file in stacks\/Pulumi\.\*\.yaml/);
-        assert.match(steps[5].run, /npm run -s plan -- "\$stack" > "full-plan\/\$\{stack\}\.md"/);
-        assert.match(steps[5].run, /npm run -s plan -- "\$stack" --pr --budget \$\(\(60000 \/ stacks\)\)/);
-        assert.deepEqual(steps[6].with, { name: "offline-plan", path: "full-plan/" });
-        assert.equal(steps[7].uses, "marocchino/sticky-pull-request-comment@773744901bac0e8cbb5a0dc842800d45e9b2b405");
-        assert.deepEqual(steps[7].with, { header: "k3s-multicloud-plan", path: "plan.md" });
+        assert.equal(steps[5].env.BASE_REF, "${{ github.base_ref }}", "the branch name reaches the script as data, not as script text");
+        assert.match(steps[5].run, /npm run -s plan -- "\$stack" --json > "\$GITHUB_WORKSPACE\/base-plan\/\$\{stack\}\.json"/);
+        assert.match(steps[6].run, /for file in stacks\/Pulumi\.\*\.yaml/);
+        assert.match(steps[6].run, /npm run -s plan -- "\$stack" > "full-plan\/\$\{stack\}\.md"/);
+        assert.match(steps[6].run, /npm run -s plan -- "\$stack" --pr --budget \$\(\(60000 \/ stacks\)\) "\$\{against\[@\]\}"/);
+        assert.deepEqual(steps[7].with, { name: "offline-plan", path: "full-plan/" });
+        assert.equal(steps[8].uses, "marocchino/sticky-pull-request-comment@773744901bac0e8cbb5a0dc842800d45e9b2b405");
+        assert.deepEqual(steps[8].with, { header: "k3s-multicloud-plan", path: "plan.md" });
     });
 
     it("pins every action by a full commit id", () => {
