@@ -220,6 +220,7 @@ export async function evaluateStack(stack: string, configValues: Record<string, 
         configs,
         firewall,
         hostFirewall: { nodes: hostFirewall, apiAllowedCidrs: parsed.apiAllowedCidrs ?? ["0.0.0.0/0"] },
+        resourceCounts: recorder.registrations.reduce<Record<string, number>>((counts, r) => ({ ...counts, [r.type]: (counts[r.type] ?? 0) + 1 }), {}),
         metadata,
         warnings: [...[...recorder.warnings].sort(), ...topologyWarnings(nodes, firewall, hostFirewall), ...placeholderKeyWarnings(parsed)],
     };

@@ -21,6 +21,8 @@ export interface PlanData {
     readonly nodes: readonly ClusterNodeInfo[];
     readonly configs: Readonly<Record<string, string>>;
     readonly firewall: readonly FirewallRow[];
+    /** How many resources of each type `pulumi up` would create. */
+    readonly resourceCounts: Readonly<Record<string, number>>;
     /** The nodes that get the host firewall step, and who may reach 6443 besides the members. */
     readonly hostFirewall: { readonly nodes: readonly string[]; readonly apiAllowedCidrs: readonly string[] };
     readonly metadata: Readonly<Record<string, { annotations: Record<string, string>; labels: Record<string, string> }>>;
@@ -46,7 +48,8 @@ export function topologyWarnings(nodes: readonly ClusterNodeInfo[], firewall: re
         const filtered = hostFirewall.includes(node.name);
         if (node.cloud === "existing") {
             const ports = node.role === "server" ? "6443/tcp, 51820-51821/udp and 10250/tcp" : "51820-51821/udp and 10250/tcp";
-            warnings.push(`${node.name} is a server you manage: open ${ports} to the other nodes in any firewall in front of it (and forward them when it sits behind a router).`);
+            const api = node.role === "server" ? " 6443/tcp must also reach it from the machine that runs `pulumi` and `kubectl` (and from apiAllowedCidrs)." : "";
+            warnings.push(`${node.name} is a server you manage: open ${ports} to the other nodes in any firewall in front of it (and forward them when it sits behind a router).${api}`);
         }
         if (node.cloud === "aliyun") {
             const open = firewall.filter((r) => r.node === node.name).map((r) => `${r.port}/${r.protocol}`);
@@ -134,6 +137,10 @@ export function renderPlan(plan: PlanData): string {
             ),
         );
     }
+    out.push("");
+    out.push("## Resources");
+    out.push("");
+    out.push(table(["type", "count"], Object.entries(plan.resourceCounts).sort(([a], [b]) => a.localeCompare(b)).map(([type, count]) => [`\`${type}\``, String(count)])));
     out.push("");
     out.push("## Managed annotations and labels");
     for (const node of plan.nodes) {
