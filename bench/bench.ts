@@ -215,8 +215,10 @@ const NOTES = `
   per step, not the chain. (The local upgrade steps, chained for batching, do nothing on create and open no SSH
   session.)
 - Stored state: a node's prepare step carries the toolkit itself (its stdin, about 12 KiB compressed), so no node
-  can store less than that with a delivery over the step's own SSH session. Each node's mesh check also names its
-  peers (the host judges the mesh), which grows with the cluster: about 30 bytes per peer. Everything else a node stores is a
+  can store less than that with a delivery over the step's own SSH session. Each node's mesh check names its peers
+  (the host judges the mesh) and each node's host firewall names every member: about 30 bytes per node each, so
+  these two grow with the cluster (about 9 KiB per node each at 300 nodes, which is why 300 nodes store more per
+  node than 30). Everything else a node stores is a
   few short toolkit calls, its config once, its connections (secret) and two copies of the relay (the local upgrade
   and removal steps must carry it: they run where \`pulumi\` runs, with no file of this package at hand). Release
   0.1.0 also grew with the cluster (every node's prune and mesh-check triggers listed every node); triggers are now
