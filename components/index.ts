@@ -2,4 +2,4 @@
 export * from "./hosts";
 export * from "./k3s";
 export * from "./annotations";
-export { ConfigError } from "./validation/configError";
+export { ConfigError, ConfigErrors } from "./validation/configError";

@@ -1,6 +1,6 @@
 import { ConfigValue } from "../components/k3s/yaml";
 import { K3sOptions } from "../components/k3s/options";
-import { ConfigError } from "../components/validation/configError";
+import { ConfigError, ConfigErrorCollector } from "../components/validation/configError";
 import { nearestWord } from "../components/validation/suggest";
 
 /**
@@ -196,46 +196,61 @@ function parseNode(field: string, raw: unknown): NodeConfig {
 
 /** Parses the raw `k3s-multicloud:*` config values (already JSON-decoded) into a StackConfig. */
 export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackConfig {
+    // Every shape mistake is reported at once, so a stack file is fixed in one round.
+    const found = new ConfigErrorCollector();
     for (const key of Object.keys(raw)) {
         if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
             const near = nearestWord(key, CONFIG_KEYS);
-            throw new ConfigError(
-                `k3s-multicloud:${key}`,
-                raw[key],
-                "is not a setting of this program",
-                near
-                    ? `Did you mean ${near}? Write it as \`k3s-multicloud:${near}: ...\` in the stack file.`
-                    : `Use one of ${CONFIG_KEYS.join(", ")} (README, "Stack config").`,
-            );
+            found.check(() => {
+                throw new ConfigError(
+                    `k3s-multicloud:${key}`,
+                    raw[key],
+                    "is not a setting of this program",
+                    near
+                        ? `Did you mean ${near}? Write it as \`k3s-multicloud:${near}: ...\` in the stack file.`
+                        : `Use one of ${CONFIG_KEYS.join(", ")} (README, "Stack config").`,
+                );
+            });
         }
     }
-    const k3sVersion = expectString("k3s-multicloud:k3sVersion", raw.k3sVersion, "k3sVersion: v1.33.6+k3s1");
-    if (!Array.isArray(raw.nodes) || raw.nodes.length === 0) {
-        throw new ConfigError("k3s-multicloud:nodes", raw.nodes, "must be a non-empty list of nodes", "List at least one server (README, \"Stack config\").");
-    }
-    const nodes = raw.nodes.flatMap((node, index) => expandPool(`k3s-multicloud:nodes[${index}]`, node)).map(([field, node]) => parseNode(field, node));
+    const k3sVersion = found.check(() => expectString("k3s-multicloud:k3sVersion", raw.k3sVersion, "k3sVersion: v1.33.6+k3s1"));
+    const nodes = found.check(() => {
+        if (!Array.isArray(raw.nodes) || raw.nodes.length === 0) {
+            throw new ConfigError("k3s-multicloud:nodes", raw.nodes, "must be a non-empty list of nodes", "List at least one server (README, \"Stack config\").");
+        }
+        return raw.nodes;
+    });
+    const parsedNodes = (nodes ?? [])
+        .flatMap((node, index) => found.check(() => expandPool(`k3s-multicloud:nodes[${index}]`, node)) ?? [])
+        .map(([field, node]) => found.check(() => parseNode(field, node)));
     const options = raw.options ?? {};
-    if (!isRecord(options)) throw new ConfigError("k3s-multicloud:options", options, "must be a map", "Write it like {disable: [traefik]}.");
-    rejectUnknownFields("k3s-multicloud:options", options, OPTION_FIELDS);
+    found.check(() => {
+        if (!isRecord(options)) throw new ConfigError("k3s-multicloud:options", options, "must be a map", "Write it like {disable: [traefik]}.");
+        rejectUnknownFields("k3s-multicloud:options", options, OPTION_FIELDS);
+    });
     const taints = raw.nodeTaints ?? {};
-    if (!isRecord(taints) || Object.values(taints).some((list) => !Array.isArray(list) || list.some((t) => typeof t !== "string"))) {
-        throw new ConfigError("k3s-multicloud:nodeTaints", taints, "must map node names to lists of taints", "Write it like {\"tokyo-1\": [\"dedicated=edge:NoSchedule\"]}.");
-    }
-    return {
+    found.check(() => {
+        if (!isRecord(taints) || Object.values(taints).some((list) => !Array.isArray(list) || list.some((t) => typeof t !== "string"))) {
+            throw new ConfigError("k3s-multicloud:nodeTaints", taints, "must map node names to lists of taints", "Write it like {\"tokyo-1\": [\"dedicated=edge:NoSchedule\"]}.");
+        }
+    });
+    const optional = <T>(key: string, read: (field: string, value: unknown) => T): { [k: string]: T } =>
+        raw[key] === undefined ? {} : (found.check(() => ({ [key]: read(`k3s-multicloud:${key}`, raw[key]) })) ?? {});
+    const config = {
         k3sVersion,
-        nodes,
+        nodes: parsedNodes,
         options: options as K3sOptions & { extraConfig?: Record<string, ConfigValue> },
-        sshPublicKey: raw.sshPublicKey === undefined ? undefined : expectString("k3s-multicloud:sshPublicKey", raw.sshPublicKey, "the line of ~/.ssh/id_ed25519.pub"),
-        sshAllowedCidrs: expectStringList("k3s-multicloud:sshAllowedCidrs", raw.sshAllowedCidrs),
-        apiAllowedCidrs: expectStringList("k3s-multicloud:apiAllowedCidrs", raw.apiAllowedCidrs),
-        nodeAnnotations: expectNestedStringMaps("k3s-multicloud:nodeAnnotations", raw.nodeAnnotations),
-        nodeLabels: expectNestedStringMaps("k3s-multicloud:nodeLabels", raw.nodeLabels),
+        sshPublicKey: raw.sshPublicKey === undefined ? undefined : found.check(() => expectString("k3s-multicloud:sshPublicKey", raw.sshPublicKey, "the line of ~/.ssh/id_ed25519.pub")),
+        sshAllowedCidrs: found.check(() => expectStringList("k3s-multicloud:sshAllowedCidrs", raw.sshAllowedCidrs)),
+        apiAllowedCidrs: found.check(() => expectStringList("k3s-multicloud:apiAllowedCidrs", raw.apiAllowedCidrs)),
+        nodeAnnotations: found.check(() => expectNestedStringMaps("k3s-multicloud:nodeAnnotations", raw.nodeAnnotations)) ?? {},
+        nodeLabels: found.check(() => expectNestedStringMaps("k3s-multicloud:nodeLabels", raw.nodeLabels)) ?? {},
         nodeTaints: taints as Record<string, string[]>,
-        ...(raw.maxUnavailable !== undefined ? { maxUnavailable: expectPositiveInteger("k3s-multicloud:maxUnavailable", raw.maxUnavailable) } : {}),
-        ...(raw.verifyMesh !== undefined ? { verifyMesh: expectBoolean("k3s-multicloud:verifyMesh", raw.verifyMesh) } : {}),
-        ...(raw.meshTimeoutSeconds !== undefined
-            ? { meshTimeoutSeconds: expectPositiveInteger("k3s-multicloud:meshTimeoutSeconds", raw.meshTimeoutSeconds) }
-            : {}),
-        ...(raw.hostFirewall !== undefined ? { hostFirewall: expectBoolean("k3s-multicloud:hostFirewall", raw.hostFirewall) } : {}),
+        ...optional("maxUnavailable", expectPositiveInteger),
+        ...optional("verifyMesh", expectBoolean),
+        ...optional("meshTimeoutSeconds", expectPositiveInteger),
+        ...optional("hostFirewall", expectBoolean),
     };
+    found.done();
+    return config as StackConfig;
 }

@@ -36,3 +36,42 @@ export function describeValue(value: unknown): string {
         return String(value);
     }
 }
+
+/**
+ * Several ConfigErrors found in one pass (a stack file with more than one mistake), reported together so the user
+ * fixes them in one go. Its message lists each one on its own line.
+ */
+export class ConfigErrors extends Error {
+    readonly __pulumiRunError = true;
+
+    constructor(readonly errors: readonly ConfigError[]) {
+        super(`${errors.length} problems in the stack config:\n${errors.map((e) => `  - ${e.message}`).join("\n")}`);
+        this.name = "ConfigErrors";
+    }
+}
+
+/**
+ * Runs checks and collects every ConfigError instead of stopping at the first; `done()` throws the one error, or all
+ * of them together, and returns nothing when every check passed.
+ */
+export class ConfigErrorCollector {
+    private readonly errors: ConfigError[] = [];
+
+    /** Runs one check; a ConfigError is kept and `undefined` returned, anything else is rethrown. */
+    check<T>(fn: () => T): T | undefined {
+        try {
+            return fn();
+        } catch (error) {
+            if (error instanceof ConfigError) {
+                this.errors.push(error);
+                return undefined;
+            }
+            throw error;
+        }
+    }
+
+    done(): void {
+        if (this.errors.length === 1) throw this.errors[0];
+        if (this.errors.length > 1) throw new ConfigErrors(this.errors);
+    }
+}

@@ -1,5 +1,5 @@
 // `npm run plan -- <stack>`: the offline plan of a stack, printed as Markdown. No Pulumi CLI, no credentials.
-import { ConfigError } from "../../components/validation/configError";
+import { ConfigError, ConfigErrors } from "../../components/validation/configError";
 import { evaluateStack, loadStackConfigFile } from "./evaluate";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
@@ -54,6 +54,6 @@ function usage(): never {
 
 main().catch((error: unknown) => {
     // Configuration mistakes are the user's to fix: print the message alone. Anything else is a bug: print it all.
-    console.error(error instanceof ConfigError ? `error: ${error.message}` : error);
+    console.error(error instanceof ConfigError || error instanceof ConfigErrors ? `error: ${error.message}` : error);
     process.exit(1);
 });

@@ -7,7 +7,7 @@ import { renderMeshDiagram } from "../../stacks/plan/meshDiagram";
 import { parseStackConfig } from "../../stacks/stackConfig";
 import { readRawConfig } from "../../stacks/readConfig";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../../components";
+import { ConfigError, ConfigErrors } from "../../components";
 import { stringify } from "yaml";
 import { generateStack } from "../../bench/generateStack";
 
@@ -190,14 +190,14 @@ describe("mesh diagram", () => {
 describe("stack config parsing", () => {
     function rejects(raw: Record<string, unknown>, message: string) {
         assert.throws(() => parseStackConfig(raw), (error: unknown) => {
-            assert.ok(error instanceof ConfigError);
+            assert.ok(error instanceof ConfigError || error instanceof ConfigErrors);
             assert.equal(error.message, message);
             return true;
         });
     }
 
     it("rejects unknown settings, clouds and fields with the allowed ones", () => {
-        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds, hostFirewall (README, "Stack config").');
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds, hostFirewall (README, "Stack config").');
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [] }, 'k3s-multicloud:nodes = []: must be a non-empty list of nodes. List at least one server (README, "Stack config").');
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "hetzner" }] }, 'k3s-multicloud:nodes[0].cloud = "hetzner": is not a supported cloud. Use "aliyun", "vultr" or "existing".');
         rejects(
@@ -205,6 +205,30 @@ describe("stack config parsing", () => {
             "k3s-multicloud:nodes[0].size = 2: is not a setting here. Use one of name, role, cloud, region, plan, osId, osName, enableIpv6, tags.",
         );
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "master", cloud: "existing", publicIp: "1.2.3.4", location: "x" }] }, 'k3s-multicloud:nodes[0].role = "master": is not a node role. Use "server" or "agent".');
+    });
+
+    it("reports every shape mistake at once", () => {
+        assert.throws(
+            () =>
+                parseStackConfig({
+                    k3sVersion: "v1.33.6+k3s1",
+                    sshAllowedCidr: [],
+                    nodes: [
+                        { name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" },
+                        { name: "b", role: "master", cloud: "existing", publicIp: "203.0.113.2", location: "lab" },
+                    ],
+                    verifyMesh: "yes",
+                }),
+            {
+                name: "ConfigErrors",
+                message: [
+                    "3 problems in the stack config:",
+                    "  - k3s-multicloud:sshAllowedCidr = []: is not a setting of this program. Did you mean sshAllowedCidrs? Write it as `k3s-multicloud:sshAllowedCidrs: ...` in the stack file.",
+                    '  - k3s-multicloud:nodes[1].role = "master": is not a node role. Use "server" or "agent".',
+                    '  - k3s-multicloud:verifyMesh = "yes": must be true or false. Write it without quotes: true or false.',
+                ].join("\n"),
+            },
+        );
     });
 
     it("suggests the setting a typo meant, in the YAML the user writes", () => {
@@ -238,7 +262,11 @@ describe("stack config parsing", () => {
         // A pool member's own mistake names the member.
         rejects(
             { k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "pool", role: "agent", cloud: "vultr", region: "nrt", count: 2 }] },
-            "k3s-multicloud:nodes[0] (pool-1).plan = (not set): must be a non-empty string. Set it, e.g. plan: vc2-1c-2gb.",
+            [
+                "2 problems in the stack config:",
+                "  - k3s-multicloud:nodes[0] (pool-1).plan = (not set): must be a non-empty string. Set it, e.g. plan: vc2-1c-2gb.",
+                "  - k3s-multicloud:nodes[0] (pool-2).plan = (not set): must be a non-empty string. Set it, e.g. plan: vc2-1c-2gb.",
+            ].join("\n"),
         );
     });
 
