@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { toolkitCall } from "../../components/toolkit/contract";
 import { ScriptSandbox } from "../harness/scriptSandbox";
 
@@ -126,5 +127,66 @@ describe("host firewall (real nftables in network namespaces: a node, a member, 
             "ufw allow from 10.43.0.0/16 comment k3s-multicloud",
         ]);
         assert.match(applied.stdout, /ufw is active: allowed 6443\/tcp 10250\/tcp 51820:51821\/udp 2379:2380\/tcp and traffic from 10\.42\.0\.0\/16,10\.43\.0\.0\/16/);
+    });
+});
+
+/**
+ * The ufw layer for real: a node whose ufw is enabled with default deny, as Vultr images ship it. ufw runs inside the
+ * node's network namespace with a private copy of /etc/ufw (a mount namespace), so this machine's own ufw and
+ * iptables are never touched.
+ */
+describe("host firewall over a real ufw (enabled, default deny) in the node's namespace", function () {
+    this.timeout(120_000);
+    const hasUfw = spawnSync("ufw", ["--version"]).status === 0;
+    const ns = { node: `k3smc-ufw-node-${run}`, member: `k3smc-ufw-mem-${run}`, stranger: `k3smc-ufw-str-${run}` };
+    let box: ScriptSandbox;
+    let ufwDir: string;
+    let listener: ChildProcess | undefined;
+
+    before(function () {
+        if (!nodeHasNft || !hasUfw) this.skip(); // .ci/run installs nftables and ufw
+        for (const name of Object.values(ns)) ip("netns", "add", name);
+        ip("link", "add", `ufm${process.pid}`, "netns", ns.node, "type", "veth", "peer", "name", "eth0", "netns", ns.member);
+        ip("link", "add", `ufs${process.pid}`, "netns", ns.node, "type", "veth", "peer", "name", "eth0", "netns", ns.stranger);
+        ip("-n", ns.node, "addr", "add", `${NODE_TO_MEMBER}/30`, "dev", `ufm${process.pid}`);
+        ip("-n", ns.node, "addr", "add", `${NODE_TO_STRANGER}/30`, "dev", `ufs${process.pid}`);
+        ip("-n", ns.member, "addr", "add", `${MEMBER}/30`, "dev", "eth0");
+        ip("-n", ns.stranger, "addr", "add", `${STRANGER}/30`, "dev", "eth0");
+        for (const [name, devs] of [[ns.node, ["lo", `ufm${process.pid}`, `ufs${process.pid}`]], [ns.member, ["lo", "eth0"]], [ns.stranger, ["lo", "eth0"]]] as const) {
+            for (const dev of devs) ip("-n", name, "link", "set", dev, "up");
+        }
+        listener = spawn("ip", ["netns", "exec", ns.node, process.execPath, "-e", LISTENER], { stdio: "ignore" });
+        box = new ScriptSandbox();
+        ufwDir = box.plant("ufw/.keep", "").replace(/\/\.keep$/, "");
+        execFileSync("cp", ["-a", "/etc/ufw/.", ufwDir]);
+        const enable = box.run(`mount --bind "${ufwDir}" /etc/ufw && ufw default deny incoming >/dev/null && ufw --force enable`, { netns: ns.node });
+        assert.equal(enable.status, 0, enable.stderr);
+        execFileSync("sleep", ["0.5"]);
+    });
+    after(() => {
+        if (listener?.pid && listener.exitCode === null) listener.kill("SIGTERM");
+        for (const name of Object.values(ns)) spawnSync("ip", ["netns", "delete", name]);
+        box?.cleanup();
+    });
+
+    it("without our step, ufw drops k3s' ports even from a member: the agent could not join", () => {
+        assert.deepEqual(reachable(ns.member, NODE_TO_MEMBER), []);
+    });
+
+    it("our step opens them in ufw for members only; strangers stay out, and other ports keep ufw's deny", () => {
+        box.clearCalls();
+        const call = toolkitCall(
+            "firewall",
+            { "node-name": "node", role: "agent", members: `node=203.0.113.1/${NODE_TO_MEMBER},member=${MEMBER}`, servers: "member", "api-allowed": "", "cluster-cidrs": "10.42.0.0/16,10.43.0.0/16" },
+            false,
+        );
+        const applied = box.run(`mount --bind "${ufwDir}" /etc/ufw && ${call}`, { netns: ns.node });
+        assert.equal(applied.status, 0, applied.stderr);
+        assert.match(applied.stdout, /ufw is active: allowed 6443\/tcp 10250\/tcp 51820:51821\/udp and traffic from 10\.42\.0\.0\/16,10\.43\.0\.0\/16/);
+        assert.deepEqual(reachable(ns.member, NODE_TO_MEMBER), ["6443/tcp", "10250/tcp", "51820/udp"]);
+        assert.deepEqual(reachable(ns.stranger, NODE_TO_STRANGER), []);
+        const status = box.run(`mount --bind "${ufwDir}" /etc/ufw && ufw status`, { netns: ns.node }).stdout;
+        assert.match(status, /^6443\/tcp +ALLOW +Anywhere +# k3s-multicloud$/m);
+        assert.doesNotMatch(readFileSync("/etc/ufw/ufw.conf", "utf8"), /^ENABLED=yes$/m, "this machine's ufw is untouched");
     });
 });
