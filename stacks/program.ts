@@ -41,6 +41,9 @@ export function deployStack(
 }
 
 function createHost(node: NodeConfig, index: number, stack: StackConfig, secret: SecretSource) {
+    // A server's machine is the cluster's CA and datastore: replacing or deleting it orphans every agent. Protected
+    // (by default), Pulumi refuses any plan that would, until protectServers is set to false.
+    const opts = node.role === "server" && stack.protectServers !== false ? { protect: true } : {};
     switch (node.cloud) {
         case "aliyun":
             return new AliyunLightweightServer(node.name, {
@@ -51,7 +54,7 @@ function createHost(node: NodeConfig, index: number, stack: StackConfig, secret:
                 image: node.image,
                 period: node.period,
                 autoRenew: node.autoRenew,
-            });
+            }, opts);
         case "vultr":
             if (stack.sshPublicKey === undefined) {
                 throw new ConfigError(
@@ -71,7 +74,7 @@ function createHost(node: NodeConfig, index: number, stack: StackConfig, secret:
                 sshPublicKey: stack.sshPublicKey,
                 sshPrivateKey: secret("sshPrivateKey"),
                 sshAllowedCidrs: stack.sshAllowedCidrs,
-            });
+            }, opts);
         case "existing":
             return new ExistingServer(node.name, {
                 publicIp: node.publicIp,

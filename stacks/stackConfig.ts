@@ -75,6 +75,8 @@ export interface StackConfig {
     readonly meshTimeoutSeconds?: number;
     /** Program the host firewall (nftables, and ufw where active) on every node (default true). */
     readonly hostFirewall?: boolean;
+    /** Protect the servers' machines: Pulumi refuses a plan that would replace or delete one (default true). */
+    readonly protectServers?: boolean;
 }
 
 /** The config keys (without namespace) the program reads. */
@@ -92,6 +94,7 @@ export const CONFIG_KEYS = [
     "verifyMesh",
     "meshTimeoutSeconds",
     "hostFirewall",
+    "protectServers",
 ] as const;
 
 const NODE_FIELDS: Record<NodeConfig["cloud"], readonly string[]> = {
@@ -250,6 +253,7 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
         ...optional("verifyMesh", expectBoolean),
         ...optional("meshTimeoutSeconds", expectPositiveInteger),
         ...optional("hostFirewall", expectBoolean),
+        ...optional("protectServers", expectBoolean),
     };
     found.done();
     return config as StackConfig;

@@ -197,7 +197,7 @@ describe("stack config parsing", () => {
     }
 
     it("rejects unknown settings, clouds and fields with the allowed ones", () => {
-        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds, hostFirewall (README, "Stack config").');
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds, hostFirewall, protectServers (README, "Stack config").');
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [] }, 'k3s-multicloud:nodes = []: must be a non-empty list of nodes. List at least one server (README, "Stack config").');
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "hetzner" }] }, 'k3s-multicloud:nodes[0].cloud = "hetzner": is not a supported cloud. Use "aliyun", "vultr" or "existing".');
         rejects(
