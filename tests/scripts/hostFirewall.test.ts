@@ -11,7 +11,6 @@ import { ScriptSandbox } from "../harness/scriptSandbox";
  * this test makes (and removes); every process it starts is stopped by its PID.
  */
 const run = `${process.pid}-${Math.random().toString(16).slice(2, 6)}`;
-const NS = { node: `k3smc-fw-node-${run}`, member: `k3smc-fw-mem-${run}`, stranger: `k3smc-fw-str-${run}` };
 const NODE_TO_MEMBER = "198.51.100.1";
 const MEMBER = "198.51.100.2";
 const NODE_TO_STRANGER = "203.0.113.1";
@@ -42,30 +41,51 @@ Promise.all([tcp(6443), tcp(10250), tcp(2380), tcp(2222), udp(51820)]).then((r) 
     return execFileSync("ip", ["netns", "exec", ns, process.execPath, "-e", probe], { encoding: "utf8", timeout: 20_000 }).trim().split(" ").filter(Boolean);
 }
 
+/** Namespaces for one suite: a node wired to a member and to a stranger by veth pairs, and the node's listener. */
+interface Lab {
+    readonly node: string;
+    readonly member: string;
+    readonly stranger: string;
+    listener?: ChildProcess;
+}
+
+function buildLab(short: string): Lab {
+    const lab: Lab = { node: `k3smc-${short}-node-${run}`, member: `k3smc-${short}-mem-${run}`, stranger: `k3smc-${short}-str-${run}` };
+    // Interface names have at most 15 characters.
+    const [toMember, toStranger] = [`${short}m${process.pid}`, `${short}s${process.pid}`];
+    for (const ns of [lab.node, lab.member, lab.stranger]) ip("netns", "add", ns);
+    ip("link", "add", toMember, "netns", lab.node, "type", "veth", "peer", "name", "eth0", "netns", lab.member);
+    ip("link", "add", toStranger, "netns", lab.node, "type", "veth", "peer", "name", "eth0", "netns", lab.stranger);
+    ip("-n", lab.node, "addr", "add", `${NODE_TO_MEMBER}/30`, "dev", toMember);
+    ip("-n", lab.node, "addr", "add", `${NODE_TO_STRANGER}/30`, "dev", toStranger);
+    ip("-n", lab.member, "addr", "add", `${MEMBER}/30`, "dev", "eth0");
+    ip("-n", lab.stranger, "addr", "add", `${STRANGER}/30`, "dev", "eth0");
+    for (const [ns, devs] of [[lab.node, ["lo", toMember, toStranger]], [lab.member, ["lo", "eth0"]], [lab.stranger, ["lo", "eth0"]]] as const) {
+        for (const dev of devs) ip("-n", ns, "link", "set", dev, "up");
+    }
+    lab.listener = spawn("ip", ["netns", "exec", lab.node, process.execPath, "-e", LISTENER], { stdio: "ignore" });
+    execFileSync("sleep", ["0.5"]);
+    return lab;
+}
+
+/** Stops the listener by its PID and removes the namespaces (and with them their nftables and iptables rules). */
+function removeLab(lab: Lab | undefined): void {
+    if (!lab) return;
+    if (lab.listener?.pid && lab.listener.exitCode === null) lab.listener.kill("SIGTERM");
+    for (const ns of [lab.node, lab.member, lab.stranger]) spawnSync("ip", ["netns", "delete", ns]);
+}
+
 describe("host firewall (real nftables in network namespaces: a node, a member, a stranger)", function () {
     this.timeout(120_000);
     let box: ScriptSandbox;
-    let listener: ChildProcess | undefined;
+    let lab: Lab | undefined;
+    let NS: Lab;
 
     before(function () {
         if (!nodeHasNft) this.skip(); // .ci/run installs nftables
-        for (const ns of Object.values(NS)) ip("netns", "add", ns);
-        ip("link", "add", `fwm${process.pid}`, "netns", NS.node, "type", "veth", "peer", "name", "eth0", "netns", NS.member);
-        ip("link", "add", `fws${process.pid}`, "netns", NS.node, "type", "veth", "peer", "name", "eth0", "netns", NS.stranger);
-        ip("-n", NS.node, "addr", "add", `${NODE_TO_MEMBER}/30`, "dev", `fwm${process.pid}`);
-        ip("-n", NS.node, "addr", "add", `${NODE_TO_STRANGER}/30`, "dev", `fws${process.pid}`);
-        ip("-n", NS.member, "addr", "add", `${MEMBER}/30`, "dev", "eth0");
-        ip("-n", NS.stranger, "addr", "add", `${STRANGER}/30`, "dev", "eth0");
-        for (const [ns, devs] of [[NS.node, ["lo", `fwm${process.pid}`, `fws${process.pid}`]], [NS.member, ["lo", "eth0"]], [NS.stranger, ["lo", "eth0"]]] as const) {
-            for (const dev of devs) ip("-n", ns, "link", "set", dev, "up");
-        }
-        listener = spawn("ip", ["netns", "exec", NS.node, process.execPath, "-e", LISTENER], { stdio: "ignore" });
-        execFileSync("sleep", ["0.5"]);
+        lab = NS = buildLab("fw");
     });
-    after(() => {
-        if (listener?.pid && listener.exitCode === null) listener.kill("SIGTERM");
-        for (const ns of Object.values(NS)) spawnSync("ip", ["netns", "delete", ns]);
-    });
+    after(() => removeLab(lab));
     beforeEach(() => (box = new ScriptSandbox()));
     afterEach(() => box?.cleanup());
 
@@ -138,24 +158,14 @@ describe("host firewall (real nftables in network namespaces: a node, a member, 
 describe("host firewall over a real ufw (enabled, default deny) in the node's namespace", function () {
     this.timeout(120_000);
     const hasUfw = spawnSync("ufw", ["--version"]).status === 0;
-    const ns = { node: `k3smc-ufw-node-${run}`, member: `k3smc-ufw-mem-${run}`, stranger: `k3smc-ufw-str-${run}` };
+    let ns: Lab;
+    let lab: Lab | undefined;
     let box: ScriptSandbox;
     let ufwDir: string;
-    let listener: ChildProcess | undefined;
 
     before(function () {
         if (!nodeHasNft || !hasUfw) this.skip(); // .ci/run installs nftables and ufw
-        for (const name of Object.values(ns)) ip("netns", "add", name);
-        ip("link", "add", `ufm${process.pid}`, "netns", ns.node, "type", "veth", "peer", "name", "eth0", "netns", ns.member);
-        ip("link", "add", `ufs${process.pid}`, "netns", ns.node, "type", "veth", "peer", "name", "eth0", "netns", ns.stranger);
-        ip("-n", ns.node, "addr", "add", `${NODE_TO_MEMBER}/30`, "dev", `ufm${process.pid}`);
-        ip("-n", ns.node, "addr", "add", `${NODE_TO_STRANGER}/30`, "dev", `ufs${process.pid}`);
-        ip("-n", ns.member, "addr", "add", `${MEMBER}/30`, "dev", "eth0");
-        ip("-n", ns.stranger, "addr", "add", `${STRANGER}/30`, "dev", "eth0");
-        for (const [name, devs] of [[ns.node, ["lo", `ufm${process.pid}`, `ufs${process.pid}`]], [ns.member, ["lo", "eth0"]], [ns.stranger, ["lo", "eth0"]]] as const) {
-            for (const dev of devs) ip("-n", name, "link", "set", dev, "up");
-        }
-        listener = spawn("ip", ["netns", "exec", ns.node, process.execPath, "-e", LISTENER], { stdio: "ignore" });
+        lab = ns = buildLab("ufw");
         box = new ScriptSandbox();
         ufwDir = box.plant("ufw/.keep", "").replace(/\/\.keep$/, "");
         execFileSync("cp", ["-a", "/etc/ufw/.", ufwDir]);
@@ -164,8 +174,7 @@ describe("host firewall over a real ufw (enabled, default deny) in the node's na
         execFileSync("sleep", ["0.5"]);
     });
     after(() => {
-        if (listener?.pid && listener.exitCode === null) listener.kill("SIGTERM");
-        for (const name of Object.values(ns)) spawnSync("ip", ["netns", "delete", name]);
+        removeLab(lab);
         box?.cleanup();
     });
 
