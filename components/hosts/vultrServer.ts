@@ -76,6 +76,10 @@ export class VultrServer extends pulumi.ComponentResource {
         );
 
         super("k3s-multicloud:hosts:VultrServer", name, {}, opts);
+        // Said in every preview, not only in the offline plan: what is reachable from anywhere.
+        if (sshCidrs.some((c) => c.prefix === 0)) {
+            pulumi.log.warn(`${name}: SSH (22/tcp) is open to the whole internet (sshAllowedCidrs 0.0.0.0/0); narrow it to where you administer from.`, this);
+        }
         const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
 
         this.sshKey = new vultr.SSHKey(`${name}-ssh-key`, { name: nodeName, sshKey: sshPublicKey }, childOpts);

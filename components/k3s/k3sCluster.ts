@@ -139,6 +139,7 @@ export class K3sCluster extends pulumi.ComponentResource {
         }
 
         super("k3s-multicloud:k3s:K3sCluster", name, {}, opts);
+        this.warnAboutOpenPorts(name, args, apiAllowedCidrs, [...servers, ...agents]);
 
         this.token = pulumi.secret(
             args.token ?? new random.RandomPassword(`${name}-token`, { length: 48, special: false }, { parent: this }).result,
@@ -337,6 +338,30 @@ export class K3sCluster extends pulumi.ComponentResource {
         });
         // The verdict is the step's own (a mesh that did not form fails it); this only reports what each node saw.
         return pulumi.all(reports);
+    }
+
+    /** Said in every preview (not only in the offline plan): which k3s ports anyone on the internet can reach. */
+    private warnAboutOpenPorts(
+        name: string,
+        args: K3sClusterArgs,
+        apiAllowedCidrs: ReadonlyArray<{ address: string; prefix: number }>,
+        hosts: readonly ClusterHost[],
+    ): void {
+        if (apiAllowedCidrs.some((c) => c.prefix === 0)) {
+            pulumi.log.warn(
+                `${name}: the Kubernetes API (6443/tcp on the servers) accepts connections from anywhere (apiAllowedCidrs 0.0.0.0/0); it still requires credentials. Set apiAllowedCidrs to where kubectl and pulumi run from.`,
+                this,
+            );
+        }
+        if (args.hostFirewall === false) {
+            const swas = hosts.filter((h) => h.firewall.kind === "aliyun-swas").map((h) => h.name);
+            if (swas.length > 0) {
+                pulumi.log.warn(
+                    `${name}: hostFirewall is off and SWAS cloud rules cannot filter by source, so k3s' ports (6443, 10250, 51820-51821) on ${swas.join(", ")} are open to the whole internet.`,
+                    this,
+                );
+            }
+        }
     }
 
     /**

@@ -60,9 +60,6 @@ export function topologyWarnings(nodes: readonly ClusterNodeInfo[], firewall: re
             );
         }
     }
-    for (const row of firewall.filter((r) => r.purpose.startsWith("SSH") && r.source === "anywhere")) {
-        warnings.push(`${row.node}: SSH (22/tcp) is open to the whole internet (sshAllowedCidrs); narrow it to where you administer from.`);
-    }
     return warnings;
 }
 

@@ -76,6 +76,16 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
         }
     });
 
+    it("says in every preview what anyone on the internet can reach", async () => {
+        buildCluster({ hostFirewall: false });
+        await cloud.settle();
+        assert.deepEqual(cloud.warnings.filter((w) => !w.includes("prepaid")).sort(), [
+            "dev: hostFirewall is off and SWAS cloud rules cannot filter by source, so k3s' ports (6443, 10250, 51820-51821) on sh-server are open to the whole internet.",
+            "dev: the Kubernetes API (6443/tcp on the servers) accepts connections from anywhere (apiAllowedCidrs 0.0.0.0/0); it still requires credentials. Set apiAllowedCidrs to where kubectl and pulumi run from.",
+            "tokyo-1: SSH (22/tcp) is open to the whole internet (sshAllowedCidrs 0.0.0.0/0); narrow it to where you administer from.",
+        ]);
+    });
+
     it("leaves the host firewall to the owner when asked", async () => {
         buildCluster({ hostFirewall: false });
         await cloud.settle();
