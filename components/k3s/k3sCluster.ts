@@ -7,7 +7,7 @@ import * as random from "@pulumi/random";
 import { NodeAnnotations } from "../annotations/nodeAnnotations";
 import { managedAnnotations, validateNodeMetadata } from "../annotations/managedAnnotations";
 import { ClusterHost, HostProvider } from "../hosts/clusterHost";
-import { ExpectedNode, MeshNodeStatus, meshPeersFlag, meshStatusOf } from "../mesh/meshCheck";
+import { MeshNodeStatus, meshPeersFlag, meshStatusOf } from "../mesh/meshCheck";
 import { clusterPortMatrix, swasRulesFor, vultrRulesFor } from "../network/portMatrix";
 import { parseIpv4Cidr } from "../validation/addresses";
 import { requireWholeNumber } from "../validation/numbers";
@@ -15,7 +15,7 @@ import { validateClusterName } from "../validation/names";
 import { validateClusterShape } from "./clusterValidation";
 import { toolkitCall } from "../toolkit/contract";
 import { listDigest } from "./digest";
-import { nodeAddressList } from "../network/nodeAddresses";
+import { NodeAddresses, nodeAddressList } from "../network/nodeAddresses";
 import { K3sAgent, K3sServer } from "./k3sNode";
 import { clusterProvider } from "./kubernetesProvider";
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
@@ -179,7 +179,14 @@ export class K3sCluster extends pulumi.ComponentResource {
         const serverRules = firewallRules.get(first) ?? [];
         // The host firewall: every node gets the same member list; agents install after the first server's, so a
         // server whose image ships ufw enabled (Vultr) has 6443 open before anyone joins.
-        const hostFirewall = args.hostFirewall === false ? undefined : this.hostFirewallStep(name, servers, agents, apiAllowedCidrs, args.options ?? {});
+        // Every node's name and addresses, servers first: what the host firewalls admit and the mesh checks expect.
+        const nodeAddresses = pulumi.all(
+            [...servers, ...agents].map((h) =>
+                pulumi.all([h.publicIp, h.privateIp]).apply(([publicIp, privateIp]): NodeAddresses => ({ name: h.name, publicIp, privateIp })),
+            ),
+        );
+        const hostFirewall =
+            args.hostFirewall === false ? undefined : this.hostFirewallStep(name, servers, nodeAddresses, apiAllowedCidrs, args.options ?? {});
         const serverFirewall = this.servers.map((s) => hostFirewall?.(s.host, "server", s.prepared));
         // Agents upgrade after every server, at most maxUnavailable at a time: each waits for the agent
         // maxUnavailable places before it. On create these steps do nothing, so the chain costs no SSH session.
@@ -272,7 +279,7 @@ export class K3sCluster extends pulumi.ComponentResource {
         this.meshStatus =
             args.verifyMesh === false
                 ? pulumi.output([])
-                : this.meshCheck(name, installed, [...[...firewallRules.values()].flat(), ...this.hostFirewalls], meshTimeoutSeconds);
+                : this.meshCheck(name, installed, nodeAddresses, [...[...firewallRules.values()].flat(), ...this.hostFirewalls], meshTimeoutSeconds);
 
         // The mesh status is an output of the component, so a mesh that did not form fails `pulumi up`.
         this.registerOutputs({
@@ -292,6 +299,7 @@ export class K3sCluster extends pulumi.ComponentResource {
     private meshCheck(
         name: string,
         installed: ReadonlyArray<{ host: ClusterHost; role: K3sRole; settled: pulumi.Resource }>,
+        expected: pulumi.Output<NodeAddresses[]>,
         firewallRules: pulumi.Resource[],
         timeoutSeconds: number,
     ): pulumi.Output<MeshNodeStatus[]> {
@@ -310,11 +318,6 @@ export class K3sCluster extends pulumi.ComponentResource {
                     ...firewallRules,
                 ],
             },
-        );
-        const expected = pulumi.all(
-            installed.map(({ host }) =>
-                pulumi.all([host.publicIp, host.privateIp]).apply(([publicIp, privateIp]): ExpectedNode => ({ name: host.name, publicIp, privateIp })),
-            ),
         );
         const topology = expected.apply((nodes) => listDigest(nodes.map((n) => `${n.name}=${n.publicIp}/${n.privateIp}`)));
         const reports = installed.map(({ host, role }) => {
@@ -372,13 +375,11 @@ export class K3sCluster extends pulumi.ComponentResource {
     private hostFirewallStep(
         name: string,
         servers: readonly ClusterHost[],
-        agents: readonly ClusterHost[],
+        nodeAddresses: pulumi.Output<NodeAddresses[]>,
         apiAllowedCidrs: ReadonlyArray<{ address: string; prefix: number }>,
         options: K3sOptions,
     ): (host: ClusterHost, role: K3sRole, prepared: pulumi.Resource) => command.remote.Command {
-        const members = pulumi
-            .all([...servers, ...agents].map((h) => pulumi.all([h.publicIp, h.privateIp]).apply(([publicIp, privateIp]) => ({ name: h.name, publicIp, privateIp }))))
-            .apply(nodeAddressList);
+        const members = nodeAddresses.apply(nodeAddressList);
         const extra = options.extraConfig ?? {};
         const cidr = (key: string, fallback: string) => (typeof extra[key] === "string" ? (extra[key] as string) : fallback);
         const clusterCidrs = `${cidr("cluster-cidr", "10.42.0.0/16")},${cidr("service-cidr", "10.43.0.0/16")}`;
