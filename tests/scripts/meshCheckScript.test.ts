@@ -76,6 +76,24 @@ describe("mesh-check verb: the verdict on the host (real bash and awk, stand-ins
         assert.deepEqual(status.peers.map((p) => [p.node, p.handshakeAgeSeconds === null ? null : "some"]), [["tokyo-1", "some"], ["home-1", null], [null, null]]);
     });
 
+    it("is not fooled by a rebooted peer's old key: same endpoint, recent handshake, but it routes nothing", () => {
+        // What the namespace lab sees after a node reboots behind a blocked path: flannel moved the node's subnet to
+        // its new key (no handshake yet) and the old key's peer kept the endpoint and its last handshake.
+        box.plant(
+            "wg-dump",
+            dump([peerLine(KEY_STALE, "104.156.140.173:51820", "(none)", now() - 20), peerLine(KEY_VULTR, "104.156.140.173:51820", "10.42.1.0/24", 0)]),
+        );
+        const run = box.run(meshCommand(server, "agent", [server, vultr]));
+        assert.equal(run.status, 1);
+        assert.equal(
+            run.stderr,
+            errorOf("sh-server", ["sh-server has never completed a WireGuard handshake with tokyo-1 at 104.156.140.173:51820: UDP 51820 is blocked between them (a firewall) or tokyo-1 is down."]),
+        );
+        assert.deepEqual(meshStatusOf("sh-server", run.stdout).warnings, [
+            `sh-server has a stale WireGuard peer ${KEY_STALE} (endpoint 104.156.140.173:51820, no allowed IPs), left by a node whose key changed; removing a node prunes such peers.`,
+        ]);
+    });
+
     it("fails on a missing peer, an old handshake and, on the server, a node that is not Ready", () => {
         box.plant("wg-dump", dump([peerLine(KEY_VULTR, "104.156.140.173:51820", "10.42.1.0/24", now() - 600)]));
         box.plant("usr/local/bin/k3s", '#!/usr/bin/env bash\nprintf "sh-server True\\ntokyo-1 True\\nhome-1 False\\nother-cluster-node False\\n"\n');

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stand-in for the k3s binary: reports the installed version and answers the Ready query and the flannel public-ip
-# annotation query from files the test controls (default: Ready, no annotation).
+# annotation query from files the test controls (default: Ready, no annotation). In the namespace lab
+# (LAB_API set) deleting a node deletes its flannel lease there, so the other nodes withdraw its peer.
 set -euo pipefail
 here=$(dirname "$0")
 case "${1:-}" in
@@ -9,6 +10,9 @@ case "${1:-}" in
         echo "k3s $*" >>"$K3SMC_ROOT/calls.log"
         case "$*" in
             *range*) if [ -f "$K3SMC_ROOT/nodes-ready" ]; then cat "$K3SMC_ROOT/nodes-ready"; fi ;;
+            *" delete node "*)
+                if [ -n "${LAB_API:-}" ]; then rm -f "$LAB_API/leases/${*: -1}"; fi
+                ;;
             *public-ip*) if [ -f "$K3SMC_ROOT/flannel-public-ip" ]; then cat "$K3SMC_ROOT/flannel-public-ip"; fi ;;
             *) if [ -f "$K3SMC_ROOT/ready-status" ]; then cat "$K3SMC_ROOT/ready-status"; else printf 'True'; fi ;;
         esac

@@ -60,14 +60,16 @@ judge() {
             live = 0
             for (i = 1; i <= n; i++) {
                 found = 0
-                for (r = 2; r <= rows; r++) if (h[r] == pub[i]) { found = r; break }
+                # A stale peer (allowed ips "(none)") left by the previous key of the node may share its endpoint and
+                # still show the recent handshake of that key: only a peer that routes something stands for the node.
+                for (r = 2; r <= rows; r++) if (h[r] == pub[i] && allowed[r] != "(none)") { found = r; break }
                 if (count) {
                     if (found && age_of(found) >= 0 && age_of(found) <= max) live++
                     continue
                 }
                 if (!found) {
                     via = 0
-                    if (priv[i] != pub[i]) for (r = 2; r <= rows; r++) if (h[r] == priv[i]) { via = r; break }
+                    if (priv[i] != pub[i]) for (r = 2; r <= rows; r++) if (h[r] == priv[i] && allowed[r] != "(none)") { via = r; break }
                     if (via) {
                         used[via] = 1
                         printf "# problem %s reaches %s at its private address %s instead of %s:%s: node-external-ip did not apply on %s, so flannel there advertises its NIC address, which nothing outside its network can reach.\n", self, name[i], ep[via], pub[i], wgport, name[i]

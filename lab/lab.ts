@@ -1,0 +1,386 @@
+import { readFileSync } from "node:fs";
+import { nodeFingerprint } from "../components/toolkit/contract";
+import { LAB_NODES, evaluateLabProgram } from "./program";
+import { PortProbe } from "./probes";
+import { CommandResult, HostKind, LAB_ADDRESSES, LabWorld, publicKeyOf, runArgv, sleep } from "./world";
+import { LabStep, StepRunner, orderedSteps } from "./steps";
+
+/** Ways to break the lab on purpose, to see the checks that guard a feature fail. */
+export const BREAKS = {
+    /** Removes node-external-ip from every node's rendered config.yaml (the write-up's bug). */
+    "node-external-ip": "node-external-ip removed from every rendered config.yaml",
+    /** Pins a wrong host key for the existing server. */
+    "host-key": "a wrong host key pinned for the existing server",
+} as const;
+export type LabBreak = keyof typeof BREAKS;
+
+export interface LabOptions {
+    readonly breaks?: readonly LabBreak[];
+    /** Run only these checks (the steps always run). */
+    readonly only?: readonly string[];
+    /** How long each mesh check waits for handshakes (default 20 s; the clusters' default is 180 s). */
+    readonly meshTimeoutSeconds?: number;
+    /** Progress lines (steps, timings); the check lines are returned. */
+    readonly progress?: (line: string) => void;
+}
+
+export interface CheckResult {
+    readonly name: string;
+    readonly ok: boolean;
+    readonly detail: string;
+}
+
+class CheckFailed extends Error {}
+
+function expect(condition: boolean, why: string): asserts condition {
+    if (!condition) throw new CheckFailed(why);
+}
+
+function lastLines(result: CommandResult, count = 3): string {
+    return `${result.stdout}\n${result.stderr}`.split("\n").map((l) => l.trim()).filter(Boolean).slice(-count).join(" | ");
+}
+
+/** What the lab knows while its checks run. */
+class LabContext {
+    readonly runner: StepRunner;
+    readonly probe: PortProbe;
+    readonly created = new Map<string, CommandResult>();
+
+    constructor(
+        readonly world: LabWorld,
+        readonly steps: LabStep[],
+        readonly progress: (line: string) => void,
+    ) {
+        this.runner = new StepRunner(world);
+        this.probe = new PortProbe(world, [LAB_ADDRESSES.stranger, LAB_ADDRESSES.swasPublic, LAB_ADDRESSES.vultr, LAB_ADDRESSES.homePublic]);
+    }
+
+    step(name: string): LabStep {
+        const found = this.steps.find((s) => s.name === name);
+        if (!found) throw new Error(`no step named ${name}`);
+        return found;
+    }
+
+    /** The create phase: every step in order; a step whose dependency failed is skipped, as the engine would. */
+    createAll(): void {
+        const failed = new Set<string>();
+        for (const step of this.steps) {
+            const blocker = step.after.find((d) => failed.has(d));
+            if (blocker) {
+                failed.add(step.name);
+                this.created.set(step.name, { status: null, stdout: "", stderr: `skipped: ${blocker} failed` });
+                this.progress(`step ${step.name}: skipped (${blocker} failed)`);
+                continue;
+            }
+            const started = Date.now();
+            const result = this.runner.create(step);
+            this.created.set(step.name, result);
+            if (result.status !== 0) failed.add(step.name);
+            this.progress(`step ${step.name}: ${result.status === 0 ? "ok" : `FAILED (exit ${result.status}): ${lastLines(result)}`} (${Date.now() - started} ms)`);
+        }
+    }
+
+    /** A local step's update or delete, run with its stored environment (some values replaced). */
+    runLocal(stepName: string, which: "update" | "delete", replace: Record<string, string> = {}): CommandResult {
+        const step = this.step(stepName);
+        return this.runner.local(step.inputs[which] as string, { ...(step.inputs.environment as Record<string, string>), ...replace });
+    }
+
+    /** Runs a remote step's create again, as the next `pulumi up` would after it failed. */
+    rerun(stepName: string): CommandResult {
+        return this.runner.create(this.step(stepName));
+    }
+
+    wgDump(kind: HostKind, iface = "flannel-wg"): string[][] {
+        return this.world
+            .inHost(kind, ["wg", "show", iface, "dump"])
+            .stdout.split("\n")
+            .filter(Boolean)
+            .slice(1)
+            .map((line) => line.split("\t"));
+    }
+}
+
+/** A one-off WireGuard pair between two hosts on UDP 51821 (flannel's second port, open to members like 51820). */
+async function handshakeExperiment(ctx: LabContext, dialer: HostKind, listener: HostKind, endpoint: string, waitMs: number): Promise<boolean> {
+    const { world } = ctx;
+    const key = () => runArgv(["wg", "genkey"]).stdout.trim();
+    const pub = (k: string) => runArgv(["wg", "pubkey"], { input: k }).stdout.trim();
+    const [dialerKey, listenerKey] = [key(), key()];
+    // The private key goes through the host's own /run (a tmpfs), never through a command line.
+    const configure = (kind: HostKind, privateKey: string, peer: string, address: string) =>
+        world.inHost(kind, ["sh", "-c", `umask 077 && cat >/run/k3s-lab/nat.key && wg set lab-nat private-key /run/k3s-lab/nat.key listen-port 51821 ${peer} && ip addr add ${address}/32 dev lab-nat && ip link set lab-nat up`], { input: privateKey });
+    const processes = [dialer, listener].map((kind) => world.spawnInHost(kind, ["wireguard-go", "lab-nat"], { ...process.env, WG_PROCESS_FOREGROUND: "1" }));
+    try {
+        for (const kind of [dialer, listener]) {
+            let ready = false;
+            for (let i = 0; i < 50 && !ready; i++) {
+                ready = world.inHost(kind, ["test", "-S", "/var/run/wireguard/lab-nat.sock"]).status === 0;
+                if (!ready) await sleep(100);
+            }
+            expect(ready, `wireguard-go did not start on ${kind}`);
+        }
+        // The listener only answers: it has no endpoint for the dialer, so nothing it sends can hide a bad endpoint
+        // (WireGuard would otherwise learn the dialer's address from its packets and reach it anyway).
+        const setUp = [
+            configure(listener, listenerKey, `peer ${pub(dialerKey)} allowed-ips 10.99.0.2/32`, "10.99.0.1"),
+            configure(dialer, dialerKey, `peer ${pub(listenerKey)} endpoint ${endpoint}:51821 allowed-ips 10.99.0.1/32 persistent-keepalive 1`, "10.99.0.2"),
+        ];
+        const broken = setUp.find((r) => r.status !== 0);
+        expect(!broken, `could not set up the experiment: ${broken?.stderr}`);
+        const deadline = Date.now() + waitMs;
+        while (Date.now() < deadline) {
+            const handshakes = world.inHost(dialer, ["wg", "show", "lab-nat", "latest-handshakes"]).stdout;
+            if (/\t[1-9][0-9]*$/m.test(handshakes)) return true;
+            await sleep(250);
+        }
+        return false;
+    } finally {
+        for (const child of processes) if (child.exitCode === null) child.kill("SIGTERM");
+        await sleep(200);
+    }
+}
+
+interface Check {
+    readonly name: string;
+    run(ctx: LabContext): Promise<string>;
+}
+
+/** The advertised address flannel on the SWAS host uses, as the k3s stand-in derived it from our steps. */
+function advertisedBySwas(ctx: LabContext): string {
+    return readFileSync(`${ctx.world.hosts.swas.root}/flannel-public-ip`, "utf8").trim();
+}
+
+const CHECKS: Check[] = [
+    {
+        name: "steps-applied",
+        async run(ctx) {
+            const failed = [...ctx.created].filter(([, r]) => r.status !== 0);
+            expect(failed.length === 0, failed.map(([name, r]) => `${name}: ${lastLines(r, 2)}`).join("; "));
+            return `${ctx.created.size} steps ran over real SSH in dependency order`;
+        },
+    },
+    {
+        name: "firewall-stranger-blocked",
+        async run(ctx) {
+            await ctx.probe.start();
+            const seen = (["swas", "vultr", "home"] as const).map((kind) => {
+                const reached = ctx.probe.reach({ ns: ctx.world.strangerNs }, LAB_ADDRESSES.stranger, kind, ctx.world.hosts[kind].sshAddress);
+                return `${kind}: ${reached.join(" ") || "nothing"}`;
+            });
+            expect(seen.every((s) => s.endsWith(": nothing")), `the stranger reaches ${seen.join("; ")}`);
+            return "6443/tcp, 10250/tcp and 51820/udp closed to a non-member on every host";
+        },
+    },
+    {
+        name: "firewall-member-allowed",
+        async run(ctx) {
+            await ctx.probe.start();
+            const cases: Array<[HostKind, string, HostKind, string[]]> = [
+                ["vultr", LAB_ADDRESSES.vultr, "swas", ["6443/tcp", "10250/tcp", "51820/udp"]],
+                ["home", LAB_ADDRESSES.homePublic, "swas", ["6443/tcp", "10250/tcp", "51820/udp"]],
+                ["swas", LAB_ADDRESSES.swasPublic, "vultr", ["10250/tcp", "51820/udp"]],
+                ["home", LAB_ADDRESSES.homePublic, "vultr", ["10250/tcp", "51820/udp"]],
+                // The home router forwards only SSH and WireGuard: its kubelet is out of reach (README: metrics).
+                ["vultr", LAB_ADDRESSES.vultr, "home", ["51820/udp"]],
+            ];
+            const wrong = cases
+                .map(([from, fromAddress, to, want]) => {
+                    const got = ctx.probe.reach({ host: from }, fromAddress, to, ctx.world.hosts[to].sshAddress).filter((p) => p !== "6443/tcp" || to === "swas");
+                    return got.join(" ") === want.join(" ") ? "" : `${from} -> ${to}: reached '${got.join(" ")}', expected '${want.join(" ")}'`;
+                })
+                .filter(Boolean);
+            expect(wrong.length === 0, wrong.join("; "));
+            return "members reach the server's 6443, every kubelet they can route to and every WireGuard port, through NAT too";
+        },
+    },
+    {
+        name: "nat-handshake-public",
+        async run(ctx) {
+            const advertised = advertisedBySwas(ctx);
+            const ok = await handshakeExperiment(ctx, "vultr", "swas", advertised, 10_000);
+            expect(ok, `no handshake from the Vultr host to the NAT'd SWAS host at the endpoint it advertises, ${advertised}:51821, within 10 s`);
+            return `the Vultr host completes a handshake with the NAT'd SWAS host at its advertised ${advertised}`;
+        },
+    },
+    {
+        name: "nat-handshake-private-fails",
+        async run(ctx) {
+            const nic = ctx.world.inHost("swas", ["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).stdout.match(/inet ([0-9.]+)/)?.[1] ?? "";
+            const ok = await handshakeExperiment(ctx, "vultr", "swas", nic, 6_000);
+            expect(!ok, `a handshake completed at the SWAS host's private address ${nic}: the lab's NAT does not stand for a cloud's`);
+            return `no handshake at the NIC address ${nic} that flannel advertises without node-external-ip`;
+        },
+    },
+    {
+        name: "ssh-hostkey-pinned-port22",
+        async run(ctx) {
+            const run = ctx.runLocal(`lab-${LAB_NODES.home}-upgrade`, "update");
+            expect(run.status === 0, `the upgrade relay to the existing server (port 22, pinned key) failed: ${lastLines(run)}`);
+            expect(run.stdout.includes("no drain, no reinstall"), `unexpected answer: ${lastLines(run)}`);
+            return "the upgrade relay reaches the existing server on port 22 with its pinned key";
+        },
+    },
+    {
+        name: "ssh-hostkey-mismatch-refused",
+        async run(ctx) {
+            const run = ctx.runLocal(`lab-${LAB_NODES.home}-upgrade`, "update", { K3SMC_NODE_HOST_KEY: ctx.world.hostPublicKey("vultr") });
+            const said = lastLines(run, 4);
+            expect(run.status !== 0, `the relay accepted another host's key: ${said}`);
+            expect(/Host key verification failed/.test(run.stderr) && run.stderr.includes(`SSH to ${LAB_ADDRESSES.homePublic}:22 failed`), `not refused in words: ${said}`);
+            return "a wrong pinned key fails the step: 'Host key verification failed'";
+        },
+    },
+    {
+        name: "mesh-check-real-wg",
+        async run(ctx) {
+            const verdicts = (["swas", "vultr", "home"] as const).map((kind) => [kind, ctx.created.get(`lab-${LAB_NODES[kind]}-mesh-check`)] as const);
+            const failed = verdicts.filter(([, r]) => r?.status !== 0);
+            expect(failed.length === 0, `the mesh checks failed on a real mesh: ${failed.map(([kind, r]) => `${kind}: ${r?.stderr.trim().split("\n").slice(1).join(" ")}`).join("; ")}`);
+            // A peer blocked: the Vultr host reboots (new WireGuard key) while UDP between it and the SWAS host is dropped.
+            const block = [
+                "table ip lab_block {",
+                "    chain forward {",
+                "        type filter hook forward priority 0;",
+                `        ip saddr ${LAB_ADDRESSES.vultr} udp dport 51820 drop`,
+                `        ip daddr ${LAB_ADDRESSES.vultr} udp sport 51820 drop`,
+                "    }",
+                "}",
+            ].join("\n");
+            const router = ctx.world.ns("swasrt");
+            const blocking = ctx.world.inNamespace(router, ["nft", "-f", "-"], { input: block });
+            expect(blocking.status === 0, `could not block the path: ${blocking.stderr}`);
+            const oldKey = ctx.world.inHost("vultr", ["wg", "show", "flannel-wg", "public-key"]).stdout.trim();
+            rebootFlannel(ctx, "vultr");
+            const newKey = ctx.world.inHost("vultr", ["wg", "show", "flannel-wg", "public-key"]).stdout.trim();
+            expect(newKey !== oldKey && newKey !== "", "the Vultr host kept its WireGuard key");
+            for (let i = 0; i < 40 && !ctx.wgDump("swas").some((p) => p[0] === newKey); i++) await sleep(250);
+            const blocked = ctx.rerun(`lab-${LAB_NODES.swas}-mesh-check`);
+            const words = `never completed a WireGuard handshake with ${LAB_NODES.vultr} at ${LAB_ADDRESSES.vultr}:51820`;
+            expect(blocked.status !== 0 && blocked.stderr.includes(words), `with the peer blocked the check said: ${lastLines(blocked)}`);
+            ctx.world.inNamespace(router, ["nft", "delete", "table", "ip", "lab_block"]);
+            const retried = ctx.rerun(`lab-${LAB_NODES.swas}-mesh-check`);
+            expect(retried.status === 0, `after unblocking, the next run still failed: ${lastLines(retried)}`);
+            return `passed on all three hosts; failed with '${words}' while blocked; passed on the retry`;
+        },
+    },
+    {
+        name: "prune-stale-real-wg",
+        async run(ctx) {
+            const stale = runArgv(["wg", "pubkey"], { input: runArgv(["wg", "genkey"]).stdout }).stdout.trim();
+            ctx.world.inHost("swas", ["wg", "set", "flannel-wg", "peer", stale]);
+            const before = ctx.wgDump("swas");
+            const live = before.filter((p) => p[3] !== "(none)").map((p) => p[0]);
+            const staleKeys = before.filter((p) => p[3] === "(none)").map((p) => p[0]);
+            expect(staleKeys.includes(stale), "the planted stale peer is not on the interface");
+            const run = ctx.rerun(`lab-${LAB_NODES.swas}-prune`);
+            expect(run.status === 0, `the prune step failed: ${lastLines(run)}`);
+            const after = ctx.wgDump("swas");
+            expect(after.every((p) => p[3] !== "(none)"), `stale peers left: ${after.filter((p) => p[3] === "(none)").map((p) => p[0]).join(" ")}`);
+            expect(live.every((key) => after.some((p) => p[0] === key)), "a live peer was removed");
+            return `removed ${staleKeys.length} stale peer(s) (allowed ips none), kept ${live.length} live`;
+        },
+    },
+    {
+        name: "removal-auth-failure-fails",
+        async run(ctx) {
+            const wrongKey = `${ctx.world.dir}/wrong_key`;
+            runArgv(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", wrongKey]);
+            const run = ctx.runLocal(`lab-${LAB_NODES.home}-removal`, "delete", { K3SMC_NODE_KEY: readFileSync(wrongKey, "utf8") });
+            expect(run.status !== 0, `removal succeeded with a key the host refuses: ${lastLines(run)}`);
+            expect(run.stderr.includes(`SSH to ${LAB_ADDRESSES.homePublic}:22 failed`) && /Permission denied/.test(run.stderr), `not refused in words: ${lastLines(run)}`);
+            return "a refused login fails the removal: 'Permission denied (publickey)'";
+        },
+    },
+    {
+        name: "removal-unreachable-skipped",
+        async run(ctx) {
+            ctx.world.inNamespace(ctx.world.ns("inet"), ["ip", "link", "set", "p-vultr", "down"]);
+            const run = ctx.runLocal(`lab-${LAB_NODES.vultr}-removal`, "delete");
+            expect(run.status === 0, `removal of a host that is gone failed: ${lastLines(run)}`);
+            expect(run.stdout.includes("does not answer (host gone?): uninstall skipped"), `no word about the skip: ${lastLines(run)}`);
+            expect(run.stdout.includes(`deleted node ${LAB_NODES.vultr}`), `the server did not delete the node: ${lastLines(run)}`);
+            let withdrawn = false;
+            for (let i = 0; i < 20 && !withdrawn; i++) {
+                withdrawn = ctx.wgDump("swas").every((p) => p[2] !== `${LAB_ADDRESSES.vultr}:51820` || p[3] === "(none)");
+                if (!withdrawn) await sleep(250);
+            }
+            expect(withdrawn, "the SWAS host still routes to the removed node's peer");
+            return "an unreachable host is skipped in words; the server deletes the node and flannel withdraws its peer";
+        },
+    },
+];
+
+export const CHECK_NAMES = CHECKS.map((c) => c.name);
+
+/** A reboot as far as flannel cares: wireguard-go gone, the tmpfs key gone, k3s started again. */
+function rebootFlannel(ctx: LabContext, kind: HostKind): void {
+    const reboot = ctx.world.inHost(kind, ["bash", "-c", 'kill "$(cat /run/k3s-lab/wireguard-go.pid)"; rm -f /run/flannel/wgkey; for i in $(seq 50); do ip link show flannel-wg >/dev/null 2>&1 || break; sleep 0.1; done; systemctl restart k3s-agent && sleep 1'], {
+        env: ctx.world.sessionEnv(kind),
+    });
+    if (reboot.status !== 0) throw new CheckFailed(`could not reboot flannel on ${kind}: ${reboot.stderr}`);
+}
+
+/** Replaces node-external-ip in every node's rendered config, and the fingerprints that hash it, in every step. */
+function removeNodeExternalIp(steps: LabStep[]): LabStep[] {
+    const replacements: Array<[string, string]> = [];
+    for (const step of steps.filter((s) => s.name.endsWith("-install"))) {
+        const command = step.inputs.create as string;
+        const version = / --version (\S+)/.exec(command)?.[1] ?? "";
+        const quoted = command.slice(command.indexOf(" --config '") + " --config '".length, -1);
+        const config = quoted.replace(/'\\''/g, "'");
+        const broken = config.replace(/^node-external-ip: .*\n/m, "");
+        replacements.push([quoted, broken.replace(/'/g, "'\\''")], [nodeFingerprint(version, config), nodeFingerprint(version, broken)]);
+    }
+    const replaceIn = (value: unknown): unknown => {
+        if (typeof value === "string") return replacements.reduce((text, [from, to]) => text.split(from).join(to), value);
+        if (Array.isArray(value)) return value.map(replaceIn);
+        if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceIn(v)]));
+        return value;
+    };
+    return steps.map((step) => ({ ...step, inputs: replaceIn(step.inputs) as Record<string, any> }));
+}
+
+/** Builds the lab, runs our steps and the checks, tears everything down (also on failure), returns one result per check. */
+export async function runLab(options: LabOptions = {}): Promise<CheckResult[]> {
+    const progress = options.progress ?? (() => undefined);
+    const breaks = new Set(options.breaks ?? []);
+    const world = new LabWorld();
+    const onSignal = () => {
+        world.teardown();
+        process.exit(130);
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+        const wrongHostKey = publicKeyOf(world.hosts.vultr.hostKeyFile);
+        const registrations = await evaluateLabProgram({
+            clientPrivateKey: readFileSync(world.clientKey, "utf8"),
+            clientPublicKey: world.clientPublicKey(),
+            homeHostKey: breaks.has("host-key") ? wrongHostKey : world.hostPublicKey("home"),
+            homeUser: world.homeUser,
+            meshTimeoutSeconds: options.meshTimeoutSeconds ?? 20,
+        });
+        let steps = orderedSteps(registrations);
+        if (breaks.has("node-external-ip")) steps = removeNodeExternalIp(steps);
+        for (const name of breaks) progress(`BROKEN ON PURPOSE: ${BREAKS[name]}`);
+        const swasPassword = steps.find((s) => s.name === `lab-${LAB_NODES.swas}-prepare`)?.inputs.connection.password as string;
+        await world.build(swasPassword);
+        progress(`lab ${world.id}: namespaces up; running ${steps.length} steps`);
+        const ctx = new LabContext(world, steps, progress);
+        ctx.createAll();
+        const results: CheckResult[] = [];
+        for (const check of CHECKS.filter((c) => !options.only || options.only.includes(c.name))) {
+            try {
+                results.push({ name: check.name, ok: true, detail: await check.run(ctx) });
+            } catch (error) {
+                results.push({ name: check.name, ok: false, detail: error instanceof Error ? error.message : String(error) });
+            }
+        }
+        return results;
+    } finally {
+        world.teardown();
+        process.removeListener("SIGINT", onSignal);
+        process.removeListener("SIGTERM", onSignal);
+    }
+}

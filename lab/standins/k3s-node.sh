@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The lab's k3s stand-in, as far as the mesh is concerned: what k3s and flannel's wireguard-native backend do on a
+# node, with userspace WireGuard (wireguard-go) for the kernel module and a shared directory for the Kubernetes API
+# ($LAB_API). Every value comes from what our steps left on the host or set through the API:
+#   - k3s at start: writes the node's public-ip-overwrite annotation = node-external-ip from the config.yaml our
+#     install step wrote, when the node has node-external-ip and the servers have flannel-external-ip; otherwise it
+#     removes the annotation (current k3s does);
+#   - flannel at start: advertises public-ip = the overwrite if present, else the NIC's address, with its WireGuard
+#     public key (/run/flannel/wgkey lives on tmpfs: a reboot makes a new key) and the node's pod subnet;
+#   - flannel then programs one peer per other node: endpoint <their public-ip>:51820, their subnet, keepalive 25 s;
+#     a peer whose Node object is deleted is removed; a changed key adds a peer and leaves the old one routing
+#     nothing ("(none)"), as real nodes accumulate them.
+# Usage: k3s-node.sh restart | stop | run (the daemon; started by restart, detached from the SSH session).
+set -euo pipefail
+api=${LAB_API:?the lab API directory is not set}
+state=/run/k3s-lab
+mkdir -p "$state" /run/flannel
+
+stop() {
+    if [ -f "$state/k3s.pid" ]; then
+        kill "$(cat "$state/k3s.pid")" 2>/dev/null || :
+        rm -f "$state/k3s.pid"
+    fi
+}
+
+case "${1:-}" in
+    stop) stop; exit 0 ;;
+    restart)
+        stop
+        setsid "$0" run </dev/null >>"$state/k3s.log" 2>&1 &
+        echo $! >"$state/k3s.pid"
+        exit 0
+        ;;
+    run) ;;
+    *) echo "usage: $0 restart|stop|run" >&2; exit 2 ;;
+esac
+
+config=$K3SMC_ROOT/etc/rancher/k3s/config.yaml
+setting() { sed -n "s/^$1: *//p" "$config" | head -n 1 | tr -d "'\""; }
+name=$(setting node-name)
+external=$(setting node-external-ip)
+if grep -q '^flannel-backend:' "$config"; then
+    setting flannel-external-ip >"$api/flannel-external-ip"
+fi
+mkdir -p "$api/leases" "$api/subnets" "$api/annotations/$name"
+overwrite=$api/annotations/$name/public-ip-overwrite
+if [ -n "$external" ] && [ "$(cat "$api/flannel-external-ip" 2>/dev/null)" = true ]; then
+    printf '%s\n' "$external" >"$overwrite"
+else
+    rm -f "$overwrite"
+fi
+nic=$(/usr/sbin/ip -4 -o addr show scope global | awk '$2 != "flannel-wg" { sub(/\/.*/, "", $4); print $4; exit }')
+public=$(cat "$overwrite" 2>/dev/null || printf '%s' "$nic")
+printf '%s' "$public" >"$K3SMC_ROOT/flannel-public-ip"
+
+[ -s /run/flannel/wgkey ] || (umask 077 && wg genkey >/run/flannel/wgkey)
+if ! /usr/sbin/ip link show flannel-wg >/dev/null 2>&1; then
+    WG_PROCESS_FOREGROUND=1 wireguard-go flannel-wg >>"$state/wireguard-go.log" 2>&1 &
+    echo $! >"$state/wireguard-go.pid"
+    for _ in $(seq 50); do [ -S /var/run/wireguard/flannel-wg.sock ] && break; sleep 0.1; done
+fi
+wg set flannel-wg private-key /run/flannel/wgkey listen-port 51820
+[ -f "$api/subnets/$name" ] || echo "10.42.$(find "$api/subnets" -type f | wc -l).0/24" >"$api/subnets/$name"
+subnet=$(cat "$api/subnets/$name")
+/usr/sbin/ip addr replace "${subnet%/24}/32" dev flannel-wg
+/usr/sbin/ip link set flannel-wg up
+printf '%s %s %s\n' "$public" "$(wg pubkey </run/flannel/wgkey)" "$subnet" >"$api/leases/$name.new"
+mv "$api/leases/$name.new" "$api/leases/$name"
+if [ -f "$api/flannel-external-ip" ] && grep -q '^flannel-backend:' "$config"; then
+    printf 'apiVersion: v1\nkind: Config\nclusters: []\n# lab stand-in kubeconfig of %s\n' "$name" >"$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml"
+fi
+echo "k3s stand-in: $name advertises $public (node-external-ip '${external}', NIC $nic), subnet $subnet"
+
+declare -A programmed=()
+while :; do
+    for lease in "$api"/leases/*; do
+        peer=${lease##*/}
+        if [ ! -f "$lease" ] || [ "$peer" = "$name" ] || [ "${peer%.new}" != "$peer" ]; then continue; fi
+        read -r ip key peer_subnet <"$lease"
+        if [ "${programmed[$peer]:-}" != "$ip $key $peer_subnet" ]; then
+            wg set flannel-wg peer "$key" endpoint "$ip:51820" allowed-ips "$peer_subnet" persistent-keepalive 25
+            /usr/sbin/ip route replace "$peer_subnet" dev flannel-wg
+            programmed[$peer]="$ip $key $peer_subnet"
+            echo "k3s stand-in: peer $peer at $ip:51820 ($peer_subnet)"
+        fi
+    done
+    for peer in "${!programmed[@]}"; do
+        [ ! -f "$api/leases/$peer" ] || continue
+        read -r _ key peer_subnet <<<"${programmed[$peer]}"
+        wg set flannel-wg peer "$key" remove
+        /usr/sbin/ip route del "$peer_subnet" dev flannel-wg 2>/dev/null || :
+        unset "programmed[$peer]"
+        echo "k3s stand-in: node $peer deleted, peer removed"
+    done
+    if grep -q '^flannel-backend:' "$config"; then
+        find "$api/leases" -type f ! -name '*.new' -printf '%f True\n' | sort >"$K3SMC_ROOT/nodes-ready.new"
+        mv "$K3SMC_ROOT/nodes-ready.new" "$K3SMC_ROOT/nodes-ready"
+    fi
+    sleep 0.3
+done

@@ -1,0 +1,372 @@
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { STANDINS_BIN } from "../tests/harness/scriptSandbox";
+
+/**
+ * The lab's world: an "internet" (a bridge in a namespace of its own) with documentation-range public addresses,
+ * and on it the machine running `pulumi` (the runner), three hosts the way each cloud delivers them, and a
+ * stranger. Every namespace, process, user and file is named per run and removed by `teardown()`.
+ *
+ *   runner 203.0.113.10 ─┐
+ *   stranger .66 ────────┤
+ *   vultr .30 (on NIC) ──┼─ bridge ─┬─ swas router .20 ══ 1:1 NAT ══ swas 172.16.0.2
+ *                        │          └─ home router .40 ══ forwards tcp/22, udp/51820 ══ home 192.168.1.2
+ */
+export const LAB_ADDRESSES = {
+    runner: "203.0.113.10",
+    swasPublic: "203.0.113.20",
+    swasPrivate: "172.16.0.2",
+    vultr: "203.0.113.30",
+    homePublic: "203.0.113.40",
+    homePrivate: "192.168.1.2",
+    stranger: "203.0.113.66",
+} as const;
+
+export type HostKind = "swas" | "vultr" | "home";
+
+/** The lab's own stand-ins (systemd, the kernel's WireGuard, k3s and flannel), first on every host session's PATH. */
+export const LAB_STANDINS_BIN = resolve(__dirname, "standins", "bin");
+
+export interface CommandResult {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/** One lab host: a network namespace and a mount namespace (held open by a sleeping process) that sshd and every session share. */
+export interface LabHost {
+    readonly kind: HostKind;
+    readonly netns: string;
+    /** K3SMC_ROOT of the toolkit on this host: where our steps write /etc/rancher/k3s, /var/lib/... */
+    readonly root: string;
+    /** The address the runner dials (through the NAT for swas and home). */
+    readonly sshAddress: string;
+    readonly hostKeyFile: string;
+    holderPid: number;
+}
+
+const SESSION_PATH = `${LAB_STANDINS_BIN}:${STANDINS_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+
+export class LabWorld {
+    readonly id = `${process.pid.toString(36)}${Math.random().toString(16).slice(2, 6)}`;
+    readonly dir = mkdtempSync(join(tmpdir(), "k3smc-lab-"));
+    /** The directory that stands for the Kubernetes API (leases, annotations), shared by the hosts' k3s stand-ins. */
+    readonly api = join(this.dir, "api");
+    /** The sudo user that logs in to the existing (home) host. */
+    readonly homeUser = `k3smc-lab-${process.pid}`;
+    readonly clientKey = join(this.dir, "client_key");
+    readonly hosts: Record<HostKind, LabHost>;
+    private readonly namespaces: string[] = [];
+    private readonly processes: ChildProcess[] = [];
+    private createdUser = false;
+    private readonly sudoersFile = `/etc/sudoers.d/k3smc-lab-${process.pid}`;
+    private tornDown = false;
+
+    constructor() {
+        mkdirSync(this.api);
+        chmodSync(this.dir, 0o755);
+        keygen(this.clientKey);
+        const host = (kind: HostKind, sshAddress: string): LabHost => {
+            const root = join(this.dir, kind);
+            mkdirSync(join(root, "opt"), { recursive: true });
+            writeFileSync(join(root, "calls.log"), "");
+            const hostKeyFile = join(this.dir, `${kind}_host_key`);
+            keygen(hostKeyFile);
+            return { kind, netns: this.ns(kind), root, sshAddress, hostKeyFile, holderPid: 0 };
+        };
+        this.hosts = { swas: host("swas", LAB_ADDRESSES.swasPublic), vultr: host("vultr", LAB_ADDRESSES.vultr), home: host("home", LAB_ADDRESSES.homePublic) };
+    }
+
+    ns(name: string): string {
+        return `k3smc-lab-${this.id}-${name}`;
+    }
+
+    get runnerNs(): string {
+        return this.ns("runner");
+    }
+    get strangerNs(): string {
+        return this.ns("stranger");
+    }
+
+    /** A host's public host key as a pinned `hostKey` is written (type and key, no comment). */
+    hostPublicKey(kind: HostKind): string {
+        return publicKeyOf(this.hosts[kind].hostKeyFile);
+    }
+
+    clientPublicKey(): string {
+        return publicKeyOf(this.clientKey);
+    }
+
+    /** Builds the network, the hosts' namespaces and their sshd. `swasRootPassword`: what the SWAS root login takes. */
+    async build(swasRootPassword: string): Promise<void> {
+        const inet = this.addNamespace("inet");
+        ipIn(inet, "link", "add", "br0", "type", "bridge");
+        ipIn(inet, "link", "set", "br0", "up");
+        const onInternet = (name: string, address: string, device = "eth0"): string => {
+            const ns = this.addNamespace(name);
+            ipIn(inet, "link", "add", `p-${name}`, "type", "veth", "peer", "name", device, "netns", ns);
+            ipIn(inet, "link", "set", `p-${name}`, "master", "br0", "up");
+            ipIn(ns, "addr", "add", `${address}/24`, "dev", device);
+            ipIn(ns, "link", "set", device, "up");
+            return ns;
+        };
+        onInternet("runner", LAB_ADDRESSES.runner);
+        onInternet("stranger", LAB_ADDRESSES.stranger);
+        onInternet("vultr", LAB_ADDRESSES.vultr);
+        const behindRouter = (name: string, router: string, lanPrefix: string, host: string): void => {
+            const ns = this.addNamespace(name);
+            ipIn(router, "link", "add", "lan", "type", "veth", "peer", "name", "eth0", "netns", ns);
+            ipIn(router, "addr", "add", `${lanPrefix}.1/24`, "dev", "lan");
+            ipIn(router, "link", "set", "lan", "up");
+            ipIn(ns, "addr", "add", `${host}/24`, "dev", "eth0");
+            ipIn(ns, "link", "set", "eth0", "up");
+            ipIn(ns, "route", "add", "default", "via", `${lanPrefix}.1`);
+            execFileSync("ip", ["netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        };
+        // Alibaba's lightweight servers: the NIC has only the private address; the public one is a 1:1 NAT.
+        const swasRouter = onInternet("swasrt", LAB_ADDRESSES.swasPublic, "wan");
+        behindRouter("swas", swasRouter, "172.16.0", LAB_ADDRESSES.swasPrivate);
+        nft(swasRouter, `table ip lab_nat {
+            chain pre { type nat hook prerouting priority dstnat; ip daddr ${LAB_ADDRESSES.swasPublic} dnat to ${LAB_ADDRESSES.swasPrivate}; }
+            chain post { type nat hook postrouting priority srcnat; ip saddr ${LAB_ADDRESSES.swasPrivate} snat to ${LAB_ADDRESSES.swasPublic}; }
+        }`);
+        // A home router: forwards SSH and WireGuard to the box, masquerades everything going out.
+        const homeRouter = onInternet("homert", LAB_ADDRESSES.homePublic, "wan");
+        behindRouter("home", homeRouter, "192.168.1", LAB_ADDRESSES.homePrivate);
+        nft(homeRouter, `table ip lab_nat {
+            chain pre {
+                type nat hook prerouting priority dstnat;
+                ip daddr ${LAB_ADDRESSES.homePublic} tcp dport 22 dnat to ${LAB_ADDRESSES.homePrivate}
+                ip daddr ${LAB_ADDRESSES.homePublic} udp dport 51820 dnat to ${LAB_ADDRESSES.homePrivate}
+            }
+            chain post { type nat hook postrouting priority srcnat; oifname "wan" ip saddr 192.168.1.0/24 masquerade; }
+        }`);
+
+        this.createHomeUser();
+        // SWAS: root logs in with the generated password. The host's own /etc/shadow (a copy) carries it.
+        const shadow = join(this.dir, "swas-shadow");
+        const hash = execFileSync("openssl", ["passwd", "-6", "-stdin"], { input: swasRootPassword, encoding: "utf8" }).trim();
+        writeFileSync(shadow, readFileSync("/etc/shadow", "utf8").replace(/^root:[^:]*:/m, `root:${hash}:`), { mode: 0o640 });
+        // Vultr: the image's ufw, enabled with default deny (SSH allowed), in the host's own copy of /etc/ufw.
+        const ufwDir = join(this.dir, "vultr-ufw");
+        execFileSync("cp", ["-a", "/etc/ufw", ufwDir]);
+
+        await this.startHolder(this.hosts.swas, [[shadow, "/etc/shadow"]]);
+        await this.startHolder(this.hosts.vultr, [[ufwDir, "/etc/ufw"]]);
+        await this.startHolder(this.hosts.home, []);
+        const ufw = this.inHost("vultr", ["bash", "-c", "ufw default deny incoming >/dev/null && ufw allow 22/tcp >/dev/null && ufw --force enable >/dev/null"]);
+        if (ufw.status !== 0) throw new Error(`could not enable ufw on the Vultr host: ${ufw.stderr}`);
+
+        this.startSshd(this.hosts.swas, ["PermitRootLogin yes", "PasswordAuthentication yes", "PubkeyAuthentication no", "AllowUsers root"]);
+        this.startSshd(this.hosts.vultr, ["PermitRootLogin prohibit-password", "PasswordAuthentication no", "PubkeyAuthentication yes", "AllowUsers root"]);
+        this.startSshd(this.hosts.home, ["PermitRootLogin no", "PasswordAuthentication no", "PubkeyAuthentication yes", `AllowUsers ${this.homeUser}`]);
+        for (const host of Object.values(this.hosts)) await this.waitForPort(host.sshAddress, 22);
+    }
+
+    private addNamespace(name: string): string {
+        const ns = this.ns(name);
+        execFileSync("ip", ["netns", "add", ns]);
+        this.namespaces.push(ns);
+        ipIn(ns, "link", "set", "lo", "up");
+        return ns;
+    }
+
+    /**
+     * A host's own filesystem view: its /opt (the toolkit), a fresh /run (wireguard-go's control sockets, flannel's key,
+     * sshd's privilege separation directory) and any bind mounts given, in a mount namespace a sleeping process holds.
+     */
+    private async startHolder(host: LabHost, binds: Array<[string, string]>): Promise<void> {
+        const script = [
+            "set -e",
+            `mount --bind '${join(host.root, "opt")}' /opt`,
+            "mount -t tmpfs -o mode=0755 k3smc-lab /run",
+            "mkdir -p /run/sshd /run/wireguard",
+            ...binds.map(([from, to]) => `mount --bind '${from}' '${to}'`),
+            "exec sleep infinity",
+        ].join("\n");
+        const holder = this.track(spawn("ip", ["netns", "exec", host.netns, "unshare", "--mount", "--propagation", "private", "--", "bash", "-c", script], { stdio: "ignore" }));
+        for (let attempt = 0; attempt < 100; attempt++) {
+            if (holder.exitCode !== null) throw new Error(`the ${host.kind} host's namespace holder exited (${holder.exitCode})`);
+            if (readFileSync(`/proc/${holder.pid}/comm`, "utf8").trim() === "sleep") {
+                host.holderPid = holder.pid!;
+                return;
+            }
+            await sleep(50);
+        }
+        throw new Error(`the ${host.kind} host's mounts were not ready`);
+    }
+
+    private startSshd(host: LabHost, auth: string[]): void {
+        const authorized = join(this.dir, `${host.kind}_authorized`);
+        mkdirSync(authorized, { mode: 0o755 });
+        for (const user of ["root", this.homeUser]) writeFileSync(join(authorized, user), `${this.clientPublicKey()}\n`, { mode: 0o644 });
+        const config = join(this.dir, `${host.kind}_sshd_config`);
+        writeFileSync(
+            config,
+            [
+                "Port 22",
+                "ListenAddress 0.0.0.0",
+                `HostKey ${host.hostKeyFile}`,
+                `PidFile ${join(this.dir, `${host.kind}_sshd.pid`)}`,
+                `AuthorizedKeysFile ${authorized}/%u`,
+                "StrictModes no",
+                "KbdInteractiveAuthentication no",
+                "UsePAM no",
+                ...auth,
+                // A stock sshd accepts no environment from the client; this is the host's own session environment.
+                `SetEnv ${Object.entries(this.sessionEnv(host.kind)).filter(([k]) => k !== "HOME").map(([k, v]) => `${k}=${v}`).join(" ")}`,
+                "",
+            ].join("\n"),
+        );
+        this.track(spawn("nsenter", ["-t", String(host.holderPid), "-m", "-n", "/usr/sbin/sshd", "-D", "-e", "-f", config], { stdio: "ignore" }));
+    }
+
+    /** The existing server's login: a sudo user, as on a box its owner set up (per run, removed by teardown). */
+    private createHomeUser(): void {
+        if (spawnSync("id", [this.homeUser]).status !== 0) {
+            execFileSync("useradd", ["--system", "--shell", "/bin/bash", "--home-dir", join(this.dir, "home-user"), "--create-home", this.homeUser]);
+            this.createdUser = true;
+        }
+        execFileSync("usermod", ["-p", "*", this.homeUser]); // key logins only (a locked "!" account is refused by sshd)
+        const sudoers = [
+            `${this.homeUser} ALL=(root) NOPASSWD: ALL`,
+            `Defaults:${this.homeUser} secure_path="${SESSION_PATH}"`,
+            `Defaults:${this.homeUser} env_keep += "K3SMC_ROOT K3SMC_POLL_INTERVAL LAB_API"`,
+            "",
+        ].join("\n");
+        const staged = join(this.dir, "sudoers");
+        writeFileSync(staged, sudoers, { mode: 0o440 });
+        execFileSync("visudo", ["-cqf", staged]);
+        copyFileSync(staged, this.sudoersFile);
+        chmodSync(this.sudoersFile, 0o440);
+    }
+
+    /** Waits until the runner can open a TCP connection to address:port. */
+    async waitForPort(address: string, port: number): Promise<void> {
+        for (let attempt = 0; attempt < 100; attempt++) {
+            if (this.inNamespace(this.runnerNs, ["bash", "-c", `exec 3<>/dev/tcp/${address}/${port}`], { timeout: 2000 }).status === 0) return;
+            await sleep(100);
+        }
+        throw new Error(`nothing answers on ${address}:${port} from the runner`);
+    }
+
+    /** The environment a session on the host gets from its sshd (SetEnv), for commands the lab runs there itself. */
+    sessionEnv(kind: HostKind): NodeJS.ProcessEnv {
+        return { PATH: SESSION_PATH, HOME: "/root", K3SMC_ROOT: this.hosts[kind].root, K3SMC_POLL_INTERVAL: "0.2", LAB_API: this.api };
+    }
+
+    /** Runs argv inside a host: its network namespace and its filesystem view. */
+    inHost(kind: HostKind, argv: readonly string[], options: RunOptions = {}): CommandResult {
+        return runArgv(["nsenter", "-t", String(this.hosts[kind].holderPid), "-m", "-n", ...argv], options);
+    }
+
+    /** Runs argv in a network namespace of the lab (the runner, the stranger, a router). */
+    inNamespace(ns: string, argv: readonly string[], options: RunOptions = {}): CommandResult {
+        return runArgv(["ip", "netns", "exec", ns, ...argv], options);
+    }
+
+    /** Starts a long-running process inside a host; teardown stops it by its PID. */
+    spawnInHost(kind: HostKind, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+        const [program, ...rest] = ["nsenter", "-t", String(this.hosts[kind].holderPid), "-m", "-n", ...argv];
+        return this.track(spawn(program, rest, { stdio: "ignore", env }));
+    }
+
+    /**
+     * What the Kubernetes provider's NodePatch does, on the lab's API: sets (or, for an empty value, removes) the
+     * node's annotations. The k3s stand-in reads flannel's public-ip-overwrite from there when it starts.
+     */
+    patchNode(node: string, annotations: Record<string, string>): CommandResult {
+        const dir = join(this.api, "annotations", node);
+        mkdirSync(dir, { recursive: true });
+        const set: string[] = [];
+        for (const [key, value] of Object.entries(annotations)) {
+            if (!key.startsWith("flannel.alpha.coreos.com/")) continue;
+            const file = join(dir, key.slice("flannel.alpha.coreos.com/".length));
+            if (value) writeFileSync(file, `${value}\n`);
+            else rmSync(file, { force: true });
+            set.push(`${key}=${value}`);
+        }
+        return { status: 0, stdout: `node ${node} annotated: ${set.join(" ")}\n`, stderr: "" };
+    }
+
+    track(child: ChildProcess): ChildProcess {
+        this.processes.push(child);
+        return child;
+    }
+
+    /** Stops every process the lab started (by PID), removes its namespaces, user, sudoers entry and files. Idempotent. */
+    teardown(): void {
+        if (this.tornDown) return;
+        this.tornDown = true;
+        const pids = new Set<number>();
+        // Processes the hosts' k3s stand-ins started (the daemon, wireguard-go) recorded their PIDs in the host's /run.
+        for (const host of Object.values(this.hosts)) {
+            const state = `/proc/${host.holderPid}/root/run/k3s-lab`;
+            if (!host.holderPid || !existsSync(state)) continue;
+            for (const file of readdirSync(state).filter((f) => f.endsWith(".pid"))) {
+                const pid = Number(readFileSync(join(state, file), "utf8").trim());
+                if (pid > 0) pids.add(pid);
+            }
+        }
+        for (const child of this.processes) if (child.pid && child.exitCode === null) pids.add(child.pid);
+        // Anything else still running inside the lab's network namespaces was started by the lab too.
+        for (const ns of this.namespaces) {
+            const listed = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout ?? "";
+            for (const pid of listed.split(/\s+/).filter(Boolean)) pids.add(Number(pid));
+        }
+        for (const pid of pids) signal(pid, "SIGTERM");
+        for (let i = 0; i < 20 && [...pids].some((pid) => existsSync(`/proc/${pid}`)); i++) spawnSync("sleep", ["0.1"]);
+        for (const pid of pids) signal(pid, "SIGKILL");
+        for (let i = 0; i < 20 && [...pids].some((pid) => existsSync(`/proc/${pid}`)); i++) spawnSync("sleep", ["0.1"]);
+        for (const ns of this.namespaces) spawnSync("ip", ["netns", "delete", ns]);
+        if (existsSync(this.sudoersFile)) rmSync(this.sudoersFile);
+        if (this.createdUser) spawnSync("userdel", [this.homeUser]);
+        rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+export interface RunOptions {
+    readonly input?: string;
+    readonly env?: NodeJS.ProcessEnv;
+    readonly timeout?: number;
+}
+
+export function runArgv(argv: readonly string[], options: RunOptions = {}): CommandResult {
+    const result = spawnSync(argv[0], argv.slice(1), {
+        input: options.input ?? "",
+        env: options.env ?? process.env,
+        encoding: "utf8",
+        timeout: options.timeout ?? 120_000,
+    });
+    return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? (result.error ? String(result.error) : "") };
+}
+
+function ipIn(ns: string, ...args: string[]): void {
+    execFileSync("ip", ["-n", ns, ...args]);
+}
+
+function nft(ns: string, rules: string): void {
+    execFileSync("ip", ["netns", "exec", ns, "nft", "-f", "-"], { input: rules });
+}
+
+function keygen(file: string): void {
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", file]);
+}
+
+export function publicKeyOf(privateKeyFile: string): string {
+    return readFileSync(`${privateKeyFile}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+    try {
+        process.kill(pid, name);
+    } catch {
+        // already gone
+    }
+}
+
+export function sleep(ms: number): Promise<void> {
+    return new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
+}

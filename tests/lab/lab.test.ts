@@ -1,0 +1,79 @@
+import { strict as assert } from "node:assert";
+import { spawn, spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import { CHECK_NAMES, CheckResult, runLab } from "../../lab/lab";
+
+/**
+ * The namespace lab as CI runs it: real OpenSSH, NAT, nftables, ufw and userspace WireGuard, our registered steps
+ * over real SSH; k3s, the cloud APIs, apt and systemd are stand-ins. Needs root and the Debian packages .ci/run
+ * installs (wireguard-go, wireguard-tools among them).
+ */
+const REPO = resolve(__dirname, "..", "..");
+const labCanRun =
+    process.getuid?.() === 0 && ["wireguard-go", "wg", "nft", "ufw", "sshd", "openssl"].every((tool) => spawnSync("bash", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status === 0);
+
+function labNamespaces(): string[] {
+    return (spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout ?? "").split("\n").filter((line) => line.startsWith("k3smc-lab-"));
+}
+
+function labProcesses(): string[] {
+    // wireguard-go and the k3s stand-in run only in the lab; sshd of the lab is recognisable by its config path.
+    return (spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout ?? "").split("\n").filter((line) => /^wireguard-go |k3s-node\.sh run|k3smc-lab-[^ ]*\/\w+_sshd_config/.test(line));
+}
+
+function lines(results: CheckResult[]): string[] {
+    return results.map((r) => (r.ok ? `ok ${r.name}` : `FAIL ${r.name}: ${r.detail}`));
+}
+
+describe("the namespace lab (npm run lab)", function () {
+    this.timeout(300_000);
+    before(function () {
+        if (!labCanRun) this.skip(); // .ci/run runs as root and installs what the lab needs
+    });
+
+    it("every check is ok, one line each, and nothing of the lab is left behind", async () => {
+        const before = [labNamespaces(), labProcesses()];
+        const run = spawnSync(process.execPath, ["-r", "tsx/cjs", "lab/cli.ts", "--quiet"], { cwd: REPO, encoding: "utf8", timeout: 240_000 });
+        const printed = run.stdout.trim().split("\n");
+        assert.deepEqual(printed.slice(0, -1), CHECK_NAMES.map((name) => `ok ${name}`), run.stdout + run.stderr);
+        assert.match(printed[printed.length - 1], new RegExp(`^lab: ${CHECK_NAMES.length} ok, 0 failed in [0-9.]+ s$`));
+        assert.equal(run.status, 0);
+        assert.deepEqual([labNamespaces(), labProcesses()], before);
+    });
+
+    it("without node-external-ip in the rendered config, the NAT'd handshake and the mesh check fail, in words", async () => {
+        const results = await runLab({ breaks: ["node-external-ip"], only: ["nat-handshake-public", "mesh-check-real-wg"], meshTimeoutSeconds: 6 });
+        assert.deepEqual(lines(results), [
+            "FAIL nat-handshake-public: no handshake from the Vultr host to the NAT'd SWAS host at the endpoint it advertises, 172.16.0.2:51821, within 10 s",
+            "FAIL mesh-check-real-wg: the mesh checks failed on a real mesh: " +
+                "swas:   - swas-1 reaches home-1 at its private address 192.168.1.2:51820 instead of 203.0.113.40:51820: node-external-ip did not apply on home-1, so flannel there advertises its NIC address, which nothing outside its network can reach.; " +
+                "home:   - home-1 reaches swas-1 at its private address 172.16.0.2:51820 instead of 203.0.113.20:51820: node-external-ip did not apply on swas-1, so flannel there advertises its NIC address, which nothing outside its network can reach.",
+        ]);
+    });
+
+    it("with a wrong host key pinned for the existing server, its steps and the relay refuse it", async () => {
+        const results = await runLab({ breaks: ["host-key"], only: ["ssh-hostkey-pinned-port22"] });
+        assert.deepEqual(lines(results), [
+            "FAIL ssh-hostkey-pinned-port22: the upgrade relay to the existing server (port 22, pinned key) failed: " +
+                "Host key for 203.0.113.40 has changed and you have requested strict checking. | Host key verification failed. | " +
+                "k3s-multicloud [home-1] ERROR: read the fingerprint of home-1: SSH to 203.0.113.40:22 failed: Host key verification failed.",
+        ]);
+    });
+
+    it("Ctrl-C in the middle tears everything down", async () => {
+        const before = [labNamespaces(), labProcesses()];
+        const child = spawn(process.execPath, ["-r", "tsx/cjs", "lab/cli.ts"], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+        let progress = "";
+        await new Promise<void>((resolvePromise, reject) => {
+            child.stderr.on("data", (chunk) => {
+                progress += chunk;
+                // Interrupted once the hosts run k3s and WireGuard: the most there is to clean up.
+                if (progress.includes("step lab-swas-1-metadata-restart: ok")) child.kill("SIGINT");
+            });
+            child.on("error", reject);
+            child.on("close", () => resolvePromise());
+        });
+        assert.equal(child.exitCode, 130, progress);
+        assert.deepEqual([labNamespaces(), labProcesses()], before);
+    });
+});
