@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { ToolkitBundle, deliveryCommand, shippedToolkit } from "../../components/toolkit/bundle";
 
 /** The stand-ins for what cannot run here: systemd, the k3s download and binary, apt. */
@@ -18,8 +18,19 @@ export interface ScriptRun {
  * /opt, so the toolkit path that steps call (/opt/k3s-multicloud/bin/k3smc) is the sandbox's and the command text
  * runs unchanged. Needs root (the tests run as root, as CI does).
  */
-export function inSandboxMounts(root: string, argv: readonly string[]): string[] {
-    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", 'mount --bind "$0" /opt && exec "$@"', join(root, "opt"), ...argv];
+export function inSandboxMounts(root: string, argv: readonly string[], hiddenPaths: readonly string[] = []): string[] {
+    // Hidden tools: their directory overlaid with a whiteout for each (a file bound over one would still be found by
+    // `command -v`, which falls back to a non-executable match), in this mount namespace only.
+    const byDir = new Map<string, string[]>();
+    for (const path of hiddenPaths) byDir.set(dirname(path), [...(byDir.get(dirname(path)) ?? []), basename(path)]);
+    const hide = [...byDir]
+        .map(([dir, tools], i) => {
+            const [upper, work] = [join(root, ".hidden", String(i), "upper"), join(root, ".hidden", String(i), "work")];
+            const whiteouts = tools.map((tool) => ` && mknod '${join(upper, tool)}' c 0 0`).join("");
+            return ` && mkdir -p '${upper}' '${work}'${whiteouts} && mount -t overlay k3smc-hidden -o 'lowerdir=${dir},upperdir=${upper},workdir=${work}' '${dir}'`;
+        })
+        .join("");
+    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", `mount --bind "$0" /opt${hide} && exec "$@"`, join(root, "opt"), ...argv];
 }
 
 /**
@@ -86,13 +97,18 @@ export class ScriptSandbox {
         };
     }
 
-    /** Runs a command text exactly as a component registered it, through bash like sshd would. */
-    run(commandText: string, options: { stdin?: string; env?: Record<string, string>; asUser?: string; netns?: string } = {}): ScriptRun {
+    /**
+     * Runs a command text exactly as a component registered it, through bash like sshd would. `hideTools`: tools this
+     * machine has that the command must not find (e.g. `wg`, to see what prepare installs on a host without it).
+     */
+    run(commandText: string, options: { stdin?: string; env?: Record<string, string>; asUser?: string; netns?: string; hideTools?: string[] } = {}): ScriptRun {
+        const hidden = hiddenPathsOf(options.hideTools);
         const sandboxed = inSandboxMounts(
             this.root,
             options.asUser
                 ? ["setpriv", `--reuid=${options.asUser}`, `--regid=${options.asUser}`, "--clear-groups", "bash", "-c", commandText]
                 : ["bash", "-c", commandText],
+            hidden,
         );
         // In a network namespace the test made: the command sees that namespace's interfaces and nftables.
         const argv = options.netns ? ["ip", "netns", "exec", options.netns, ...sandboxed] : sandboxed;
@@ -106,9 +122,9 @@ export class ScriptSandbox {
     }
 
     /** The same, asynchronously, for tests that do something while the script waits. */
-    runAsync(commandText: string, options: { stdin?: string; env?: Record<string, string> } = {}): Promise<ScriptRun> {
+    runAsync(commandText: string, options: { stdin?: string; env?: Record<string, string>; hideTools?: string[] } = {}): Promise<ScriptRun> {
         return new Promise((resolvePromise, reject) => {
-            const [program, ...rest] = inSandboxMounts(this.root, ["bash", "-c", commandText]);
+            const [program, ...rest] = inSandboxMounts(this.root, ["bash", "-c", commandText], hiddenPathsOf(options.hideTools));
             const child = spawn(program, rest, { env: this.env(options.env) });
             let stdout = "";
             let stderr = "";
@@ -132,6 +148,13 @@ export class ScriptSandbox {
     cleanup(): void {
         rmSync(this.root, { recursive: true, force: true });
     }
+}
+
+/** Where this machine has the given tools, on the system's usual paths. */
+function hiddenPathsOf(tools: readonly string[] = []): string[] {
+    const dirs = ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin", "/usr/local/sbin"];
+    const found = tools.flatMap((tool) => dirs.map((dir) => join(dir, tool)).filter((path) => existsSync(path)).map((path) => realpathSync(path)));
+    return [...new Set(found)];
 }
 
 /** Whether this machine's kernel can create a WireGuard link (the development machines' cannot). */

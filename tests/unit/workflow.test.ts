@@ -17,7 +17,7 @@ describe("PR preview workflow", () => {
         assert.deepEqual(names, [
             "Check out",
             "Set up Node.js 20",
-            "Install shellcheck, OpenSSH server, nftables and ufw",
+            "Install shellcheck, OpenSSH server, nftables, ufw and userspace WireGuard",
             "npm ci",
             "npm test",
             "Plans of the base branch",
@@ -25,7 +25,7 @@ describe("PR preview workflow", () => {
             "Keep the full plans",
             "Post the plan as one sticky comment",
         ]);
-        assert.match(steps[2].run, / shellcheck openssh-server nftables ufw$/, "what the host-firewall tests need, or they skip");
+        assert.match(steps[2].run, / shellcheck openssh-server nftables ufw wireguard-go wireguard-tools openssl$/, "what the host-firewall and lab tests need, or they skip");
         assert.equal(steps[3].run, "npm ci");
         assert.match(steps[4].run, /npm test$/);
         assert.equal(steps[5].env.BASE_REF, "${{ github.base_ref }}", "the branch name reaches the script as data, not as script text");
