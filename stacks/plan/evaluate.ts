@@ -8,8 +8,8 @@ import { ConfigError } from "../../components/validation/configError";
 import { deployStack } from "../program";
 import { readRawConfig } from "../readConfig";
 import { parseStackConfig } from "../stackConfig";
-import { RecordingMocks, resolve, unwrap } from "./recordingMocks";
-import { FirewallRow, PlanData, topologyWarnings } from "./renderPlan";
+import { RecordingMocks, Registration, resolve, unwrap } from "./recordingMocks";
+import { FirewallRow, MachineTerms, PLACEHOLDER, PlanData, topologyWarnings } from "./renderPlan";
 
 const STACKS_DIR = join(__dirname, "..");
 
@@ -215,6 +215,7 @@ export async function evaluateStack(stack: string, configValues: Record<string, 
     return {
         stack,
         installSources,
+        machines: machinesOf(recorder.registrations, nodes),
         k3sVersion: parsed.k3sVersion,
         nodes,
         configs,
@@ -224,4 +225,34 @@ export async function evaluateStack(stack: string, configValues: Record<string, 
         metadata,
         warnings: [...[...recorder.warnings].sort(), ...topologyWarnings(nodes, firewall, hostFirewall), ...placeholderKeyWarnings(parsed)],
     };
+}
+
+/** Each node's machine and its billing terms, read from the instances the program registers. */
+export function machinesOf(registrations: readonly Registration[], nodes: readonly ClusterNodeInfo[]): Record<string, MachineTerms> {
+    const machines: Record<string, MachineTerms> = {};
+    for (const node of nodes) {
+        if (node.cloud === "existing") {
+            machines[node.name] = { size: "your server", terms: "yours (not billed through this stack)" };
+            continue;
+        }
+        const instance = registrations.find(
+            (r) =>
+                (r.type === "alicloud:simpleapplicationserver/instance:Instance" && (r.inputs as any).instanceName === node.name) ||
+                (r.type === "vultr:index/instance:Instance" && (r.inputs as any).label === node.name),
+        );
+        const inputs = (instance?.inputs ?? {}) as Record<string, any>;
+        if (node.cloud === "aliyun") {
+            const renew = inputs.autoRenew ? `renews automatically every ${inputs.autoRenewPeriod ?? inputs.period} months` : "no automatic renewal";
+            machines[node.name] = { size: PLACEHOLDER.test(String(inputs.planId)) ? shownPlan(inputs.planId) : `SWAS plan ${shownPlan(inputs.planId)}`, terms: `prepaid ${inputs.period}-month term, ${renew}; destroy does not release it` };
+        } else {
+            machines[node.name] = { size: `Vultr plan ${shownPlan(inputs.plan)}`, terms: "hourly, up to the plan's monthly cap; destroy deletes it" };
+        }
+    }
+    return machines;
+}
+
+/** A plan id, or what the lookup asks for (`<SWAS plan with 2 vCPU and 2 GiB>` from the plan's fake cloud). */
+function shownPlan(value: unknown): string {
+    if (typeof value !== "string" || value === "") return "(unknown)";
+    return PLACEHOLDER.test(value) ? `${value.slice(1, -1)}, looked up at deploy` : `\`${value}\``;
 }

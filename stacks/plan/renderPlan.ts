@@ -27,6 +27,14 @@ export interface PlanData {
     readonly hostFirewall: { readonly nodes: readonly string[]; readonly apiAllowedCidrs: readonly string[] };
     readonly metadata: Readonly<Record<string, { annotations: Record<string, string>; labels: Record<string, string> }>>;
     readonly warnings: readonly string[];
+    /** What each node's machine is and what it costs to keep, where the plan knows it (absent in older plans' JSON). */
+    readonly machines?: Readonly<Record<string, MachineTerms>>;
+}
+
+/** A node's machine as billed: its size (the cloud's plan id) and the terms it is bought on. */
+export interface MachineTerms {
+    readonly size: string;
+    readonly terms: string;
 }
 
 function shown(value: string): string {
@@ -92,6 +100,12 @@ export function renderPlan(plan: PlanData): string {
         ),
     );
     out.push("");
+    if (plan.machines) {
+        out.push("## Machines");
+        out.push("");
+        out.push(table(["node", "size", "terms"], plan.nodes.map((n) => [n.name, plan.machines?.[n.name]?.size ?? "-", plan.machines?.[n.name]?.terms ?? "-"])));
+        out.push("");
+    }
     out.push("## WireGuard mesh");
     out.push("");
     out.push("```mermaid");

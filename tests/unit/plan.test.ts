@@ -40,12 +40,26 @@ describe("offline plan (npm run plan)", function () {
     it("prints the prod plan with every section", () => {
         const run = plan("prod");
         assert.equal(run.status, 0, run.stderr);
-        for (const heading of ["## Nodes", "## WireGuard mesh", "```mermaid", "## Firewall rules", "## Managed annotations and labels", "## config.yaml per node", "## Warnings"]) {
+        for (const heading of ["## Nodes", "## Machines", "## WireGuard mesh", "```mermaid", "## Firewall rules", "## Managed annotations and labels", "## config.yaml per node", "## Warnings"]) {
             assert.ok(run.stdout.includes(`\n${heading}\n`), heading);
         }
         assert.ok(run.stdout.includes("| home-1 | existing | home-lab | agent | 203.0.113.10 | 192.168.1.20 | yes | GitHub |"));
         assert.ok(run.stdout.includes("kube-proxy-arg:\n  - proxy-mode=ipvs\n  - masquerade-all=true\n"));
         assert.ok(run.stdout.includes("| annotation | example.com/owner | platform-team |"));
+        // What each machine is and what keeping it costs, from the instances the program registers.
+        const machines = run.stdout.split("\n## Machines\n\n")[1].split("\n\n")[0];
+        assert.equal(
+            machines,
+            [
+                "| node | size | terms |",
+                "| --- | --- | --- |",
+                "| hz-server | SWAS plan `swas.s2.c2m4s60b5t1` | prepaid 12-month term, renews automatically every 12 months; destroy does not release it |",
+                "| nrt-1 | Vultr plan `vc2-2c-4gb` | hourly, up to the plan's monthly cap; destroy deletes it |",
+                "| nrt-2 | Vultr plan `vc2-2c-4gb` | hourly, up to the plan's monthly cap; destroy deletes it |",
+                "| sgp-1 | Vultr plan `vc2-2c-4gb` | hourly, up to the plan's monthly cap; destroy deletes it |",
+                "| home-1 | your server | yours (not billed through this stack) |",
+            ].join("\n"),
+        );
         // What a reviewer must see: the host firewall and the example's placeholder keys.
         assert.ok(run.stdout.includes("| 6443/tcp | servers | cluster members, 198.51.100.0/24 |"), "prod narrows the API");
         assert.ok(run.stdout.includes("\n- PLACEHOLDER KEY: home-1.hostKey is the example's placeholder; set the server's own host key before `pulumi up`, or every SSH session to it fails the pin.\n"));
