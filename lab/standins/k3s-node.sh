@@ -16,7 +16,12 @@ api=${LAB_API:?the lab API directory is not set}
 state=/run/k3s-lab
 mkdir -p "$state" /run/flannel
 
+# The node reports Ready (through the k3s binary stand-in, tests/scripts/standins/fake-k3s.sh) only once this
+# start has finished: its kubeconfig written and its lease published, as a real k3s would be by then.
+ready() { printf '%s' "$1" >"$K3SMC_ROOT/ready-status"; }
+
 stop() {
+    ready False
     if [ -f "$state/k3s.pid" ]; then
         kill "$(cat "$state/k3s.pid")" 2>/dev/null || :
         rm -f "$state/k3s.pid"
@@ -69,6 +74,7 @@ mv "$api/leases/$name.new" "$api/leases/$name"
 if [ -f "$api/flannel-external-ip" ] && grep -q '^flannel-backend:' "$config"; then
     printf 'apiVersion: v1\nkind: Config\nclusters: []\n# lab stand-in kubeconfig of %s\n' "$name" >"$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml"
 fi
+ready True
 echo "k3s stand-in: $name advertises $public (node-external-ip '${external}', NIC $nic), subnet $subnet"
 
 declare -A programmed=()
