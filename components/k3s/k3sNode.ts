@@ -6,7 +6,7 @@ import { validateLabels, validateTaint } from "../validation/kubernetesNames";
 import { resolveInstallMirror } from "./installSource";
 import { relayCommand, shippedToolkit } from "../toolkit/bundle";
 import { toolkitCall } from "../toolkit/contract";
-import { kubeconfigForPublicEndpoint } from "./kubeconfig";
+import { KUBECONFIG_TRIGGER, kubeconfigForPublicEndpoint } from "./kubeconfig";
 import { serverUrlFor } from "./nodeConfig";
 import { NodeSteps, renderNodeSteps, renderPrepareCommand, renderReprobeCommand, scheduledRebootBootId } from "./nodeSteps";
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
@@ -328,7 +328,13 @@ export class K3sServer extends pulumi.ComponentResource {
 
         const readKubeconfig = new command.remote.Command(
             `${name}-kubeconfig`,
-            { connection: args.host.connection, create: steps.apply((s) => s.readKubeconfig!), logging: "none", addPreviousOutputInEnv: false },
+            {
+                connection: args.host.connection,
+                create: steps.apply((s) => s.readKubeconfig!),
+                triggers: [KUBECONFIG_TRIGGER],
+                logging: "none",
+                addPreviousOutputInEnv: false,
+            },
             { parent: this, dependsOn: [install], additionalSecretOutputs: ["stdout", "stderr"] },
         );
         const clusterName = args.clusterName ?? name;

@@ -46,3 +46,11 @@ export function placeholderKubeconfig(publicIp: string, clusterName: string): st
         "",
     ].join("\n");
 }
+
+/**
+ * The kubeconfig step's trigger. The step's read mints an admin client certificate that lasts as long as the
+ * cluster's client CA (verbs/kubeconfig.sh), where k3s' own lasts a year; release 0.2.1 added this trigger so that
+ * clusters created earlier read their kubeconfig once more and get such a certificate. Changing it re-reads every
+ * cluster's kubeconfig; to rotate one cluster's certificate, replace its step (`pulumi up --replace <urn>`).
+ */
+export const KUBECONFIG_TRIGGER = "admin client certificate valid until the cluster's client CA expires";

@@ -101,6 +101,8 @@ describe("K3sServer and K3sAgent (mocks)", () => {
         assert.equal(kubeconfig.secret, true);
         assert.match(kubeconfig.value!, /^ {4}server: https:\/\/47\.100\.1\.10:6443$/m);
         assert.match(kubeconfig.value!, /^current-context: dev$/m);
+        // Added in 0.2.1, so existing clusters read it once more and get a certificate that lasts as long as their CA.
+        assert.deepEqual(read.inputs.triggers, ["admin client certificate valid until the cluster's client CA expires"]);
     });
 
     it("makes each agent's install depend on the server's install and on nothing of other agents", async () => {

@@ -1,8 +1,36 @@
-# Prints the server's admin kubeconfig. The step that runs it keeps stdout secret and logging off.
+# Prints the server's admin kubeconfig with a client certificate minted now that lasts as long as the cluster's
+# client CA (k3s makes it for 10 years). The kubeconfig ends up in Pulumi state and in every stack composed on it,
+# where nothing renews it, while k3s' own admin certificate in k3s.yaml lasts a year and k3s renews it only on the
+# host. The certificate is signed by that CA for the identity k3s gives its admin (CN system:admin, O
+# system:masters). Without openssl or the CA it prints k3s.yaml as it is, with a warning. Each run mints a new one:
+# replacing the step rotates it. The step keeps stdout secret and logging off.
 #
 # Flags: --node-name.
 
 require_root
 kubeconfig="$K3S_CONFIG_DIR/k3s.yaml"
 [ -s "$kubeconfig" ] || die "$kubeconfig is missing or empty: k3s has not written its admin kubeconfig (is the server up? 'journalctl -u k3s')."
-cat "$kubeconfig"
+tls="$K3SMC_ROOT/var/lib/rancher/k3s/server/tls"
+if ! command -v openssl >/dev/null 2>&1 || [ ! -s "$tls/client-ca.crt" ] || [ ! -s "$tls/client-ca.key" ]; then
+    printf "k3s-multicloud [%s] WARNING: no openssl or no client CA in %s: the kubeconfig keeps k3s' own client certificate, which expires a year after it was issued.\n" "$K3SMC_NODE_NAME" "$tls" >&2
+    cat "$kubeconfig"
+    exit 0
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 0700 "$work"
+# Until a day before the CA ends (openssl counts whole days from now).
+ca_end=$(date -d "$(openssl x509 -noout -enddate -in "$tls/client-ca.crt" | sed 's/^notAfter=//')" +%s)
+days=$(((ca_end - $(date +%s)) / 86400 - 1))
+[ "$days" -ge 30 ] || die "the cluster's client CA ($tls/client-ca.crt) ends in less than 31 days: rotate the k3s CA certificates ('k3s certificate rotate-ca', docs.k3s.io/cli/certificate) first"
+openssl ecparam -name prime256v1 -genkey -noout -out "$work/key.pem" 2>/dev/null
+openssl req -new -key "$work/key.pem" -subj "/O=system:masters/CN=system:admin" -out "$work/req.pem" 2>/dev/null
+printf 'keyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = clientAuth\n' >"$work/ext"
+openssl x509 -req -in "$work/req.pem" -CA "$tls/client-ca.crt" -CAkey "$tls/client-ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+    -days "$days" -extfile "$work/ext" -out "$work/cert.pem" 2>/dev/null ||
+    die "could not sign a client certificate with the cluster's client CA in $tls"
+cert=$(base64 -w0 <"$work/cert.pem")
+key=$(base64 -w0 <"$work/key.pem")
+# k3s.yaml has one user; its two data lines are replaced, everything else is printed as k3s wrote it.
+sed -e "s|^\( *client-certificate-data:\).*|\1 $cert|" -e "s|^\( *client-key-data:\).*|\1 $key|" "$kubeconfig"
+printf 'k3s-multicloud [%s] kubeconfig: a new admin client certificate, valid until %s\n' "$K3SMC_NODE_NAME" "$(openssl x509 -noout -enddate -in "$work/cert.pem" | sed 's/^notAfter=//')" >&2
