@@ -162,7 +162,14 @@ export class K3sCluster extends pulumi.ComponentResource {
         const [first, ...more] = servers;
         const firstServer = new K3sServer(
             `${name}-${first.name}`,
-            { ...nodeArgs(first), token: this.token, clusterInit: more.length > 0, clusterName: name },
+            {
+                ...nodeArgs(first),
+                token: this.token,
+                clusterInit: more.length > 0,
+                clusterName: name,
+                // Every other node joins through it: a replaced machine is forgotten there before it joins again.
+                joiningNodes: [...more, ...agents].filter((h) => h.identity).map((h) => ({ name: h.name, identity: h.identity! })),
+            },
             { parent: this },
         );
         this.servers = [

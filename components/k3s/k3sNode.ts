@@ -49,6 +49,12 @@ export interface K3sServerArgs extends K3sNodeArgs {
     readonly joinServer?: K3sServer;
     /** Names the kubeconfig's cluster, context and user. Default: the component name. */
     readonly clusterName?: string;
+    /**
+     * The nodes that join through this server, with the identity of their machine (`ClusterHost.identity`). When a
+     * node's machine is replaced under the same name, this server's install step deletes the old Node object and its
+     * node password before the new machine joins (k3s would reject it: "Node password rejected"). K3sCluster fills it.
+     */
+    readonly joiningNodes?: ReadonlyArray<{ readonly name: string; readonly identity: pulumi.Input<string> }>;
 }
 
 export interface K3sAgentArgs extends K3sNodeArgs {
@@ -87,14 +93,17 @@ function registerNodeSteps(
         installAfter?: pulumi.Resource[];
         /** The server that drains this node and deletes its Node object when it is removed. */
         drainVia?: K3sServer;
+        /** Servers: the nodes joining through it and their machines' identities (see K3sServerArgs). */
+        joiningNodes?: K3sServerArgs["joiningNodes"];
     },
 ): RegisteredSteps {
     const { host } = args;
     const options = args.options ?? {};
     const mirror = resolveInstallMirror(options.installMirror ?? "auto", host.provider, host.location);
+    const identities = pulumi.all((extra.joiningNodes ?? []).map((n) => pulumi.all([n.name, n.identity])));
     const steps = pulumi
-        .all([host.privateIp, host.publicIp, extra.serverUrl])
-        .apply(([privateIp, publicIp, serverUrl]) =>
+        .all([host.privateIp, host.publicIp, extra.serverUrl, identities])
+        .apply(([privateIp, publicIp, serverUrl, joining]) =>
             renderNodeSteps({
                 config: {
                     role,
@@ -111,6 +120,7 @@ function registerNodeSteps(
                 mirror,
                 sudo: host.sudo,
                 readyTimeoutSeconds: args.readyTimeoutSeconds ?? 300,
+                nodeIdentities: joining.map(([nodeName, identity]) => `${nodeName}=${identity}`).join(","),
             }),
         );
 
@@ -317,6 +327,7 @@ export class K3sServer extends pulumi.ComponentResource {
             clusterInit: args.clusterInit,
             installAfter: args.joinServer ? [args.joinServer.install] : [],
             drainVia: args.joinServer,
+            joiningNodes: args.joiningNodes,
         });
         this.prepare = prepare;
         this.install = install;

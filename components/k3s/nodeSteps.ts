@@ -12,6 +12,8 @@ export interface NodeStepsInput {
     /** The SSH user is not root. */
     readonly sudo: boolean;
     readonly readyTimeoutSeconds: number;
+    /** Servers: `name=identity,...` of the nodes joining through it (replaced machines are forgotten). */
+    readonly nodeIdentities?: string;
 }
 
 /** The rendered config and the toolkit calls of one node's steps. */
@@ -49,6 +51,7 @@ export function renderNodeSteps(input: NodeStepsInput): NodeSteps {
                 version: input.version,
                 mirror: input.mirror,
                 "ready-timeout": input.readyTimeoutSeconds,
+                ...(config.role === "server" && input.nodeIdentities ? { "node-identities": input.nodeIdentities } : {}),
                 config: configYaml,
             },
             sudo,

@@ -3,8 +3,10 @@ import { createHash } from "node:crypto";
 /**
  * The command-line contract of the host toolkit: what a step may call on a host. Steps store these calls in Pulumi
  * state (a removal step's delete runs years later with the inputs stored today), so a contract, once released, is
- * never changed: a new flag or verb that old toolkits would not understand goes into a new contract ("v2"), and the
- * toolkit keeps answering every contract it ever spoke.
+ * never changed: a flag is never removed or given another meaning, and the toolkit keeps answering every contract it
+ * ever spoke. A contract may gain an optional flag (a call without it means what it meant before): the prepare step
+ * delivers the toolkit before any step of the node runs, so a host never sees a flag its toolkit does not know.
+ * Anything else - a changed flag, a new required one - goes into a new contract ("v2").
  */
 export const TOOLKIT_CONTRACT = "v1";
 
@@ -36,7 +38,7 @@ export const TOOLKIT_VERBS = {
     },
     install: {
         summary: "write config.yaml and the token (stdin), install or restart k3s, wait until the node is Ready",
-        flags: ["node-name", "role", "version", "mirror", "ready-timeout", "config"],
+        flags: ["node-name", "role", "version", "mirror", "ready-timeout", "node-identities", "config"],
         wholeNumbers: ["ready-timeout"],
     },
     apply: {

@@ -39,6 +39,37 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
     beforeEach(() => (box = new ScriptSandbox()));
     afterEach(() => box.cleanup());
 
+    it("on the server, forgets a node whose machine was replaced under the same name, before it joins again", () => {
+        const kubectl = `k3s kubectl --kubeconfig ${box.root}/etc/rancher/k3s/k3s.yaml`;
+        const forgetCalls = () => box.calls().filter((c) => c.includes(" delete "));
+        const install = (identities: string) => box.run(serverSteps({ nodeIdentities: identities }).install, { stdin: `${TOKEN}\n` });
+        // First install: identities are only recorded (nothing to forget in a new cluster, or after an upgrade).
+        let run = install("tokyo-1=vultr-instance-1,home-1=203.0.113.10");
+        assert.equal(run.status, 0, run.stderr);
+        assert.deepEqual(forgetCalls(), []);
+        assert.equal(box.read("var/lib/k3s-multicloud/node-identities/tokyo-1"), "vultr-instance-1\n");
+        // tokyo-1's machine is replaced: the server's install runs again ("nothing to do" for k3s) and forgets it.
+        box.clearCalls();
+        run = install("tokyo-1=vultr-instance-2,home-1=203.0.113.10");
+        assert.equal(run.status, 0, run.stderr);
+        assert.deepEqual(forgetCalls(), [
+            `${kubectl} delete node --ignore-not-found -- tokyo-1`,
+            `${kubectl} -n kube-system delete secret --ignore-not-found -- tokyo-1.node-password.k3s`,
+        ]);
+        assert.equal(
+            run.stdout,
+            [
+                "k3s-multicloud [sh-server] k3s v1.33.6+k3s1, config and token unchanged, node Ready: nothing to do",
+                "k3s-multicloud [sh-server] tokyo-1 runs on a new machine (vultr-instance-1 -> vultr-instance-2): deleted its old Node object and node password, so it can join",
+                "",
+            ].join("\n"),
+        );
+        // Once forgotten, the same identity again changes nothing.
+        box.clearCalls();
+        assert.equal(install("tokyo-1=vultr-instance-2,home-1=203.0.113.10").status, 0);
+        assert.deepEqual(forgetCalls(), []);
+    });
+
     it("first run: downloads the upstream installer and runs it with the pinned version as server", () => {
         const steps = serverSteps();
         const run = box.run(steps.install, { stdin: `${TOKEN}\n` });

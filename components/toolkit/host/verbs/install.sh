@@ -5,8 +5,13 @@
 # same fingerprint it restarts k3s only for a node that is not Ready. A different join token, a downgrade or a step over
 # a Kubernetes minor is refused in words.
 #
+# On a server given --node-identities, a node whose machine was replaced under the same name (another identity than
+# the one recorded here) is forgotten before the new machine joins: its Node object and its node-password secret, with
+# which k3s would reject the new machine ("Node password rejected"). An identity seen the first time is only recorded.
+#
 # Flags: --node-name, --role (server|agent), --version, --mirror (github|cn), --ready-timeout (seconds),
-# --config (the config.yaml text).
+# --node-identities (servers, optional: name=identity,... of the nodes joining through this one), --config (the
+# config.yaml text).
 
 K3SMC_READY_TIMEOUT="${K3SMC_READY_TIMEOUT:-300}"
 
@@ -14,6 +19,26 @@ service=$(service_of "${K3SMC_ROLE:-}")
 [ -n "${K3SMC_VERSION:-}" ] || die "--version is missing"
 [ -n "${K3SMC_CONFIG:-}" ] || die "--config is missing"
 config_dir=$K3S_CONFIG_DIR
+
+forget_replaced_nodes() {
+    [ "$K3SMC_ROLE" = server ] && [ -n "${K3SMC_NODE_IDENTITIES:-}" ] || return 0
+    local dir="$K3SMC_ROOT/var/lib/k3s-multicloud/node-identities" pair node identity recorded
+    local -a kubectl=("$K3S_BIN" kubectl --kubeconfig "$K3S_CONFIG_DIR/k3s.yaml")
+    mkdir -p "$dir"
+    for pair in ${K3SMC_NODE_IDENTITIES//,/ }; do
+        node=${pair%%=*}
+        identity=${pair#*=}
+        recorded=$(cat "$dir/$node" 2>/dev/null || true)
+        if [ -n "$recorded" ] && [ "$recorded" != "$identity" ]; then
+            "${kubectl[@]}" delete node --ignore-not-found -- "$node" >/dev/null ||
+                die "could not delete the Node object of $node, whose machine was replaced; the new machine would be rejected"
+            "${kubectl[@]}" -n kube-system delete secret --ignore-not-found -- "$node.node-password.k3s" >/dev/null ||
+                die "could not delete the node password of $node, whose machine was replaced; the new machine would be rejected"
+            log "$node runs on a new machine ($recorded -> $identity): deleted its old Node object and node password, so it can join"
+        fi
+        printf '%s\n' "$identity" >"$dir/$node"
+    done
+}
 
 require_root
 token=""
@@ -42,6 +67,7 @@ if [ "$running" != none ] && [ "$running" != "$wanted" ]; then
     rm -rf "$next"
     mv "$next.tmp" "$next"
     log "k3s $(installed_version) runs here with another config or version: staged k3s $K3SMC_VERSION and the new config (fingerprint ${wanted:0:12}); the node's upgrade step drains the node and applies it"
+    forget_replaced_nodes
     exit 0
 fi
 # Nothing left to apply: a change staged earlier was reverted in the stack.
@@ -61,9 +87,11 @@ elif [ "${#changed[@]}" -gt 0 ]; then
     start_service
 elif [ "$(node_ready_status)" = True ]; then
     log "k3s $K3SMC_VERSION, config and token unchanged, node Ready: nothing to do"
+    forget_replaced_nodes
     exit 0
 else
     log "k3s $K3SMC_VERSION and config unchanged, but the node is not Ready: restarting $service"
     start_service
 fi
 wait_until_ready
+forget_replaced_nodes
