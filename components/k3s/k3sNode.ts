@@ -7,6 +7,7 @@ import { resolveInstallMirror } from "./installSource";
 import { relayCommand, shippedToolkit } from "../toolkit/bundle";
 import { toolkitCall } from "../toolkit/contract";
 import { KUBECONFIG_TRIGGER, kubeconfigForPublicEndpoint } from "./kubeconfig";
+import { DEFAULT_CHINA_REGISTRY_MIRRORS, renderRegistries } from "./registries";
 import { serverUrlFor } from "./nodeConfig";
 import { NodeSteps, renderNodeSteps, renderPrepareCommand, renderReprobeCommand, scheduledRebootBootId } from "./nodeSteps";
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
@@ -121,6 +122,7 @@ function registerNodeSteps(
                 sudo: host.sudo,
                 readyTimeoutSeconds: args.readyTimeoutSeconds ?? 300,
                 nodeIdentities: joining.map(([nodeName, identity]) => `${nodeName}=${identity}`).join(","),
+                registries: mirror === "cn" ? renderRegistries(options.chinaRegistryMirrors ?? DEFAULT_CHINA_REGISTRY_MIRRORS) : undefined,
             }),
         );
 

@@ -12,6 +12,8 @@ export interface NodeStepsInput {
     /** The SSH user is not root. */
     readonly sudo: boolean;
     readonly readyTimeoutSeconds: number;
+    /** Mainland China nodes: their registries.yaml (docker.io mirrors). */
+    readonly registries?: string;
     /** Servers: `name=identity,...` of the nodes joining through it (replaced machines are forgotten). */
     readonly nodeIdentities?: string;
 }
@@ -52,6 +54,7 @@ export function renderNodeSteps(input: NodeStepsInput): NodeSteps {
                 mirror: input.mirror,
                 "ready-timeout": input.readyTimeoutSeconds,
                 ...(config.role === "server" && input.nodeIdentities ? { "node-identities": input.nodeIdentities } : {}),
+                ...(input.registries ? { registries: input.registries } : {}),
                 config: configYaml,
             },
             sudo,

@@ -1,5 +1,6 @@
 import { ConfigError } from "../validation/configError";
 import { AGENT_KEYS, DISABLEABLE_COMPONENTS, SERVER_ONLY_KEYS } from "./k3sFlags";
+import { validateRegistryMirrors } from "./registries";
 import { ConfigValue } from "./yaml";
 
 export type K3sRole = "server" | "agent";
@@ -32,6 +33,12 @@ export interface K3sOptions {
     readonly wireguardKernel?: "require" | "upgrade";
     /** Further k3s config keys for agents; a server-only key here is an error. */
     readonly agentExtraConfig?: Readonly<Record<string, ConfigValue>>;
+    /**
+     * Registry mirrors for docker.io on nodes that install from the China mirror (see `installMirror`), written to
+     * their /etc/rancher/k3s/registries.yaml and checked on the node for the pinned version's system images before
+     * k3s starts. Default: ["https://registry.cn-hangzhou.aliyuncs.com"].
+     */
+    readonly chinaRegistryMirrors?: readonly string[];
 }
 
 /**
@@ -90,6 +97,7 @@ export function validateK3sOptions(field: string, options: K3sOptions): void {
     if (!["auto", "github", "cn"].includes(mirror)) {
         throw new ConfigError(`${field}.installMirror`, mirror, "is not an install source", `Use "auto", "github" or "cn".`);
     }
+    if (options.chinaRegistryMirrors !== undefined) validateRegistryMirrors(`${field}.chinaRegistryMirrors`, options.chinaRegistryMirrors);
     for (const [key, value] of Object.entries(options.extraConfig ?? {})) {
         validateExtraKey(`${field}.extraConfig`, key, value, "server");
     }

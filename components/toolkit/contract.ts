@@ -38,7 +38,7 @@ export const TOOLKIT_VERBS = {
     },
     install: {
         summary: "write config.yaml and the token (stdin), install or restart k3s, wait until the node is Ready",
-        flags: ["node-name", "role", "version", "mirror", "ready-timeout", "node-identities", "config"],
+        flags: ["node-name", "role", "version", "mirror", "ready-timeout", "node-identities", "registries", "config"],
         wholeNumbers: ["ready-timeout"],
     },
     apply: {

@@ -92,12 +92,31 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
         const serverInstall = cloud.named("dev-sh-server-install");
         // The Vultr agent by its instance id, the existing server by its address (what identifies it as a machine).
         assert.equal(
-            (serverInstall.inputs.create as string).split(" --config ")[0],
+            (serverInstall.inputs.create as string).split(" --registries ")[0],
             "/opt/k3s-multicloud/bin/k3smc v1 install --node-name sh-server --role server --version v1.33.6+k3s1 --mirror cn --ready-timeout 300 --node-identities tokyo-1=tokyo-1-instance-id,home-1=203.0.113.10",
         );
         // A new machine changes the server's install step, which every agent's install waits for.
         for (const agent of ["dev-tokyo-1-install", "dev-home-1-install"]) assert.ok(cloud.named(agent).dependencies.includes(serverInstall.urn), agent);
         assert.doesNotMatch(cloud.named("dev-tokyo-1-install").inputs.create as string, /--node-identities/);
+    });
+
+    it("gives mainland nodes docker.io mirrors (registries.yaml in their install step), and only them", async () => {
+        buildCluster({ options: { disable: ["traefik"], chinaRegistryMirrors: ["https://mirror-a.example.cn", "https://mirror-b.example.cn/v2-proxy"] } });
+        await cloud.settle();
+        const server = cloud.named("dev-sh-server-install").inputs.create as string;
+        assert.equal(
+            /--registries '([^']*)'/.exec(server)?.[1],
+            [
+                "# Rendered by k3s-multicloud: docker.io is pulled through these mirrors on this mainland China node.",
+                "mirrors:",
+                "  docker.io:",
+                "    endpoint:",
+                '      - "https://mirror-a.example.cn"',
+                '      - "https://mirror-b.example.cn/v2-proxy"',
+                "",
+            ].join("\n"),
+        );
+        for (const outside of ["dev-tokyo-1-install", "dev-home-1-install"]) assert.doesNotMatch(cloud.named(outside).inputs.create as string, /--registries/);
     });
 
     it("leaves the host firewall to the owner when asked", async () => {

@@ -4,6 +4,7 @@ import { MockCloud, isSecretValue, plainStrings, resolve, unwrap } from "../harn
 import { HOST_KEY, K3S_YAML, SECRETS, SSH_PUBLIC_KEY, TYPES, secret } from "../harness/fixtures";
 import { relayCommand, shippedToolkit } from "../../components/toolkit/bundle";
 import { nodeFingerprint, shellQuote } from "../../components/toolkit/contract";
+import { DEFAULT_CHINA_REGISTRY_MIRRORS, renderRegistries } from "../../components/k3s/registries";
 
 const VERSION = "v1.33.6+k3s1";
 const fixture = {
@@ -55,7 +56,7 @@ describe("K3sServer and K3sAgent (mocks)", () => {
         // The whole command: one toolkit call whose arguments are the data (mainland SWAS installs from the China mirror).
         assert.equal(
             install.inputs.create,
-            `/opt/k3s-multicloud/bin/k3smc v1 install --node-name sh-server --role server --version v1.33.6+k3s1 --mirror cn --ready-timeout 300 --config ${shellQuote(config.value!)}`,
+            `/opt/k3s-multicloud/bin/k3smc v1 install --node-name sh-server --role server --version v1.33.6+k3s1 --mirror cn --ready-timeout 300 --registries ${shellQuote(renderRegistries(DEFAULT_CHINA_REGISTRY_MIRRORS))} --config ${shellQuote(config.value!)}`,
         );
         assert.ok(config.value!.includes("node-external-ip: 47.100.1.10\nflannel-backend: wireguard-native\nflannel-external-ip: true\n"));
         assert.equal(install.inputs.delete, undefined, "uninstall belongs to the removal step");

@@ -191,6 +191,17 @@ describe("k3s option errors", () => {
         );
     });
 
+    it("rejects a China registry mirror that is not a plain http(s) URL (it goes into YAML and to curl on the node)", () => {
+        rejects(
+            () => validateK3sOptions("cluster.options", { chinaRegistryMirrors: ["https://ok.example.com", "registry.example.com\"; rm -rf /"] }),
+            'cluster.options.chinaRegistryMirrors[1] = "registry.example.com\\"; rm -rf /": is not a registry URL. Write it as https://<host>[:port][/path], e.g. "https://registry.cn-hangzhou.aliyuncs.com".',
+        );
+        rejects(
+            () => validateK3sOptions("cluster.options", { chinaRegistryMirrors: [] }),
+            'cluster.options.chinaRegistryMirrors = "[]": is empty. List at least one mirror, e.g. ["https://registry.cn-hangzhou.aliyuncs.com"], or leave it out for that default.',
+        );
+    });
+
     it("rejects the removed wireguard backend", () => {
         rejects(
             () => validateK3sOptions("cluster.options", { extraConfig: { "flannel-backend": "wireguard" } }),

@@ -9,9 +9,15 @@
 # the one recorded here) is forgotten before the new machine joins: its Node object and its node-password secret, with
 # which k3s would reject the new machine ("Node password rejected"). An identity seen the first time is only recorded.
 #
+# With --registries (mainland China nodes) it writes /etc/rancher/k3s/registries.yaml (docker.io mirrors) and checks
+# first that the mirrors serve every system image of the pinned version (the list k3s publishes with each release):
+# before k3s first starts a miss stops the install in words; on a node that already runs k3s (its images are there) it
+# is a warning, and the file takes effect at the next restart. A registries.yaml this project wrote is removed when
+# the flag is gone.
+#
 # Flags: --node-name, --role (server|agent), --version, --mirror (github|cn), --ready-timeout (seconds),
-# --node-identities (servers, optional: name=identity,... of the nodes joining through this one), --config (the
-# config.yaml text).
+# --node-identities (servers, optional: name=identity,... of the nodes joining through this one), --registries
+# (optional: the registries.yaml text), --config (the config.yaml text).
 
 K3SMC_READY_TIMEOUT="${K3SMC_READY_TIMEOUT:-300}"
 
@@ -40,6 +46,91 @@ forget_replaced_nodes() {
     done
 }
 
+REGISTRIES_HEADER="# Rendered by k3s-multicloud:"
+MANIFEST_TYPES="application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.docker.distribution.manifest.v2+json,application/vnd.oci.image.manifest.v1+json"
+
+# registry_has ENDPOINT REPOSITORY TAG: whether the registry serves that manifest, anonymously (following the
+# registry's token challenge, as containerd does).
+registry_has() {
+    local url="$1/v2/$2/manifests/$3" headers challenge realm service scope token code
+    headers=$(curl -sS -I -H "Accept: $MANIFEST_TYPES" --connect-timeout 10 --max-time 30 "$url" 2>/dev/null) || return 1
+    code=$(printf '%s\n' "$headers" | awk 'NR == 1 { print $2 }')
+    [ "$code" = 200 ] && return 0
+    [ "$code" = 401 ] || return 1
+    challenge=$(printf '%s\n' "$headers" | tr -d '\r' | sed -n 's/^[Ww][Ww][Ww]-[Aa]uthenticate: *[Bb]earer *//p')
+    realm=$(printf '%s' "$challenge" | sed -n 's/.*realm="\([^"]*\)".*/\1/p')
+    service=$(printf '%s' "$challenge" | sed -n 's/.*service="\([^"]*\)".*/\1/p')
+    scope=$(printf '%s' "$challenge" | sed -n 's/.*scope="\([^"]*\)".*/\1/p')
+    [ -n "$realm" ] || return 1
+    token=$(curl -sf -G --connect-timeout 10 --max-time 30 --data-urlencode "service=$service" --data-urlencode "scope=$scope" "$realm" |
+        sed -n 's/.*"\(access_\)\{0,1\}token" *: *"\([^"]*\)".*/\2/p' | head -n 1) || return 1
+    [ -n "$token" ] || return 1
+    code=$(curl -s -o /dev/null -w '%{http_code}' -I -H "Accept: $MANIFEST_TYPES" -H "Authorization: Bearer $token" --connect-timeout 10 --max-time 30 "$url")
+    [ "$code" = 200 ]
+}
+
+# Prints the docker.io system images of the pinned version that none of the mirrors serves; fails when the list
+# cannot be had. Images of components the config disables are not needed.
+missing_system_images() {
+    local list_url image repository tag endpoint found
+    if [ "${K3SMC_MIRROR:-github}" = cn ]; then
+        list_url="https://rancher-mirror.rancher.cn/k3s/${K3SMC_VERSION//+/-}/k3s-images.txt"
+    else
+        list_url="https://github.com/k3s-io/k3s/releases/download/$K3SMC_VERSION/k3s-images.txt"
+    fi
+    local images disabled
+    images=$(curl -sfL --retry 2 --connect-timeout 20 --max-time 60 "$list_url") || {
+        echo "could not download the list of k3s $K3SMC_VERSION's system images from $list_url" >&2
+        return 2
+    }
+    disabled=$(printf '%s\n' "$K3SMC_CONFIG" | awk '/^disable:/ { on = 1; next } on && /^  - / { print $2; next } { on = 0 }' |
+        sed -e 's/^servicelb$/klipper-lb/' -e 's/^local-storage$/local-path-provisioner/')
+    local -a endpoints
+    mapfile -t endpoints < <(printf '%s\n' "$K3SMC_REGISTRIES" | sed -n 's/^ *- "\(.*\)"$/\1/p')
+    while IFS= read -r image; do
+        case "$image" in docker.io/*) image=${image#docker.io/} ;; *) continue ;; esac
+        if [ -n "$disabled" ] && printf '%s\n' "$disabled" | grep -qxF -f - <(printf '%s\n' "$image" | sed 's|.*/||; s|:.*||; s|^mirrored-library-||; s|^mirrored-||'); then
+            continue
+        fi
+        repository=${image%:*}
+        tag=${image##*:}
+        found=no
+        for endpoint in "${endpoints[@]}"; do
+            if registry_has "$endpoint" "$repository" "$tag"; then
+                found=yes
+                break
+            fi
+        done
+        [ "$found" = yes ] || printf '%s\n' "$image"
+    done <<<"$images"
+}
+
+# registries.yaml for a mainland node: checked, then written (see the head of this file). Returns 0 when it wrote.
+write_registries() {
+    local file="$K3S_CONFIG_DIR/registries.yaml" missing status=0
+    if [ -z "${K3SMC_REGISTRIES:-}" ]; then
+        if [ -f "$file" ] && head -n 1 "$file" | grep -qF "$REGISTRIES_HEADER"; then
+            rm -f "$file"
+            log "removed the registries.yaml this project wrote: this node no longer uses the China mirrors"
+        fi
+        return 1
+    fi
+    missing=$(missing_system_images) || status=$?
+    local endpoints
+    endpoints=$(printf '%s\n' "$K3SMC_REGISTRIES" | sed -n 's/^ *- "\(.*\)"$/\1/p' | paste -sd' ' -)
+    if [ "$status" -ne 0 ] || [ -n "$missing" ]; then
+        local why
+        if [ "$status" -ne 0 ]; then why="the list of its system images could not be read"; else why="$(printf '%s' "$missing" | paste -sd' ' -) not found on $endpoints"; fi
+        if [ -z "$(installed_version)" ]; then
+            die "the registry mirrors cannot serve k3s $K3SMC_VERSION's system images ($why). docker.io is not reachable from mainland China, so this node would be Ready with pause, coredns and the other system pods stuck in ImagePullBackOff. Fix: list a mirror that has them in the cluster option chinaRegistryMirrors (or set installMirror: github where docker.io is reachable), then run 'pulumi up' again."
+        fi
+        log "WARNING: the registry mirrors cannot serve k3s $K3SMC_VERSION's system images ($why); this node already runs k3s, so it keeps the images it has"
+    else
+        log "registry mirrors: every system image of k3s $K3SMC_VERSION found on $endpoints"
+    fi
+    printf '%s' "$K3SMC_REGISTRIES" | write_if_changed "$file" 0600
+}
+
 require_root
 token=""
 IFS= read -r token || true
@@ -51,6 +142,11 @@ chmod 0755 "$config_dir"
 # restart. Changing it is a deliberate rotation, not something a `pulumi up` does on the side.
 if [ -f "$config_dir/cluster-token" ] && [ -n "$(installed_version)" ] && ! printf '%s\n' "$token" | cmp -s - "$config_dir/cluster-token"; then
     die "the join token given differs from the one this node runs with. k3s uses the server token to encrypt its datastore, so it is not changed by a redeploy: keep the stack's token, or rotate it deliberately with 'k3s token rotate' on the server (docs.k3s.io/cli/token) and then set the new value in the stack."
+fi
+# k3s reads registries.yaml when it starts: before a first start it is in place; on a running node it waits for the
+# next restart (a library upgrade restarts nothing).
+if write_registries && [ -n "$(installed_version)" ]; then
+    log "registries.yaml changed: k3s uses it from its next restart"
 fi
 wanted=$({ printf '%s\n' "$K3SMC_VERSION"; printf '%s' "$K3SMC_CONFIG"; } | sha256sum | awk '{ print $1 }')
 running=$(current_fingerprint)
