@@ -2,4 +2,5 @@
 export * from "./hosts";
 export * from "./k3s";
 export * from "./annotations";
+export * from "./metrics/metricsServer";
 export { ConfigError, ConfigErrors } from "./validation/configError";

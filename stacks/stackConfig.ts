@@ -102,7 +102,7 @@ const NODE_FIELDS: Record<NodeConfig["cloud"], readonly string[]> = {
     vultr: ["name", "role", "cloud", "region", "plan", "osId", "osName", "enableIpv6", "tags"],
     existing: ["name", "role", "cloud", "publicIp", "privateIp", "location", "user", "port", "hostKey", "insecureIgnoreHostKey", "privateKeySecret", "passwordSecret"],
 };
-const OPTION_FIELDS = ["kubeProxyMode", "disable", "tlsSans", "installMirror", "wireguardKernel", "extraConfig", "agentExtraConfig", "chinaRegistryMirrors"];
+const OPTION_FIELDS = ["kubeProxyMode", "disable", "tlsSans", "installMirror", "wireguardKernel", "extraConfig", "agentExtraConfig", "chinaRegistryMirrors", "metricsServer"];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -18,6 +18,7 @@ import { listDigest } from "./digest";
 import { NodeAddresses, nodeAddressList } from "../network/nodeAddresses";
 import { K3sAgent, K3sServer } from "./k3sNode";
 import { clusterProvider } from "./kubernetesProvider";
+import { MetricsServer } from "../metrics/metricsServer";
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
 import { parseK3sVersion } from "./version";
 
@@ -220,6 +221,9 @@ export class K3sCluster extends pulumi.ComponentResource {
         this.k3sVersion = firstServer.k3sVersion;
         this.apiEndpoint = firstServer.url;
         this.provider = clusterProvider(name, this.kubeconfig, `k3s-multicloud-${name}`, this);
+        if (args.options?.metricsServer === "external-ip") {
+            new MetricsServer(`${name}-metrics-server`, { provider: this.provider }, { parent: this });
+        }
 
         // `settled`: the node runs what the stack says - installed, and any staged change applied by its upgrade step.
         const installed: Array<{ host: ClusterHost; role: K3sRole; settled: pulumi.Resource; removal: pulumi.Resource }> = [
@@ -360,6 +364,14 @@ export class K3sCluster extends pulumi.ComponentResource {
         if (apiAllowedCidrs.some((c) => c.prefix === 0)) {
             pulumi.log.warn(
                 `${name}: the Kubernetes API (6443/tcp on the servers) accepts connections from anywhere (apiAllowedCidrs 0.0.0.0/0); it still requires credentials. Set apiAllowedCidrs to where kubectl and pulumi run from.`,
+                this,
+            );
+        }
+        const natted = hosts.filter((h) => h.behindNat).map((h) => h.name);
+        const metrics = args.options?.metricsServer ?? "packaged";
+        if (metrics === "packaged" && !(args.options?.disable ?? []).includes("metrics-server") && natted.length > 0) {
+            pulumi.log.warn(
+                `${name}: \`kubectl top\` cannot reach ${natted.join(", ")}: k3s' packaged metrics-server dials each node's InternalIP, a private address behind NAT. Set the cluster option metricsServer: "external-ip" to deploy one that dials public addresses (the servers restart k3s once to disable the packaged one).`,
                 this,
             );
         }

@@ -1,4 +1,4 @@
-import { K3sOptions, K3sRole } from "./options";
+import { K3sOptions, K3sRole, disabledComponents } from "./options";
 import { ConfigValue, yamlEntry } from "./yaml";
 
 /** Where the install script writes the join token (fed through stdin, never rendered). */
@@ -48,7 +48,7 @@ export function renderNodeConfig(input: NodeConfigInput): string {
         entries.push(["flannel-backend", "wireguard-native"]);
         entries.push(["flannel-external-ip", true]);
         entries.push(["tls-san", unique([input.publicIp, ...(input.options.tlsSans ?? [])])]);
-        const disable = input.options.disable ?? [];
+        const disable = disabledComponents(input.options);
         if (disable.length > 0) entries.push(["disable", [...disable].sort()]);
     }
     if ((input.options.kubeProxyMode ?? "iptables") === "ipvs") {

@@ -39,6 +39,13 @@ export interface K3sOptions {
      * k3s starts. Default: ["https://registry.cn-hangzhou.aliyuncs.com"].
      */
     readonly chinaRegistryMirrors?: readonly string[];
+    /**
+     * Which metrics-server serves `kubectl top`. "packaged" (default): k3s' own, which dials each kubelet on its
+     * InternalIP - a private address for nodes behind NAT, which it then cannot reach. "external-ip": k3s' is
+     * disabled (a server config change: the servers restart k3s once) and K3sCluster deploys one through its
+     * provider that dials kubelets on their public addresses.
+     */
+    readonly metricsServer?: "packaged" | "external-ip";
 }
 
 /**
@@ -97,6 +104,10 @@ export function validateK3sOptions(field: string, options: K3sOptions): void {
     if (!["auto", "github", "cn"].includes(mirror)) {
         throw new ConfigError(`${field}.installMirror`, mirror, "is not an install source", `Use "auto", "github" or "cn".`);
     }
+    const metrics = options.metricsServer ?? "packaged";
+    if (metrics !== "packaged" && metrics !== "external-ip") {
+        throw new ConfigError(`${field}.metricsServer`, metrics, "is not a metrics-server choice", `Use "packaged" (default: k3s' own) or "external-ip".`);
+    }
     if (options.chinaRegistryMirrors !== undefined) validateRegistryMirrors(`${field}.chinaRegistryMirrors`, options.chinaRegistryMirrors);
     for (const [key, value] of Object.entries(options.extraConfig ?? {})) {
         validateExtraKey(`${field}.extraConfig`, key, value, "server");
@@ -151,4 +162,11 @@ export function validateExtraKey(field: string, key: string, value: ConfigValue,
             "Move it to extraConfig, which applies to servers only.",
         );
     }
+}
+
+/** The packaged components a server disables: the user's, and k3s' metrics-server when this project deploys its own. */
+export function disabledComponents(options: K3sOptions): string[] {
+    const disable = [...(options.disable ?? [])];
+    if (options.metricsServer === "external-ip" && !disable.includes("metrics-server")) disable.push("metrics-server");
+    return disable;
 }

@@ -80,6 +80,7 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
         buildCluster({ hostFirewall: false });
         await cloud.settle();
         assert.deepEqual(cloud.warnings.filter((w) => !w.includes("prepaid")).sort(), [
+            'dev: `kubectl top` cannot reach sh-server, home-1: k3s\' packaged metrics-server dials each node\'s InternalIP, a private address behind NAT. Set the cluster option metricsServer: "external-ip" to deploy one that dials public addresses (the servers restart k3s once to disable the packaged one).',
             "dev: hostFirewall is off and SWAS cloud rules cannot filter by source, so k3s' ports (6443, 10250, 51820-51821) on sh-server are open to the whole internet.",
             "dev: the Kubernetes API (6443/tcp on the servers) accepts connections from anywhere (apiAllowedCidrs 0.0.0.0/0); it still requires credentials. Set apiAllowedCidrs to where kubectl and pulumi run from.",
             "tokyo-1: SSH (22/tcp) is open to the whole internet (sshAllowedCidrs 0.0.0.0/0); narrow it to where you administer from.",
@@ -117,6 +118,45 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
             ].join("\n"),
         );
         for (const outside of ["dev-tokyo-1-install", "dev-home-1-install"]) assert.doesNotMatch(cloud.named(outside).inputs.create as string, /--registries/);
+    });
+
+    it("metricsServer external-ip: disables k3s' packaged one and deploys one that dials kubelets on public addresses", async () => {
+        buildCluster({ options: { disable: ["traefik"], metricsServer: "external-ip" } });
+        await cloud.settle();
+        const component = cloud.named("dev-metrics-server");
+        const children = cloud.registrations.filter((r) => r.parent === component.urn);
+        assert.deepEqual(children.map((r) => `${r.type} ${(r.inputs.metadata as any).name}`).sort(), [
+            "kubernetes:apiregistration.k8s.io/v1:APIService v1beta1.metrics.k8s.io",
+            "kubernetes:apps/v1:Deployment metrics-server",
+            "kubernetes:core/v1:Service metrics-server",
+            "kubernetes:core/v1:ServiceAccount metrics-server",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole system:aggregated-metrics-reader",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole system:metrics-server",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding metrics-server:system:auth-delegator",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding system:metrics-server",
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding metrics-server-auth-reader",
+        ]);
+        const provider = cloud.named("dev-k8s");
+        for (const child of children) assert.ok(child.provider.startsWith(`${provider.urn}::`), `${child.name} uses the cluster's provider`);
+        const container = (cloud.named("dev-metrics-server-deployment").inputs.spec as any).template.spec.containers[0];
+        assert.deepEqual(container.args, [
+            "--cert-dir=/tmp",
+            "--secure-port=10250",
+            "--kubelet-preferred-address-types=ExternalIP,InternalIP,Hostname",
+            "--kubelet-use-node-status-port",
+            "--metric-resolution=15s",
+        ]);
+        assert.equal(container.image, "docker.io/rancher/mirrored-metrics-server:v0.7.2", "docker.io: mainland nodes pull it through their mirrors");
+        // k3s' own is disabled on the server; agents' configs do not carry server-only keys.
+        assert.match(cloud.named("dev-sh-server-install").inputs.create as string, /\ndisable:\n {2}- metrics-server\n {2}- traefik\n/);
+        assert.equal(cloud.warnings.filter((w) => w.includes("kubectl top")).length, 0);
+    });
+
+    it("deploys no metrics-server of its own by default", async () => {
+        buildCluster();
+        await cloud.settle();
+        assert.deepEqual(cloud.registrations.filter((r) => r.type === "k3s-multicloud:metrics:MetricsServer"), []);
+        assert.doesNotMatch(cloud.named("dev-sh-server-install").inputs.create as string, /metrics-server/);
     });
 
     it("leaves the host firewall to the owner when asked", async () => {

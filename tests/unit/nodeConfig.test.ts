@@ -202,6 +202,13 @@ describe("k3s option errors", () => {
         );
     });
 
+    it("rejects an unknown metrics-server choice", () => {
+        rejects(
+            () => validateK3sOptions("cluster.options", { metricsServer: "public" as never }),
+            'cluster.options.metricsServer = "public": is not a metrics-server choice. Use "packaged" (default: k3s\' own) or "external-ip".',
+        );
+    });
+
     it("rejects the removed wireguard backend", () => {
         rejects(
             () => validateK3sOptions("cluster.options", { extraConfig: { "flannel-backend": "wireguard" } }),
