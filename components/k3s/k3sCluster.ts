@@ -153,11 +153,19 @@ export class K3sCluster extends pulumi.ComponentResource {
             readyTimeoutSeconds: args.readyTimeoutSeconds,
             deployedK3sVersion: args.deployedK3sVersion,
         };
+        // Each node's upgrade step waits for the node's own host firewall, which is registered after the node's
+        // component (it needs the prepare step inside it): a promise stands for it until then.
+        const ownFirewall = [...servers, ...agents].map(() => {
+            let resolve!: (step: pulumi.Resource) => void;
+            const promise = new Promise<pulumi.Resource>((done) => (resolve = done));
+            return { promise, resolve };
+        });
         const nodeArgs = (host: ClusterHost) => ({
             ...common,
             host,
             nodeTaints: args.nodeTaints?.[host.name],
             installAfter: firewallRules.get(host) ?? [],
+            upgradeAfter: servers.includes(host) ? [ownFirewall[servers.indexOf(host)].promise] : [],
         });
 
         const [first, ...more] = servers;
@@ -195,7 +203,11 @@ export class K3sCluster extends pulumi.ComponentResource {
         );
         const hostFirewall =
             args.hostFirewall === false ? undefined : this.hostFirewallStep(name, servers, nodeAddresses, apiAllowedCidrs, args.options ?? {});
-        const serverFirewall = this.servers.map((s) => hostFirewall?.(s.host, "server", s.prepared));
+        const serverFirewall = this.servers.map((s, i) => {
+            const step = hostFirewall?.(s.host, "server", s.prepared);
+            ownFirewall[i].resolve(step ?? s.prepared);
+            return step;
+        });
         // Agents upgrade after every server, at most maxUnavailable at a time: each waits for the agent
         // maxUnavailable places before it. On create these steps do nothing, so the chain costs no SSH session.
         const lastServer = this.servers[this.servers.length - 1];
@@ -209,13 +221,15 @@ export class K3sCluster extends pulumi.ComponentResource {
                         ...nodeArgs(host),
                         server: firstServer,
                         installAfter: [...(firewallRules.get(host) ?? []), ...serverRules, ...(serverFirewall[0] ? [serverFirewall[0]] : [])],
-                        upgradeAfter: [lastServer.upgrade, ...previous],
+                        upgradeAfter: [lastServer.upgrade, ...previous, ownFirewall[servers.length + index].promise],
                     },
                     { parent: this },
                 ),
             );
         });
-        this.agents.forEach((agent) => hostFirewall?.(agent.host, "agent", agent.prepared));
+        this.agents.forEach((agent, index) => {
+            ownFirewall[servers.length + index].resolve(hostFirewall?.(agent.host, "agent", agent.prepared) ?? agent.prepared);
+        });
 
         this.kubeconfig = firstServer.kubeconfig;
         this.k3sVersion = firstServer.k3sVersion;

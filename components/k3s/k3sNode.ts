@@ -32,8 +32,11 @@ export interface K3sNodeArgs {
     readonly readyTimeoutSeconds?: number;
     /** Resources that must exist before the install step, e.g. the firewall rules that open the node's ports. */
     readonly installAfter?: readonly pulumi.Resource[];
-    /** Upgrade steps that must finish before this node's (the server's, the previous batch of agents'). */
-    readonly upgradeAfter?: readonly pulumi.Resource[];
+    /**
+     * What must finish before this node's upgrade step: the server's and the previous batch of agents' upgrades, the
+     * node's own host firewall (K3sCluster passes it as a promise: that step is created after this component).
+     */
+    readonly upgradeAfter?: ReadonlyArray<pulumi.Input<pulumi.Resource>>;
     /**
      * The k3s version the cluster runs now (e.g. from the stack's previous outputs); a k3sVersion older than it is
      * refused at preview, since k3s does not support downgrades.
@@ -193,7 +196,9 @@ function registerNodeSteps(
             },
             addPreviousOutputInEnv: false,
         },
-        { parent, dependsOn: [install, ...(args.upgradeAfter ?? [])] },
+        // After its own install (which ran after prepare) and whatever the caller names: a staged change is applied on
+        // a prepared host whose firewall is in place.
+        { parent, dependsOn: [install, readyForInstall, ...(args.upgradeAfter ?? [])] },
     );
 
     // Removal: a local command whose delete (run with the inputs stored at its last update) drains the node through

@@ -159,6 +159,17 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
         assert.doesNotMatch(cloud.named("dev-sh-server-install").inputs.create as string, /metrics-server/);
     });
 
+    it("applies a staged change only on a prepared host whose firewall is in place: upgrade after prepare and host firewall", async () => {
+        buildCluster();
+        await cloud.settle();
+        for (const node of ["sh-server", "tokyo-1", "home-1"]) {
+            const upgrade = cloud.named(`dev-${node}-upgrade`);
+            for (const before of ["prepare", "host-firewall", "install"]) {
+                assert.ok(upgrade.dependencies.includes(cloud.named(`dev-${node}-${before}`).urn), `${node}: upgrade after ${before}`);
+            }
+        }
+    });
+
     it("leaves the host firewall to the owner when asked", async () => {
         buildCluster({ hostFirewall: false });
         await cloud.settle();
