@@ -41,7 +41,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
 
     it("on the server, forgets a node whose machine was replaced under the same name, before it joins again", () => {
         const kubectl = `k3s kubectl --kubeconfig ${box.root}/etc/rancher/k3s/k3s.yaml`;
-        const forgetCalls = () => box.calls().filter((c) => c.includes(" delete "));
+        const forgetCalls = () => box.calls().filter((c) => c.includes(" delete ") || c.includes(" drain "));
         const install = (identities: string) => box.run(serverSteps({ nodeIdentities: identities }).install, { stdin: `${TOKEN}\n` });
         // First install: identities are only recorded (nothing to forget in a new cluster, or after an upgrade).
         let run = install("tokyo-1=vultr-instance-1,home-1=203.0.113.10");
@@ -53,6 +53,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
         run = install("tokyo-1=vultr-instance-2,home-1=203.0.113.10");
         assert.equal(run.status, 0, run.stderr);
         assert.deepEqual(forgetCalls(), [
+            `${kubectl} drain --ignore-daemonsets --delete-emptydir-data --force --timeout=60s -- tokyo-1`,
             `${kubectl} delete node --ignore-not-found -- tokyo-1`,
             `${kubectl} -n kube-system delete secret --ignore-not-found -- tokyo-1.node-password.k3s`,
         ]);
@@ -60,7 +61,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
             run.stdout,
             [
                 "k3s-multicloud [sh-server] k3s v1.33.6+k3s1, config and token unchanged, node Ready: nothing to do",
-                "k3s-multicloud [sh-server] tokyo-1 runs on a new machine (vultr-instance-1 -> vultr-instance-2): deleted its old Node object and node password, so it can join",
+                "k3s-multicloud [sh-server] tokyo-1 runs on a new machine (vultr-instance-1 -> vultr-instance-2): drained and deleted its old Node object and node password, so it can join",
                 "",
             ].join("\n"),
         );

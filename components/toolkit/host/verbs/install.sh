@@ -6,8 +6,9 @@
 # a Kubernetes minor is refused in words.
 #
 # On a server given --node-identities, a node whose machine was replaced under the same name (another identity than
-# the one recorded here) is forgotten before the new machine joins: its Node object and its node-password secret, with
-# which k3s would reject the new machine ("Node password rejected"). An identity seen the first time is only recorded.
+# the one recorded here) is forgotten before the new machine joins: drained, then its Node object and its
+# node-password secret deleted, with which k3s would reject the new machine ("Node password rejected"). An identity
+# seen the first time is only recorded.
 #
 # With --registries (mainland China nodes) it writes /etc/rancher/k3s/registries.yaml (docker.io mirrors) and checks
 # first that the mirrors serve every system image of the pinned version (the list k3s publishes with each release):
@@ -36,11 +37,14 @@ forget_replaced_nodes() {
         identity=${pair#*=}
         recorded=$(cat "$dir/$node" 2>/dev/null || true)
         if [ -n "$recorded" ] && [ "$recorded" != "$identity" ]; then
+            # The old machine may still run (Pulumi creates the new one first): its pods move away first.
+            "${kubectl[@]}" drain --ignore-daemonsets --delete-emptydir-data --force --timeout=60s -- "$node" >/dev/null 2>&1 ||
+                log "WARNING: could not drain $node's old machine (already gone?); deleting its Node object anyway"
             "${kubectl[@]}" delete node --ignore-not-found -- "$node" >/dev/null ||
                 die "could not delete the Node object of $node, whose machine was replaced; the new machine would be rejected"
             "${kubectl[@]}" -n kube-system delete secret --ignore-not-found -- "$node.node-password.k3s" >/dev/null ||
                 die "could not delete the node password of $node, whose machine was replaced; the new machine would be rejected"
-            log "$node runs on a new machine ($recorded -> $identity): deleted its old Node object and node password, so it can join"
+            log "$node runs on a new machine ($recorded -> $identity): drained and deleted its old Node object and node password, so it can join"
         fi
         printf '%s\n' "$identity" >"$dir/$node"
     done
