@@ -71,6 +71,27 @@ export function topologyWarnings(nodes: readonly ClusterNodeInfo[], firewall: re
     return warnings;
 }
 
+/** For each server: what its cloud firewall and its host firewall let reach 6443 (apiAllowedCidrs and the members). */
+export function apiEnforcement(plan: PlanData): string[][] {
+    const cidrs = plan.hostFirewall.apiAllowedCidrs;
+    const hostAdmits = cidrs.includes("0.0.0.0/0") ? "anyone (apiAllowedCidrs 0.0.0.0/0)" : `cluster members, ${cidrs.join(", ") || "nobody else"}`;
+    return plan.nodes
+        .filter((n) => n.role === "server")
+        .map((server) => {
+            const sources = plan.firewall.filter((r) => r.node === server.name && r.protocol === "tcp" && r.port === "6443").map((r) => r.source);
+            const cloud =
+                server.cloud === "aliyun"
+                    ? "anyone (SWAS rules cannot filter by source)"
+                    : server.cloud === "vultr"
+                      ? sources.length > 0
+                          ? sources.join(", ")
+                          : "nobody (no rule for 6443)"
+                      : "none created: whatever you run in front of it";
+            const host = plan.hostFirewall.nodes.includes(server.name) ? `${hostAdmits} (nftables; ufw where active)` : "off (hostFirewall: false): the host's own rules";
+            return [server.name, cloud, host];
+        });
+}
+
 /** The offline plan as deterministic Markdown. */
 export function renderPlan(plan: PlanData): string {
     const servers = plan.nodes.filter((n) => n.role === "server");
@@ -148,6 +169,12 @@ export function renderPlan(plan: PlanData): string {
             ),
         );
     }
+    out.push("");
+    out.push("### Who reaches the Kubernetes API (6443/tcp) on each server");
+    out.push("");
+    out.push("Both layers must admit a connection: the narrower one decides.");
+    out.push("");
+    out.push(table(["server", "cloud firewall", "host firewall"], apiEnforcement(plan)));
     out.push("");
     out.push("## Resources");
     out.push("");

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { renderMeshDiagram } from "../../stacks/plan/meshDiagram";
+import { PlanData, apiEnforcement } from "../../stacks/plan/renderPlan";
 import { parseStackConfig } from "../../stacks/stackConfig";
 import { readRawConfig } from "../../stacks/readConfig";
 import * as pulumi from "@pulumi/pulumi";
@@ -46,6 +47,12 @@ describe("offline plan (npm run plan)", function () {
         assert.ok(run.stdout.includes("| home-1 | existing | home-lab | agent | 203.0.113.10 | 192.168.1.20 | yes | GitHub |"));
         assert.ok(run.stdout.includes("kube-proxy-arg:\n  - proxy-mode=ipvs\n  - masquerade-all=true\n"));
         assert.ok(run.stdout.includes("| annotation | example.com/owner | platform-team |"));
+        assert.ok(
+            run.stdout.includes(
+                "| server | cloud firewall | host firewall |\n| --- | --- | --- |\n| hz-server | anyone (SWAS rules cannot filter by source) | cluster members, 198.51.100.0/24 (nftables; ufw where active) |\n",
+            ),
+            "prod says how apiAllowedCidrs is enforced on its server",
+        );
         // What each machine is and what keeping it costs, from the instances the program registers.
         const machines = run.stdout.split("\n## Machines\n\n")[1].split("\n\n")[0];
         assert.equal(
@@ -169,6 +176,41 @@ describe("offline plan (npm run plan)", function () {
         const run = plan("nosuchstack");
         assert.equal(run.status, 1);
         assert.match(run.stderr, /^error: stack = "nosuchstack": has no config file .*stacks\/Pulumi\.nosuchstack\.yaml\. Name a stack that has a stacks\/Pulumi\.<stack>\.yaml, e\.g\. dev\.\n$/);
+    });
+});
+
+describe("who reaches the API on each server (plan)", () => {
+    const node = (name: string, cloud: "aliyun" | "vultr" | "existing", role: "server" | "agent") =>
+        ({ name, cloud, role, location: "x", publicIp: "198.51.100.9", privateIp: "10.0.0.9", behindNat: false }) as const;
+    const plan = (apiAllowedCidrs: string[], filtered: string[]): PlanData => ({
+        stack: "t",
+        installSources: {},
+        k3sVersion: "v1.33.6+k3s1",
+        nodes: [node("swas-s", "aliyun", "server"), node("vultr-s", "vultr", "server"), node("own-s", "existing", "server"), node("vultr-a", "vultr", "agent")],
+        configs: {},
+        firewall: [
+            { node: "vultr-s", cloud: "vultr", protocol: "tcp", port: "6443", source: "203.0.113.7/32", purpose: "api" },
+            { node: "vultr-s", cloud: "vultr", protocol: "tcp", port: "6443", source: "198.51.100.0/24", purpose: "api" },
+            { node: "vultr-s", cloud: "vultr", protocol: "udp", port: "51820", source: "203.0.113.7/32", purpose: "wg" },
+        ],
+        resourceCounts: {},
+        hostFirewall: { nodes: filtered, apiAllowedCidrs },
+        metadata: {},
+        warnings: [],
+    });
+
+    it("names both layers per server, and nobody when a Vultr group has no rule for 6443", () => {
+        assert.deepEqual(apiEnforcement(plan(["198.51.100.0/24"], ["swas-s", "vultr-s", "vultr-a"])), [
+            ["swas-s", "anyone (SWAS rules cannot filter by source)", "cluster members, 198.51.100.0/24 (nftables; ufw where active)"],
+            ["vultr-s", "203.0.113.7/32, 198.51.100.0/24", "cluster members, 198.51.100.0/24 (nftables; ufw where active)"],
+            ["own-s", "none created: whatever you run in front of it", "off (hostFirewall: false): the host's own rules"],
+        ]);
+        const open = apiEnforcement({ ...plan(["0.0.0.0/0"], ["swas-s"]), firewall: [] });
+        assert.deepEqual(open.map((row) => row.slice(1)), [
+            ["anyone (SWAS rules cannot filter by source)", "anyone (apiAllowedCidrs 0.0.0.0/0) (nftables; ufw where active)"],
+            ["nobody (no rule for 6443)", "off (hostFirewall: false): the host's own rules"],
+            ["none created: whatever you run in front of it", "off (hostFirewall: false): the host's own rules"],
+        ]);
     });
 });
 
