@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { nodeFingerprint } from "../components/toolkit/contract";
+import { generatedKey } from "../tests/harness/mockCloud";
 import { LAB_NODES, evaluateLabProgram } from "./program";
 import { PortProbe } from "./probes";
 import { CommandResult, HostKind, LAB_ADDRESSES, LabWorld, publicKeyOf, runArgv, sleep } from "./world";
@@ -158,6 +159,26 @@ const CHECKS: Check[] = [
             const failed = [...ctx.created].filter(([, r]) => r.status !== 0);
             expect(failed.length === 0, failed.map(([name, r]) => `${name}: ${lastLines(r, 2)}`).join("; "));
             return `${ctx.created.size} steps ran over real SSH in dependency order`;
+        },
+    },
+    {
+        name: "ssh-hostkeys-pinned",
+        async run(ctx) {
+            // What the host-key checks printed when they ran for real, through the NATs.
+            const learned = (node: string) => (ctx.created.get(`${node}-host-key-check`)?.stdout ?? "").trim();
+            const swas = learned(LAB_NODES.swas);
+            const vultr = learned(LAB_NODES.vultr);
+            expect(swas === ctx.world.hostPublicKey("swas"), `the SWAS host-key check learned '${swas}', not what its sshd serves`);
+            expect(vultr === ctx.world.hostPublicKey("vultr"), `the Vultr host-key check printed '${vultr}', not the generated key its sshd serves`);
+            const keyOf: Record<string, string> = {
+                [LAB_ADDRESSES.swasPublic]: swas,
+                [LAB_ADDRESSES.vultr]: vultr,
+                [LAB_ADDRESSES.homePublic]: ctx.world.hostPublicKey("home"),
+            };
+            const remote = ctx.steps.filter((s) => s.kind === "remote");
+            const unpinned = remote.filter((s) => s.inputs.connection.hostKey !== keyOf[s.inputs.connection.host]).map((s) => s.name);
+            expect(unpinned.length === 0, `sessions without the host's real key pinned: ${unpinned.join(", ")}`);
+            return `all ${remote.length} remote steps pin their host's real key: SWAS learned on first use, Vultr generated and confirmed, the existing server's given`;
         },
     },
     {
@@ -353,8 +374,14 @@ export async function runLab(options: LabOptions = {}): Promise<CheckResult[]> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
+        // The Vultr-like host serves the key the program generates for it and installs through user-data (the mocks
+        // generate it, once per resource name, as the TLS provider would): what cloud-init does on a real server.
+        world.useHostKey("vultr", generatedKey(`${LAB_NODES.vultr}-ssh-host-key`).privateKey);
         const wrongHostKey = publicKeyOf(world.hosts.vultr.hostKeyFile);
         const registrations = await evaluateLabProgram({
+            // The SWAS-like host's key is learned on first use: the host-key check runs for real below, and the
+            // mocks assume it learns what the host serves (the check "ssh-hostkeys-pinned" compares the two).
+            presentedHostKeys: { [LAB_ADDRESSES.swasPublic]: world.hostPublicKey("swas") },
             clientPrivateKey: readFileSync(world.clientKey, "utf8"),
             clientPublicKey: world.clientPublicKey(),
             homeHostKey: breaks.has("host-key") ? wrongHostKey : world.hostPublicKey("home"),

@@ -14,6 +14,8 @@ export interface LabProgramInputs {
     readonly homeHostKey: string;
     readonly homeUser: string;
     readonly meshTimeoutSeconds: number;
+    /** What each address presents on first contact (the mocks' stand-in for a host-key check that ran). */
+    readonly presentedHostKeys: Record<string, string>;
 }
 
 /**
@@ -25,6 +27,7 @@ export async function evaluateLabProgram(inputs: LabProgramInputs): Promise<Regi
         fixture: {
             swas: { [LAB_NODES.swas]: { publicIp: LAB_ADDRESSES.swasPublic, privateIp: LAB_ADDRESSES.swasPrivate } },
             vultr: { [LAB_NODES.vultr]: { mainIp: LAB_ADDRESSES.vultr } },
+            hostKeys: inputs.presentedHostKeys,
         },
     });
     const swas = new AliyunLightweightServer(LAB_NODES.swas, { region: "cn-hongkong", planId: "swas.s2.c2m2s40b4t1", imageId: "image-ubuntu-2204" });

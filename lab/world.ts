@@ -79,6 +79,13 @@ export class LabWorld {
         this.hosts = { swas: host("swas", LAB_ADDRESSES.swasPublic), vultr: host("vultr", LAB_ADDRESSES.vultr), home: host("home", LAB_ADDRESSES.homePublic) };
     }
 
+    /** Makes a host's sshd use this host key (what cloud-init installs from the Vultr user-data), before build(). */
+    useHostKey(kind: HostKind, privateKeyOpenssh: string): void {
+        const file = this.hosts[kind].hostKeyFile;
+        writeFileSync(file, privateKeyOpenssh, { mode: 0o600 });
+        writeFileSync(`${file}.pub`, execFileSync("ssh-keygen", ["-y", "-f", file], { encoding: "utf8" }));
+    }
+
     ns(name: string): string {
         return `k3smc-lab-${this.id}-${name}`;
     }

@@ -1,9 +1,11 @@
 import * as alicloud from "@pulumi/alicloud";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../validation/configError";
 import * as random from "@pulumi/random";
 import { ClusterHost, DialPolicy } from "./clusterHost";
 import { secretSshConnection } from "./connection";
+import { hostKeyStep, keyFromScan } from "./hostKeys";
 import { ALIYUN_REGION, fieldOf, requireExactlyOne, resolveNodeName, validateRegion, validateSwasPeriod } from "./validateHostArgs";
 
 /** Find a SWAS plan by size instead of by id (plan ids differ between regions). */
@@ -81,6 +83,8 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
     public readonly instance: alicloud.simpleapplicationserver.Instance;
     /** The root password; secret. */
     public readonly rootPassword: pulumi.Output<string>;
+    /** Learns the server's SSH host key on first contact; every SSH session pins what it printed. */
+    public readonly hostKeyCheck: command.local.Command;
     public readonly publicIp: pulumi.Output<string>;
     public readonly privateIp: pulumi.Output<string>;
 
@@ -192,6 +196,14 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
             this,
         );
 
+        // SWAS has no user-data to install a host key of ours, and the bridged provider no API to read the server's:
+        // the key is learned on first contact, recorded in state and pinned from then on.
+        pulumi.log.warn(
+            `${nodeName}: its SSH host key is trusted on first use: Alibaba SWAS offers this release no authenticated way to learn it, so the key the server first presents is recorded in state and every later session pins it.`,
+            this,
+        );
+        this.hostKeyCheck = hostKeyStep(this, name, { nodeName, host: this.publicIp, identity: this.instance.id, dependsOn: [this.instance] });
+
         this.host = {
             name: nodeName,
             provider: "aliyun",
@@ -203,11 +215,12 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
                 host: this.publicIp,
                 user: "root",
                 password: rootPassword,
+                hostKey: this.hostKeyCheck.stdout.apply(keyFromScan),
                 dial: args.ssh,
             }),
             sudo: false,
             firewall: { kind: "aliyun-swas", instanceId: this.instance.id, provider },
-            ready: this.instance,
+            ready: this.hostKeyCheck,
             identity: this.instance.id,
         };
 

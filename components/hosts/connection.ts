@@ -8,7 +8,7 @@ export interface SshConnectionInputs {
     readonly user: string;
     readonly password?: pulumi.Input<string>;
     readonly privateKey?: pulumi.Input<string>;
-    readonly hostKey?: pulumi.Input<string>;
+    readonly hostKey?: pulumi.Input<string | undefined>;
     readonly dial?: DialPolicy;
 }
 

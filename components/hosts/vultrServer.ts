@@ -1,8 +1,11 @@
 import * as vultr from "@ediri/vultr";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import { parseIpv4Cidr } from "../validation/addresses";
 import { ClusterHost, DialPolicy } from "./clusterHost";
 import { secretSshConnection } from "./connection";
+import { hostKeyStep, keyFromScan, pinnableKey, renderHostKeyUserData } from "./hostKeys";
 import {
     fieldOf,
     requireExactlyOne,
@@ -56,6 +59,10 @@ export class VultrServer extends pulumi.ComponentResource {
     public readonly sshKey: vultr.SSHKey;
     public readonly firewallGroup: vultr.FirewallGroup;
     public readonly sshRules: vultr.FirewallRule[];
+    /** The server's SSH host key (secret private half), installed through user-data at create. */
+    public readonly sshHostKey: tls.PrivateKey;
+    /** Checks the key the server presents (the generated one, or learned on first use); every SSH session pins it. */
+    public readonly hostKeyCheck: command.local.Command;
     public readonly publicIp: pulumi.Output<string>;
     public readonly privateIp: pulumi.Output<string>;
 
@@ -82,6 +89,9 @@ export class VultrServer extends pulumi.ComponentResource {
         }
         const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
 
+        // The server's SSH host key, generated here and installed through user-data (the authenticated Vultr API), so
+        // the first SSH session already knows whom it talks to.
+        this.sshHostKey = new tls.PrivateKey(`${name}-ssh-host-key`, { algorithm: "ED25519" }, { parent: this });
         this.sshKey = new vultr.SSHKey(`${name}-ssh-key`, { name: nodeName, sshKey: sshPublicKey }, childOpts);
         this.firewallGroup = new vultr.FirewallGroup(
             `${name}-firewall`,
@@ -126,10 +136,29 @@ export class VultrServer extends pulumi.ComponentResource {
                 backups: "disabled",
                 tags: args.tags,
                 vpcIds: args.vpcIds,
+                // (No key material - only under test mocks that return none - gives no user-data rather than a throw.)
+                userData: pulumi.secret(
+                    pulumi.all([this.sshHostKey.privateKeyOpenssh, this.sshHostKey.publicKeyOpenssh]).apply(([priv, pub]) => (priv && pub ? renderHostKeyUserData(priv, pub) : "")),
+                ),
             },
-            // The SSH rule must exist before the group is attached, or the first SSH dial is dropped.
-            { ...childOpts, dependsOn: this.sshRules },
+            // The SSH rule must exist before the group is attached, or the first SSH dial is dropped. User-data forces a
+            // new instance when it changes: a server created before this project set it keeps its own (and its key is
+            // then trusted on first use, below), and a rotated key never replaces a server.
+            { ...childOpts, dependsOn: this.sshRules, ignoreChanges: ["userData"] },
         );
+        // The generated key, if this instance was created with it (its user-data carries it); otherwise none.
+        const generated = pulumi.all([this.instance.userData, this.sshHostKey.publicKeyOpenssh]).apply(([userData, pub]) => {
+            const key = pinnableKey(pub ?? "");
+            if (!key) return undefined; // no key material: test mocks that return none
+            if ((userData ?? "").includes(key)) return key;
+            pulumi.log.warn(
+                `${nodeName}: its SSH host key is trusted on first use: the server was created before k3s-multicloud installed a generated host key through user-data (changing it would replace the server), so the key it presents now is recorded in state and pinned from then on.`,
+                this,
+            );
+            return undefined;
+        });
+        // Only a public key comes out of the (secret) user-data comparison: the check's inputs stay readable in previews.
+        this.hostKeyCheck = hostKeyStep(this, name, { nodeName, host: this.instance.mainIp, expected: pulumi.unsecret(generated), identity: this.instance.id, dependsOn: [this.instance] });
 
         this.publicIp = this.instance.mainIp;
         this.privateIp = args.vpcIds && args.vpcIds.length > 0 ? this.instance.internalIp : this.instance.mainIp;
@@ -145,11 +174,12 @@ export class VultrServer extends pulumi.ComponentResource {
                 host: this.publicIp,
                 user: "root",
                 privateKey: args.sshPrivateKey,
+                hostKey: this.hostKeyCheck.stdout.apply(keyFromScan),
                 dial: args.ssh,
             }),
             sudo: false,
             firewall: { kind: "vultr-firewall-group", firewallGroupId: this.firewallGroup.id, provider: args.provider },
-            ready: this.instance,
+            ready: this.hostKeyCheck,
             identity: this.instance.id,
         };
 

@@ -165,3 +165,12 @@ export function relayCommand(mode: RelayMode): string {
     relayText ??= stripComments(readFileSync(join(__dirname, "relay.sh"), "utf8"));
     return ["ssh-agent", "bash", "-c", shellQuote(relayText), "k3smc-relay", mode].join(" ");
 }
+
+let keyscanText: string | undefined;
+
+/** The host-key step's command (see keyscan.sh): it runs on the machine running `pulumi`, before any SSH session. */
+export function keyscanCommand(): string {
+    keyscanText ??= stripComments(readFileSync(join(__dirname, "keyscan.sh"), "utf8"));
+    // --norc: bash reads ~/.bashrc when its stdin looks like a network connection, as the provider's may.
+    return ["bash", "--norc", "-c", shellQuote(keyscanText), "k3smc-keyscan"].join(" ");
+}

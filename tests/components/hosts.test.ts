@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { AliyunLightweightServer, ExistingServer, VultrServer } from "../../components";
-import { MockCloud, SWAS_GET_INSTANCES, isSecretValue, plainStrings, resolve, unwrap } from "../harness/mockCloud";
+import { FIRST_USE_HOST_KEY, MockCloud, SWAS_GET_INSTANCES, generatedKey, isSecretValue, plainStrings, resolve, unwrap } from "../harness/mockCloud";
 import { HOST_KEY, SECRETS, SSH_PUBLIC_KEY, TYPES, assertConfigError, secret } from "../harness/fixtures";
 
 const fixture = {
@@ -54,6 +54,7 @@ describe("host components (mocks)", () => {
             assert.deepEqual(instance.additionalSecretOutputs, ["password"]);
             assert.deepEqual(cloud.warnings, [
                 "sh-server: Alibaba SWAS servers are prepaid. `pulumi destroy` does not release this server; it keeps running and billing until its 1-month term ends. Release it in the Alibaba Cloud console.",
+                "sh-server: its SSH host key is trusted on first use: Alibaba SWAS offers this release no authenticated way to learn it, so the key the server first presents is recorded in state and every later session pins it.",
             ]);
         });
 
@@ -89,7 +90,20 @@ describe("host components (mocks)", () => {
             assert.equal(server.host.provider, "aliyun");
             assert.equal(server.host.location, "cn-shanghai");
             assert.equal(server.host.sudo, false);
-            assert.equal(server.host.ready, server.instance);
+            // SSH starts once the host key is known: the check waits for the instance and learns the key.
+            assert.equal(server.host.ready, server.hostKeyCheck);
+        });
+
+        it("learns the host key on first contact, then pins it in every session (SWAS has no user-data)", async () => {
+            const server = swas();
+            const connection = await resolve(server.host.connection);
+            await cloud.settle();
+            const check = cloud.named("sh-server-host-key-check");
+            assert.equal(check.type, "command:local:Command");
+            assert.deepEqual(unwrap(check.inputs.environment), { K3SMC_NODE_NAME: "sh-server", K3SMC_HOST: "47.100.1.10", K3SMC_PORT: "22", K3SMC_WAIT_SECONDS: "600" });
+            assert.deepEqual(check.inputs.triggers, ["sh-server-instance-id"], "a new machine is learned again");
+            assert.ok(check.dependencies.includes(cloud.named("sh-server-instance").urn));
+            assert.equal(connection.value!.hostKey, FIRST_USE_HOST_KEY);
         });
 
         it("logs in as root with the generated password over a secret connection", async () => {
@@ -101,6 +115,7 @@ describe("host components (mocks)", () => {
                 port: 22,
                 user: "root",
                 password: "generated-password-for-sh-server-root-password",
+                hostKey: FIRST_USE_HOST_KEY,
                 dialErrorLimit: 60,
                 perDialTimeout: 15,
             });
@@ -115,6 +130,7 @@ describe("host components (mocks)", () => {
             assert.equal(instance.inputs.autoRenewPeriod, 12);
             assert.deepEqual(cloud.warnings, [
                 "sh-a: Alibaba SWAS servers are prepaid. `pulumi destroy` does not release this server; it keeps running and billing until its 12-month term ends and renews automatically until you turn auto-renew off in the console. Release it in the Alibaba Cloud console.",
+                "sh-a: its SSH host key is trusted on first use: Alibaba SWAS offers this release no authenticated way to learn it, so the key the server first presents is recorded in state and every later session pins it.",
             ]);
         });
 
@@ -202,18 +218,70 @@ describe("host components (mocks)", () => {
             assert.equal((await resolve(server.host.publicIp)).value, "45.76.1.2");
         });
 
-        it("connects as root with the private key, secret", async () => {
+        it("connects as root with the private key, pinning the host key it generated, secret", async () => {
             const server = vultrServer();
             const connection = await resolve(server.host.connection);
             assert.equal(connection.secret, true);
+            const generated = generatedKey("tokyo-1-ssh-host-key").publicKey.trim();
             assert.deepEqual(connection.value, {
                 host: "104.156.140.173",
                 port: 22,
                 user: "root",
                 privateKey: SECRETS.vultrPrivateKey,
+                hostKey: generated,
                 dialErrorLimit: 60,
                 perDialTimeout: 15,
             });
+        });
+
+        it("installs a generated host key through secret user-data, checks it before any session, never replaces for it", async () => {
+            const server = vultrServer();
+            await cloud.settle();
+            const key = cloud.named("tokyo-1-ssh-host-key");
+            assert.deepEqual([key.type, key.inputs.algorithm], ["tls:index/privateKey:PrivateKey", "ED25519"]);
+            const instance = cloud.named("tokyo-1-instance");
+            assert.ok(isSecretValue(instance.inputs.userData), "user-data carries the private key: secret");
+            const { privateKey, publicKey } = generatedKey("tokyo-1-ssh-host-key");
+            assert.equal(
+                unwrap(instance.inputs.userData),
+                [
+                    "#cloud-config",
+                    "# k3s-multicloud: the SSH host key every step pins (generated in the stack, secret).",
+                    "ssh_deletekeys: true",
+                    "ssh_genkeytypes: []",
+                    "ssh_keys:",
+                    "  ed25519_private: |",
+                    ...privateKey.trim().split("\n").map((line) => `    ${line}`),
+                    `  ed25519_public: ${publicKey.trim()}`,
+                    "",
+                ].join("\n"),
+            );
+            // A server created before keeps its user-data: changing it would replace the server.
+            assert.deepEqual(instance.ignoreChanges, ["userData"]);
+            const check = cloud.named("tokyo-1-host-key-check");
+            assert.deepEqual(unwrap(check.inputs.environment), {
+                K3SMC_NODE_NAME: "tokyo-1",
+                K3SMC_HOST: "104.156.140.173",
+                K3SMC_PORT: "22",
+                K3SMC_WAIT_SECONDS: "600",
+                K3SMC_EXPECTED_HOST_KEY: publicKey.trim(),
+            });
+            assert.equal(server.host.ready, server.hostKeyCheck, "no SSH session before the key is checked");
+            assert.deepEqual(cloud.warnings.filter((w) => w.includes("trusted on first use")), []);
+        });
+
+        it("trusts a server created before this release on first use, says so, and pins what it recorded", async () => {
+            const presented = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9sZC12dWx0ci1zZXJ2ZXItaG9zdC1rZXktMDAwMDE=";
+            // Its state: no user-data (the input is ignored after create), so the generated key is not on it.
+            cloud = await MockCloud.install({ fixture: { ...fixture, outputs: { "tokyo-1-instance": { userData: "" } }, hostKeys: { "104.156.140.173": presented } } });
+            const server = vultrServer();
+            const connection = await resolve(server.host.connection);
+            await cloud.settle();
+            assert.equal(unwrap(cloud.named("tokyo-1-host-key-check").inputs.environment).K3SMC_EXPECTED_HOST_KEY, undefined);
+            assert.equal(connection.value!.hostKey, presented);
+            assert.deepEqual(cloud.warnings.filter((w) => w.includes("trusted on first use")), [
+                "tokyo-1: its SSH host key is trusted on first use: the server was created before k3s-multicloud installed a generated host key through user-data (changing it would replace the server), so the key it presents now is recorded in state and pinned from then on.",
+            ]);
         });
     });
 
@@ -307,8 +375,9 @@ describe("host components (mocks)", () => {
             const components = cloud.registrations.filter((r) => r.type.startsWith("k3s-multicloud:hosts:"));
             assert.equal(components.length, 6);
             const children = cloud.registrations.filter((r) => !r.type.startsWith("k3s-multicloud:hosts:"));
-            // SWAS: provider, root password, instance. Vultr: SSH key, firewall group, SSH rule, instance.
-            assert.equal(children.length, 2 * 3 + 2 * 4);
+            // SWAS: provider, root password, instance, host-key check. Vultr: host key, SSH key, firewall group, SSH
+            // rule, instance, host-key check.
+            assert.equal(children.length, 2 * 4 + 2 * 6);
             for (const child of children) {
                 const parent = components.find((c) => c.urn === child.parent);
                 assert.ok(parent, `${child.name} must be parented to a host component`);

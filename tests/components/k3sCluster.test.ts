@@ -83,6 +83,7 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
             'dev: `kubectl top` cannot reach sh-server, home-1: k3s\' packaged metrics-server dials each node\'s InternalIP, a private address behind NAT. Set the cluster option metricsServer: "external-ip" to deploy one that dials public addresses (the servers restart k3s once to disable the packaged one).',
             "dev: hostFirewall is off and SWAS cloud rules cannot filter by source, so k3s' ports (6443, 10250, 51820-51821) on sh-server are open to the whole internet.",
             "dev: the Kubernetes API (6443/tcp on the servers) accepts connections from anywhere (apiAllowedCidrs 0.0.0.0/0); it still requires credentials. Set apiAllowedCidrs to where kubectl and pulumi run from.",
+            "sh-server: its SSH host key is trusted on first use: Alibaba SWAS offers this release no authenticated way to learn it, so the key the server first presents is recorded in state and every later session pins it.",
             "tokyo-1: SSH (22/tcp) is open to the whole internet (sshAllowedCidrs 0.0.0.0/0); narrow it to where you administer from.",
         ]);
     });

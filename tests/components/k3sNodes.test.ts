@@ -118,16 +118,17 @@ describe("K3sServer and K3sAgent (mocks)", () => {
             // Explicit: own prepare and the server's install. Through its inputs: the addresses in its config (own
             // host, server host) and the token. Not its upgrade step: that one runs after the install.
             const expected = [prepare.urn, serverInstall.urn, cloud.named("sh-server-instance").urn, cloud.named("sh-server-k3s-token").urn];
-            if (host !== "home-1") expected.push(cloud.named(`${host}-instance`).urn);
+            // A Vultr host's connection pins the key its host-key check learned.
+            if (host !== "home-1") expected.push(cloud.named(`${host}-instance`).urn, cloud.named(`${host}-host-key-check`).urn);
             assert.deepEqual([...install.dependencies].sort(), expected.sort(), agent);
             for (const other of agentNames.filter((a) => a !== agent)) {
                 for (const dep of install.dependencies) assert.ok(!dep.includes(other), `${agent} depends on ${other}`);
             }
         }
-        // Agents' prepare steps wait only for their own host (and depend on its instance id through their trigger),
-        // so they run while the server installs.
+        // Agents' prepare steps wait only for their own host - its host-key check (which waited for the instance),
+        // and its instance id through their trigger - so they run while the server installs.
         const tokyoPrepare = cloud.named("tokyo-1-k3s-prepare");
-        assert.deepEqual(tokyoPrepare.dependencies, [cloud.named("tokyo-1-instance").urn]);
+        assert.deepEqual([...tokyoPrepare.dependencies].sort(), [cloud.named("tokyo-1-host-key-check").urn, cloud.named("tokyo-1-instance").urn].sort());
         assert.deepEqual(tokyoPrepare.inputs.triggers, ["tokyo-1-instance-id"], "a new machine under the same name gets the toolkit again");
     });
 

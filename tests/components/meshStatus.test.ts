@@ -31,8 +31,9 @@ describe("mesh check in K3sCluster (mocks)", () => {
         // Through one local no-op (no SSH): every check depends on it alone, it on everything the check needs.
         const ready = cloud.named("dev-mesh-ready");
         assert.deepEqual([ready.type, ready.inputs.create], ["command:local:Command", "true"]);
-        // (and, through the addresses in its command and trigger, the cloud instances)
-        assert.deepEqual(check.dependencies.filter((d) => !d.endsWith("-instance")), [ready.urn]);
+        // (and, through the addresses in its command and trigger and its pinned connection, the cloud instances and
+        // their host-key checks)
+        assert.deepEqual(check.dependencies.filter((d) => !d.endsWith("-instance") && !d.endsWith("-host-key-check")), [ready.urn]);
         for (const dep of ["dev-sh-server-upgrade", "dev-home-1-upgrade", "dev-tokyo-1-upgrade", "dev-tokyo-1-prune", "dev-home-1-metadata-restart", "dev-sh-server-fw-udp-51820", "dev-tokyo-1-fw-udp-51820-home-1"]) {
             assert.ok(ready.dependencies.includes(cloud.named(dep).urn), `mesh check waits for ${dep}`);
         }

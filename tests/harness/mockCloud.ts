@@ -1,5 +1,9 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { CallRecord, RecordingMocks, Registration, isSecretValue } from "../../stacks/plan/recordingMocks";
+import { CallRecord, RecordingMocks, Registration, isSecretValue, unwrap } from "../../stacks/plan/recordingMocks";
 
 import { TYPES } from "./fixtures";
 
@@ -12,10 +16,30 @@ export interface CloudFixture {
     readonly swas?: Record<string, { publicIp: string; privateIp: string }>;
     /** Vultr addresses by label. */
     readonly vultr?: Record<string, { mainIp: string; internalIp?: string }>;
+    /** The SSH host key a host presents on first contact, by address (default FIRST_USE_HOST_KEY). */
+    readonly hostKeys?: Record<string, string>;
     /** Extra outputs for any resource, by resource name. */
     readonly outputs?: Record<string, Record<string, unknown>>;
     /** Answers for invokes, by token; falls back to the built-in answers below. */
     readonly calls?: Record<string, (inputs: Record<string, any>) => Record<string, unknown>>;
+}
+
+/** What a host presents when a test does not say (a host whose key is trusted on first use). */
+export const FIRST_USE_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZpcnN0LXVzZS1ob3N0LWtleS1vZi10aGUtdGVzdHMx";
+
+const generatedKeys = new Map<string, { privateKey: string; publicKey: string }>();
+
+/** One real ed25519 key pair per resource name (cached: every test run of a name sees the same key). */
+export function generatedKey(name: string): { privateKey: string; publicKey: string } {
+    let key = generatedKeys.get(name);
+    if (!key) {
+        const dir = mkdtempSync(join(tmpdir(), "k3smc-key-"));
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", join(dir, "key")]);
+        key = { privateKey: readFileSync(join(dir, "key"), "utf8"), publicKey: readFileSync(join(dir, "key.pub"), "utf8") };
+        rmSync(dir, { recursive: true, force: true });
+        generatedKeys.set(name, key);
+    }
+    return key;
 }
 
 export const SWAS_GET_INSTANCES = "alicloud:simpleapplicationserver/getInstances:getInstances";
@@ -82,6 +106,18 @@ export class MockCloud {
                     id,
                     state: { ...inputs, mainIp: addresses.mainIp, internalIp: addresses.internalIp ?? "", ...extra },
                 };
+            }
+            case "tls:index/privateKey:PrivateKey": {
+                // A real ed25519 key in the provider's formats, so what is rendered from it can be checked with OpenSSH.
+                const key = generatedKey(args.name);
+                return { id, state: { ...inputs, privateKeyOpenssh: key.privateKey, publicKeyOpenssh: key.publicKey, ...extra } };
+            }
+            case "command:local:Command": {
+                // The host-key check: the generated key it was told to expect, or what the fixture says the host presents.
+                const env = (unwrap(inputs.environment) ?? {}) as Record<string, string>;
+                if (env.K3SMC_HOST === undefined) return { id, state: { ...inputs, ...extra } };
+                const presented = env.K3SMC_EXPECTED_HOST_KEY ?? this.fixture.hostKeys?.[env.K3SMC_HOST] ?? FIRST_USE_HOST_KEY;
+                return { id, state: { ...inputs, stdout: `${presented}\n`, ...extra } };
             }
             case "random:index/randomPassword:RandomPassword":
                 return { id, state: { ...inputs, result: `generated-password-for-${args.name}`, ...extra } };

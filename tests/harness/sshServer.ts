@@ -48,11 +48,11 @@ export class SshServer {
     constructor(
         private readonly sandboxRoot: string,
         private readonly pathForSessions: string,
-        options: { onPort22?: boolean } = {},
+        private readonly options: { onPort22?: boolean; hostPrivateKey?: string } = {},
     ) {
         this.dir = mkdtempSync(join(tmpdir(), "k3smc-sshd-"));
         this.clientKey = join(this.dir, "client_key");
-        if (options.onPort22) this.netns = `k3smc-ssh-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
+        if (this.options.onPort22) this.netns = `k3smc-ssh-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
     }
 
     /** The argv that runs a program where this server's clients run (its network namespace, if any). */
@@ -66,7 +66,13 @@ export class SshServer {
     }
 
     async start(): Promise<void> {
-        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(this.dir, "host_key")]);
+        if (this.options.hostPrivateKey) {
+            // A host key given by the test (e.g. the one user-data installs): its public half derived by OpenSSH.
+            writeFileSync(join(this.dir, "host_key"), this.options.hostPrivateKey, { mode: 0o600 });
+            writeFileSync(join(this.dir, "host_key.pub"), execFileSync("ssh-keygen", ["-y", "-f", join(this.dir, "host_key")], { encoding: "utf8" }));
+        } else {
+            execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(this.dir, "host_key")]);
+        }
         execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", this.clientKey]);
         const publicKey = readFileSync(`${this.clientKey}.pub`, "utf8");
         mkdirSync(join(this.dir, "authorized"), { mode: 0o755 });

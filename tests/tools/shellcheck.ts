@@ -37,7 +37,7 @@ const hostDir = join("components", "toolkit", "host");
 writeFileSync(toolkit, toolkitBody((file) => readFileSync(join(hostDir, file), "utf8"), { keepComments: true }));
 const others = roots.flatMap(shellFiles).sort();
 const runs = [
-    spawnSync("shellcheck", ["--severity=style", "--shell=bash", toolkit, join("components", "toolkit", "relay.sh")], { stdio: "inherit" }),
+    spawnSync("shellcheck", ["--severity=style", "--shell=bash", toolkit, join("components", "toolkit", "relay.sh"), join("components", "toolkit", "keyscan.sh")], { stdio: "inherit" }),
     spawnSync("shellcheck", ["--severity=style", ...others], { stdio: "inherit" }),
 ];
 rmSync(scratch, { recursive: true, force: true });
