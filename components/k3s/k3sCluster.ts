@@ -95,8 +95,10 @@ export class K3sCluster extends pulumi.ComponentResource {
     public readonly provider: k8s.Provider;
     public readonly nodes: pulumi.Output<ClusterNodeInfo[]>;
     public readonly annotations: NodeAnnotations[];
-    /** The cluster join token; secret. */
+    /** The server token (servers join with it; it encrypts the datastore); secret. Agents never get it. */
     public readonly token: pulumi.Output<string>;
+    /** The agent token: the only credential agents get (in k3s' secure format, with the CA hash); secret. */
+    public readonly agentToken: pulumi.Output<string>;
     /** The k3s version the cluster runs after this update (checked: never older than `deployedK3sVersion`). */
     public readonly k3sVersion: pulumi.Output<string>;
     /** Per node: the host firewall step (k3s' ports open to members only); empty with `hostFirewall: false`. */
@@ -142,6 +144,7 @@ export class K3sCluster extends pulumi.ComponentResource {
         super("k3s-multicloud:k3s:K3sCluster", name, {}, opts);
         this.warnAboutOpenPorts(name, args, apiAllowedCidrs, [...servers, ...agents]);
 
+        this.agentToken = pulumi.secret(new random.RandomPassword(`${name}-agent-token`, { length: 48, special: false }, { parent: this }).result);
         this.token = pulumi.secret(
             args.token ?? new random.RandomPassword(`${name}-token`, { length: 48, special: false }, { parent: this }).result,
         );
@@ -174,6 +177,7 @@ export class K3sCluster extends pulumi.ComponentResource {
             {
                 ...nodeArgs(first),
                 token: this.token,
+                agentToken: this.agentToken,
                 clusterInit: more.length > 0,
                 clusterName: name,
                 // Every other node joins through it: a replaced machine is forgotten there before it joins again.

@@ -7,6 +7,7 @@ import { resolveInstallMirror } from "./installSource";
 import { relayCommand, shippedToolkit } from "../toolkit/bundle";
 import { toolkitCall } from "../toolkit/contract";
 import { KUBECONFIG_TRIGGER, kubeconfigForPublicEndpoint } from "./kubeconfig";
+import { caHashOf } from "./nodeSteps";
 import { DEFAULT_CHINA_REGISTRY_MIRRORS, renderRegistries } from "./registries";
 import { serverUrlFor } from "./nodeConfig";
 import { NodeSteps, renderNodeSteps, renderPrepareCommand, renderReprobeCommand, scheduledRebootBootId } from "./nodeSteps";
@@ -45,8 +46,13 @@ export interface K3sNodeArgs {
 }
 
 export interface K3sServerArgs extends K3sNodeArgs {
-    /** The join token (secret). Default: 48 random characters generated here. */
+    /** The server token (secret): servers join with it and k3s encrypts its datastore with it. Default: 48 random characters generated here. */
     readonly token?: pulumi.Input<string>;
+    /**
+     * The agent token (secret): the only credential agents get; it can join agents and nothing else. Default: the
+     * joined server's, or 48 random characters generated here.
+     */
+    readonly agentToken?: pulumi.Input<string>;
     /** Start embedded etcd: set on the first of several servers. */
     readonly clusterInit?: boolean;
     /** Join this existing server instead of starting a new cluster (further servers of an HA cluster). */
@@ -90,7 +96,8 @@ function registerNodeSteps(
     name: string,
     role: K3sRole,
     args: K3sNodeArgs,
-    token: pulumi.Output<string>,
+    /** What the install step reads on stdin: the join token (servers: then the agent token), one per line; secret. */
+    joinSecrets: pulumi.Output<string>,
     extra: {
         serverUrl?: pulumi.Input<string>;
         clusterInit?: boolean;
@@ -167,7 +174,7 @@ function registerNodeSteps(
             connection: host.connection,
             create: steps.install,
             // The token reaches the host on stdin only: the command text stays free of secrets and readable in review.
-            stdin: pulumi.secret(pulumi.interpolate`${token}\n`),
+            stdin: pulumi.secret(joinSecrets),
             addPreviousOutputInEnv: false,
         },
         { parent, dependsOn: [readyForInstall, ...(args.installAfter ?? []), ...(extra.installAfter ?? [])] },
@@ -298,8 +305,17 @@ function validateNodeArgs(name: string, args: K3sNodeArgs): void {
  */
 export class K3sServer extends pulumi.ComponentResource {
     public readonly host: ClusterHost;
-    /** The join token agents use; secret. */
+    /** The server token (servers join with it; it encrypts the datastore); secret. Agents never get it. */
     public readonly token: pulumi.Output<string>;
+    /** The agent token, as the server knows it; secret. */
+    public readonly agentToken: pulumi.Output<string>;
+    /** sha256 of the cluster's server CA as the server's install step printed it ("" before it ran, e.g. under mocks). */
+    public readonly caHash: pulumi.Output<string>;
+    /**
+     * What agents join with: the agent token in k3s' secure format, `K10<CA hash>::node:<agent token>`, so an agent
+     * checks the server's CA before it sends the credential (the bare agent token while the CA hash is unknown).
+     */
+    public readonly agentJoinToken: pulumi.Output<string>;
     /** https://<public ip>:6443, what agents join and the kubeconfig points at. */
     public readonly url: pulumi.Output<string>;
     /** The rendered /etc/rancher/k3s/config.yaml (no secrets in it). */
@@ -326,10 +342,16 @@ export class K3sServer extends pulumi.ComponentResource {
             args.token ??
                 new random.RandomPassword(`${name}-token`, { length: 48, special: false }, { parent: this }).result,
         );
+        this.agentToken = pulumi.secret(
+            args.agentToken ??
+                args.joinServer?.agentToken ??
+                new random.RandomPassword(`${name}-agent-token`, { length: 48, special: false }, { parent: this }).result,
+        );
         this.url = args.host.publicIp.apply(serverUrlFor);
 
         const upgradeAfter = [...(args.joinServer ? [args.joinServer.upgrade] : []), ...(args.upgradeAfter ?? [])];
-        const { steps, prepare, install, removal, upgrade, version, prepared } = registerNodeSteps(this, name, "server", { ...args, upgradeAfter }, this.token, {
+        const joinSecrets = pulumi.interpolate`${this.token}\n${this.agentToken}\n`;
+        const { steps, prepare, install, removal, upgrade, version, prepared } = registerNodeSteps(this, name, "server", { ...args, upgradeAfter }, joinSecrets, {
             serverUrl: args.joinServer?.url,
             clusterInit: args.clusterInit,
             installAfter: args.joinServer ? [args.joinServer.install] : [],
@@ -343,6 +365,8 @@ export class K3sServer extends pulumi.ComponentResource {
         this.prepared = prepared;
         this.k3sVersion = version;
         this.configYaml = steps.configYaml;
+        this.caHash = install.stdout.apply(caHashOf);
+        this.agentJoinToken = pulumi.secret(pulumi.all([this.caHash, this.agentToken]).apply(([hash, agent]) => (hash ? `K10${hash}::node:${agent}` : agent)));
 
         const readKubeconfig = new command.remote.Command(
             `${name}-kubeconfig`,
@@ -389,7 +413,8 @@ export class K3sAgent extends pulumi.ComponentResource {
             name,
             "agent",
             { ...args, upgradeAfter: [args.server.upgrade, ...(args.upgradeAfter ?? [])] },
-            args.server.token,
+            // Least privilege: the agent token, never the server token (which is cluster admin).
+            pulumi.interpolate`${args.server.agentJoinToken}\n`,
             { serverUrl: args.server.url, installAfter: [args.server.install], drainVia: args.server },
         );
         this.upgrade = upgrade;

@@ -3,6 +3,8 @@ import { ConfigValue, yamlEntry } from "./yaml";
 
 /** Where the install script writes the join token (fed through stdin, never rendered). */
 export const TOKEN_FILE = "/etc/rancher/k3s/cluster-token";
+/** Servers: the agent token, the one credential agents are given (written by the install step from stdin). */
+export const AGENT_TOKEN_FILE = "/etc/rancher/k3s/agent-token";
 
 /** Everything that decides one node's config.yaml, as plain resolved values. */
 export interface NodeConfigInput {
@@ -40,6 +42,7 @@ export function renderNodeConfig(input: NodeConfigInput): string {
     const isServer = input.role === "server";
     if (input.serverUrl !== undefined) entries.push(["server", input.serverUrl]);
     entries.push(["token-file", TOKEN_FILE]);
+    if (isServer) entries.push(["agent-token-file", AGENT_TOKEN_FILE]);
     entries.push(["node-name", input.nodeName]);
     entries.push(["node-ip", input.privateIp]);
     entries.push(["node-external-ip", input.publicIp]);

@@ -97,3 +97,8 @@ export function renderReprobeCommand(nodeName: string, options: K3sOptions, sudo
     void _policy;
     return toolkitCall("prepare", { ...flags, "previous-boot-id": previousBootId }, sudo);
 }
+
+/** The server CA's sha256 a server's install step printed (`# ca-hash <hex>`), or "" when it printed none. */
+export function caHashOf(installOutput: string | undefined): string {
+    return /^# ca-hash ([0-9a-f]{64})$/m.exec(installOutput ?? "")?.[1] ?? "";
+}

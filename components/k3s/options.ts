@@ -56,6 +56,7 @@ export const MANAGED_KEYS: Readonly<Record<string, string>> = {
     server: "the cluster sets it from the first server's public IP",
     token: "the cluster's generated token is written to token-file",
     "token-file": "the cluster's generated token is written to token-file",
+    "agent-token-file": "the cluster's generated agent token is written to agent-token-file on servers",
     "node-name": "set nodeName on the host",
     "node-ip": "it comes from the host's privateIp",
     "node-external-ip": "it comes from the host's publicIp",

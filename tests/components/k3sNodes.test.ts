@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { AliyunLightweightServer, ExistingServer, K3sAgent, K3sServer, VultrServer } from "../../components";
-import { MockCloud, isSecretValue, plainStrings, resolve, unwrap } from "../harness/mockCloud";
+import { MockCloud, TEST_CA_HASH, isSecretValue, plainStrings, resolve, unwrap } from "../harness/mockCloud";
 import { HOST_KEY, K3S_YAML, SECRETS, SSH_PUBLIC_KEY, TYPES, secret } from "../harness/fixtures";
 import { relayCommand, shippedToolkit } from "../../components/toolkit/bundle";
 import { nodeFingerprint, shellQuote } from "../../components/toolkit/contract";
@@ -81,10 +81,22 @@ describe("K3sServer and K3sAgent (mocks)", () => {
         }
         const installs = commands.filter((c) => c.name.endsWith("-install"));
         assert.equal(installs.length, 4);
+        const agentToken = (await resolve(server.agentToken)).value!;
         for (const install of installs) {
             assert.ok(isSecretValue(install.inputs.stdin), `${install.name} stdin must be secret`);
-            assert.equal(unwrap(install.inputs.stdin), `${token}\n`);
+            // The server gets both tokens; agents only the agent token, in secure format: they check the server's CA
+            // (its hash, printed by the server's install) before they send it.
+            assert.equal(
+                unwrap(install.inputs.stdin),
+                install.name.startsWith("sh-server") ? `${token}\n${agentToken}\n` : `K10${TEST_CA_HASH}::node:${agentToken}\n`,
+                install.name,
+            );
         }
+        // Least privilege: nothing an agent is given carries the server token, secret or not.
+        for (const registration of cloud.registrations.filter((r) => /^(tokyo|home)-/.test(r.name))) {
+            assert.ok(!JSON.stringify(registration.inputs).includes(token), `${registration.name} carries the server token`);
+        }
+        assert.notEqual(agentToken, token);
         for (const c of commands) {
             assert.equal(c.inputs.environment, undefined, `${c.name} must not use environment (sshd refuses it)`);
             assert.ok(isSecretValue(c.inputs.connection), `${c.name} connection must be secret`);
@@ -116,8 +128,8 @@ describe("K3sServer and K3sAgent (mocks)", () => {
             const prepare = cloud.named(`${agent}-prepare`);
             const host = agent.replace(/-k3s$/, "");
             // Explicit: own prepare and the server's install. Through its inputs: the addresses in its config (own
-            // host, server host) and the token. Not its upgrade step: that one runs after the install.
-            const expected = [prepare.urn, serverInstall.urn, cloud.named("sh-server-instance").urn, cloud.named("sh-server-k3s-token").urn];
+            // host, server host) and the agent token (never the server token). Not its upgrade step: that one runs after the install.
+            const expected = [prepare.urn, serverInstall.urn, cloud.named("sh-server-instance").urn, cloud.named("sh-server-k3s-agent-token").urn];
             // A Vultr host's connection pins the key its host-key check learned.
             if (host !== "home-1") expected.push(cloud.named(`${host}-instance`).urn, cloud.named(`${host}-host-key-check`).urn);
             assert.deepEqual([...install.dependencies].sort(), expected.sort(), agent);

@@ -24,6 +24,9 @@ export interface CloudFixture {
     readonly calls?: Record<string, (inputs: Record<string, any>) => Record<string, unknown>>;
 }
 
+/** The server CA hash the fake cloud's server install steps print. */
+export const TEST_CA_HASH = "c0ffee".padEnd(64, "0");
+
 /** What a host presents when a test does not say (a host whose key is trusted on first use). */
 export const FIRST_USE_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZpcnN0LXVzZS1ob3N0LWtleS1vZi10aGUtdGVzdHMx";
 
@@ -118,6 +121,12 @@ export class MockCloud {
                 if (env.K3SMC_HOST === undefined) return { id, state: { ...inputs, ...extra } };
                 const presented = env.K3SMC_EXPECTED_HOST_KEY ?? this.fixture.hostKeys?.[env.K3SMC_HOST] ?? FIRST_USE_HOST_KEY;
                 return { id, state: { ...inputs, stdout: `${presented}\n`, ...extra } };
+            }
+            case "command:remote:Command": {
+                // A server's install step prints its CA hash (what agents' secure join token carries).
+                const create = String(inputs.create ?? "");
+                if (/ v1 install .*--role server /.test(create)) return { id, state: { ...inputs, stdout: `k3s-multicloud: installed\n# ca-hash ${TEST_CA_HASH}\n`, ...extra } };
+                return { id, state: { ...inputs, ...extra } };
             }
             case "random:index/randomPassword:RandomPassword":
                 return { id, state: { ...inputs, result: `generated-password-for-${args.name}`, ...extra } };

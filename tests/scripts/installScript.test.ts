@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { renderNodeSteps, NodeStepsInput } from "../../components/k3s/nodeSteps";
@@ -308,6 +309,40 @@ describe("changes k3s does not support, refused on the host against what it runs
         // One minor up is fine (staged), as is a patch or k3s release within the minor.
         assert.equal(box.run(serverSteps({ version: "v1.34.2+k3s1" }).install, { stdin: `${TOKEN}\n` }).status, 0);
         assert.equal(box.run(serverSteps({ version: "v1.33.6+k3s2" }).install, { stdin: `${TOKEN}\n` }).status, 0);
+    });
+
+    it("a server keeps the agent token beside its own and prints its CA's hash for the agents' secure token", () => {
+        const fresh = new ScriptSandbox();
+        try {
+            // What k3s writes at its first start: the server CA, as PEM on disk (its sha256 is what K10 tokens carry).
+            const ca = "-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAjMSEwHwYDVQQDDBhrM3Mtc2VydmVy\n-----END CERTIFICATE-----\n";
+            fresh.plant("var/lib/rancher/k3s/server/tls/server-ca.crt", ca);
+            const run = fresh.run(serverSteps().install, { stdin: `${TOKEN}\nagent-token-only-joins-agents-4b2e\n` });
+            assert.equal(run.status, 0, run.stderr);
+            assert.equal(fresh.read("etc/rancher/k3s/cluster-token"), `${TOKEN}\n`);
+            assert.equal(fresh.read("etc/rancher/k3s/agent-token"), "agent-token-only-joins-agents-4b2e\n");
+            assert.equal(statSync(join(fresh.root, "etc/rancher/k3s/agent-token")).mode & 0o777, 0o600);
+            assert.equal(run.stdout.split("\n").slice(-2)[0], `# ca-hash ${createHash("sha256").update(ca).digest("hex")}`);
+            assert.ok(!run.stdout.includes("agent-token-only-joins-agents-4b2e") && !run.stderr.includes("agent-token-only-joins-agents-4b2e"), "no token is printed");
+        } finally {
+            fresh.cleanup();
+        }
+    });
+
+    it("an agent takes a new join token (the agent token, in secure format) without a restart", () => {
+        const agent = new ScriptSandbox();
+        try {
+            assert.equal(agent.run(agentSteps().install, { stdin: `${TOKEN}\n` }).status, 0);
+            agent.clearCalls();
+            const secure = `K10${"ab".repeat(32)}::node:agent-token-only-joins-agents-4b2e`;
+            const run = agent.run(agentSteps().install, { stdin: `${secure}\n` });
+            assert.equal(run.status, 0, run.stderr);
+            assert.equal(run.stdout, "k3s-multicloud [tokyo-1] k3s v1.33.6+k3s1 and config unchanged, node Ready: wrote the new join token, which the agent uses from its next start; nothing else to do\n");
+            assert.equal(agent.read("etc/rancher/k3s/cluster-token"), `${secure}\n`);
+            assert.deepEqual(agent.calls().filter((c) => c.startsWith("systemctl")), []);
+        } finally {
+            agent.cleanup();
+        }
     });
 
     it("refuses a silent change of the join token, without printing either token", () => {

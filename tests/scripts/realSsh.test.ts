@@ -40,6 +40,7 @@ async function registeredSteps(user: string, sshd: SshServer, options: { agentVe
         agentInstall: step("lab-2-k3s-install").create as string,
         agentStdin: unwrap(step("lab-2-k3s-install").stdin) as string,
         lab3Install: step("lab-3-k3s-install").create as string,
+        lab3Stdin: unwrap(step("lab-3-k3s-install").stdin) as string,
         serverRemoval: localStep(step("lab-1-k3s-removal"), "delete"),
         agentRemoval: localStep(step("lab-2-k3s-removal"), "delete"),
         lab3Upgrade: localStep(step("lab-3-k3s-upgrade"), "update"),
@@ -139,7 +140,10 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
                 assert.deepEqual(lab.box.calls().slice(0, 2), ["curl https://get.k3s.io", "installer role=server version=v1.33.6+k3s1 mirror= skip-start=true"]);
                 // The config arrived byte for byte through the remote shell's quoting (and sudo).
                 assert.equal(lab.box.read("etc/rancher/k3s/config.yaml"), steps.install.split(" --config '")[1].replace(/'$/, ""));
-                assert.equal(lab.box.read("etc/rancher/k3s/cluster-token"), steps.stdin);
+                // The server token and the agent token, one line each, from stdin into files only root reads.
+                assert.equal(steps.stdin, "generated-password-for-lab-1-k3s-token\ngenerated-password-for-lab-1-k3s-agent-token\n");
+                assert.equal(lab.box.read("etc/rancher/k3s/cluster-token"), "generated-password-for-lab-1-k3s-token\n");
+                assert.equal(lab.box.read("etc/rancher/k3s/agent-token"), "generated-password-for-lab-1-k3s-agent-token\n");
                 assert.match(first.stdout, /k3s-multicloud \[lab-1\] node lab-1 is Ready/);
 
                 lab.box.clearCalls();
@@ -184,7 +188,7 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
                 const before = await registeredSteps(user, lab.sshd);
                 assert.equal(lab.sshd.run(user, before.install, before.stdin).status, 0, "the server runs v1.33.6");
                 const steps = await registeredSteps(user, lab.sshd, { agentVersion: "v1.34.2+k3s1" });
-                const staged = lab.sshd.run(user, steps.lab3Install, steps.stdin);
+                const staged = lab.sshd.run(user, steps.lab3Install, steps.lab3Stdin);
                 assert.equal(staged.status, 0, staged.stderr);
                 assert.match(staged.stdout, /staged k3s v1\.34\.2\+k3s1 and the new config/);
                 lab.box.clearCalls();
@@ -197,14 +201,15 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
                     "systemctl restart --no-block k3s-agent",
                     "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml uncordon -- lab-3",
                 ]);
-                assert.equal(lab.box.read("etc/rancher/k3s/cluster-token"), steps.stdin);
+                // The agent's join token (the agent token in secure format), staged and applied with the new version.
+                assert.equal(lab.box.read("etc/rancher/k3s/cluster-token"), steps.lab3Stdin);
                 assert.match(run.stdout, /installing k3s v1\.34\.2\+k3s1 as agent from github \(installed: v1\.33\.6\+k3s1\)/);
                 assert.match(run.stdout, /k3s-multicloud \[lab-3\] node lab-3 runs k3s v1\.34\.2\+k3s1\n$/);
             });
 
             it("an upgrade step re-run with new credentials finds the same fingerprint and drains nothing", async () => {
                 const steps = await registeredSteps(user, lab.sshd);
-                assert.equal(lab.sshd.run(user, steps.lab3Install, steps.stdin).status, 0);
+                assert.equal(lab.sshd.run(user, steps.lab3Install, steps.lab3Stdin).status, 0);
                 lab.box.clearCalls();
                 // A rotated key or a library upgrade changes the step's inputs, so `pulumi up` runs its update.
                 const run = runLocally(steps.lab3Upgrade);

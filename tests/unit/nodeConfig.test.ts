@@ -27,6 +27,8 @@ describe("k3s config renderer", () => {
             [
                 HEADER,
                 "token-file: /etc/rancher/k3s/cluster-token",
+                // Servers only: the agent token, the one credential agents get.
+                "agent-token-file: /etc/rancher/k3s/agent-token",
                 "node-name: sh-server",
                 "node-ip: 172.17.61.146",
                 "node-external-ip: 47.100.1.10",
@@ -117,6 +119,8 @@ describe("k3s config renderer", () => {
             [
                 HEADER,
                 "token-file: /etc/rancher/k3s/cluster-token",
+                // Servers only: the agent token, the one credential agents get.
+                "agent-token-file: /etc/rancher/k3s/agent-token",
                 "node-name: sh-server",
                 "node-ip: 172.17.61.146",
                 "node-external-ip: 47.100.1.10",

@@ -1,5 +1,7 @@
 # Installs k3s from a rendered config.yaml. Reads the join token from stdin (never from the command line or the
-# environment), writes config and token atomically, runs the pinned installer, and waits until the node is Ready.
+# environment) - on a server, then the agent token on a second line - writes config and tokens atomically, runs the
+# pinned installer, and waits until the node is Ready. A server prints `# ca-hash <sha256 of its server CA>`, from
+# which the program builds the agents' secure join token (K10<hash>::node:<agent token>).
 # On a node that already runs k3s with another version or config (another fingerprint) it only stages the change:
 # the node's upgrade step drains it and applies the staged change (verbs/apply.sh), one node at a time. With the
 # same fingerprint it restarts k3s only for a node that is not Ready. A different join token, a downgrade or a step over
@@ -135,17 +137,34 @@ write_registries() {
     printf '%s' "$K3SMC_REGISTRIES" | write_if_changed "$file" 0600
 }
 
+# Servers: the hash agents check the server's CA against before they send their token.
+print_ca_hash() {
+    local ca="$K3SMC_ROOT/var/lib/rancher/k3s/server/tls/server-ca.crt"
+    [ "$K3SMC_ROLE" = server ] && [ -s "$ca" ] || return 0
+    printf '# ca-hash %s\n' "$(sha256sum <"$ca" | awk '{ print $1 }')"
+}
+
 require_root
 token=""
+agent_token=""
 IFS= read -r token || true
 [ -n "$token" ] || die "no join token on stdin"
+if [ "$K3SMC_ROLE" = server ]; then IFS= read -r agent_token || true; fi
 
 mkdir -p "$config_dir"
 chmod 0755 "$config_dir"
-# The token encrypts the datastore's secrets (and agents join with it): a different one would not be a harmless
-# restart. Changing it is a deliberate rotation, not something a `pulumi up` does on the side.
+token_changed=no
 if [ -f "$config_dir/cluster-token" ] && [ -n "$(installed_version)" ] && ! printf '%s\n' "$token" | cmp -s - "$config_dir/cluster-token"; then
-    die "the join token given differs from the one this node runs with. k3s uses the server token to encrypt its datastore, so it is not changed by a redeploy: keep the stack's token, or rotate it deliberately with 'k3s token rotate' on the server (docs.k3s.io/cli/token) and then set the new value in the stack."
+    # The server token encrypts the datastore's secrets: a different one would not be a harmless restart. Changing it
+    # is a deliberate rotation, not something a `pulumi up` does on the side.
+    [ "$K3SMC_ROLE" = agent ] ||
+        die "the join token given differs from the one this node runs with. k3s uses the server token to encrypt its datastore, so it is not changed by a redeploy: keep the stack's token, or rotate it deliberately with 'k3s token rotate' on the server (docs.k3s.io/cli/token) and then set the new value in the stack."
+    # An agent uses its token only to join (its certificates do the rest): a new one is used from its next start.
+    token_changed=yes
+fi
+agent_token_changed=no
+if [ -n "$agent_token" ] && printf '%s\n' "$agent_token" | write_if_changed "$config_dir/agent-token" 0600; then
+    agent_token_changed=yes
 fi
 # k3s reads registries.yaml when it starts: before a first start it is in place; on a running node it waits for the
 # next restart (a library upgrade restarts nothing).
@@ -168,12 +187,14 @@ if [ "$running" != none ] && [ "$running" != "$wanted" ]; then
     mv "$next.tmp" "$next"
     log "k3s $(installed_version) runs here with another config or version: staged k3s $K3SMC_VERSION and the new config (fingerprint ${wanted:0:12}); the node's upgrade step drains the node and applies it"
     forget_replaced_nodes
+    print_ca_hash
     exit 0
 fi
 # Nothing left to apply: a change staged earlier was reverted in the stack.
 rm -rf "$(staging_dir)"
 changed=()
-if printf '%s\n' "$token" | write_if_changed "$config_dir/cluster-token" 0600; then changed+=(token); fi
+if printf '%s\n' "$token" | write_if_changed "$config_dir/cluster-token" 0600 && [ "$token_changed" = no ]; then changed+=(token); fi
+if [ "$agent_token_changed" = yes ]; then changed+=(agent-token); fi
 if printf '%s' "$K3SMC_CONFIG" | write_if_changed "$config_dir/config.yaml" 0600; then changed+=(config.yaml); fi
 
 current=$(installed_version)
@@ -186,8 +207,13 @@ elif [ "${#changed[@]}" -gt 0 ]; then
     log "k3s $K3SMC_VERSION is installed; ${changed[*]} changed: restarting $service"
     start_service
 elif [ "$(node_ready_status)" = True ]; then
-    log "k3s $K3SMC_VERSION, config and token unchanged, node Ready: nothing to do"
+    if [ "$token_changed" = yes ]; then
+        log "k3s $K3SMC_VERSION and config unchanged, node Ready: wrote the new join token, which the agent uses from its next start; nothing else to do"
+    else
+        log "k3s $K3SMC_VERSION, config and token unchanged, node Ready: nothing to do"
+    fi
     forget_replaced_nodes
+    print_ca_hash
     exit 0
 else
     log "k3s $K3SMC_VERSION and config unchanged, but the node is not Ready: restarting $service"
@@ -195,3 +221,4 @@ else
 fi
 wait_until_ready
 forget_replaced_nodes
+print_ca_hash
