@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { nodeFingerprint } from "../components/toolkit/contract";
-import { generatedKey } from "../tests/harness/mockCloud";
+import { TEST_CA_HASH, generatedKey } from "../tests/harness/mockCloud";
+import { caHashOf } from "../components/k3s/nodeSteps";
 import { LAB_NODES, evaluateLabProgram } from "./program";
 import { PortProbe } from "./probes";
 import { CommandResult, HostKind, LAB_ADDRESSES, LabWorld, publicKeyOf, runArgv, sleep } from "./world";
@@ -12,6 +13,8 @@ export const BREAKS = {
     "node-external-ip": "node-external-ip removed from every rendered config.yaml",
     /** Pins a wrong host key for the existing server. */
     "host-key": "a wrong host key pinned for the existing server",
+    /** Gives the agents the server token, as releases before 0.2.1 did. */
+    "agent-token": "the agents given the server token (short format) instead of the agent token",
 } as const;
 export type LabBreak = keyof typeof BREAKS;
 
@@ -74,11 +77,27 @@ class LabContext {
                 continue;
             }
             const started = Date.now();
-            const result = this.runner.create(step);
+            const result = this.runner.create(this.resolved(step));
             this.created.set(step.name, result);
+            // The engine resolves an output before the steps that use it: the CA hash the server's install printed
+            // replaces the one the mocks assumed in the agents' join tokens.
+            const hash = caHashOf(result.stdout);
+            if (hash) this.caHash = hash;
             if (result.status !== 0) failed.add(step.name);
             this.progress(`step ${step.name}: ${result.status === 0 ? "ok" : `FAILED (exit ${result.status}): ${lastLines(result)}`} (${Date.now() - started} ms)`);
         }
+    }
+
+    /** The CA hash the server's install step printed, once it ran. */
+    caHash: string | undefined;
+
+    /** A step with what the engine would know by now: the real CA hash in place of the mocks'. */
+    resolved(step: LabStep): LabStep {
+        const hash = this.caHash;
+        if (!hash) return step;
+        const swap = (value: unknown): unknown =>
+            typeof value === "string" ? value.split(TEST_CA_HASH).join(hash) : Array.isArray(value) ? value.map(swap) : value && typeof value === "object" ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, swap(v)])) : value;
+        return { ...step, inputs: swap(step.inputs) as Record<string, any> };
     }
 
     /** A local step's update or delete, run with its stored environment (some values replaced). */
@@ -179,6 +198,25 @@ const CHECKS: Check[] = [
             const unpinned = remote.filter((s) => s.inputs.connection.hostKey !== keyOf[s.inputs.connection.host]).map((s) => s.name);
             expect(unpinned.length === 0, `sessions without the host's real key pinned: ${unpinned.join(", ")}`);
             return `all ${remote.length} remote steps pin their host's real key: SWAS learned on first use, Vultr generated and confirmed, the existing server's given`;
+        },
+    },
+    {
+        name: "agents-hold-agent-token-only",
+        async run(ctx) {
+            const server = (file: string) => readFileSync(`${ctx.world.hosts.swas.root}/etc/rancher/k3s/${file}`, "utf8").trim();
+            const serverToken = server("cluster-token");
+            const agentToken = server("agent-token");
+            expect(serverToken !== agentToken, "the server token and the agent token are the same");
+            const found: string[] = [];
+            for (const kind of ["vultr", "home"] as const) {
+                const token = readFileSync(`${ctx.world.hosts[kind].root}/etc/rancher/k3s/cluster-token`, "utf8").trim();
+                const form = !token.startsWith("K10") ? "a short token (no CA hash)" : token.startsWith(`K10${ctx.caHash}::`) ? "another credential than the agent token" : "a K10 token with another CA hash";
+                expect(token === `K10${ctx.caHash}::node:${agentToken}`, `${kind} was given ${form}, not K10<the server CA's hash>::node:<agent token>`);
+                // Nothing anywhere on the agent's filesystem view carries the server token.
+                if (ctx.world.inHost(kind, ["grep", "-rqF", "--", serverToken, ctx.world.hosts[kind].root]).status === 0) found.push(kind);
+            }
+            expect(found.length === 0, `the server token is on ${found.join(", ")}`);
+            return `agents joined with K10${ctx.caHash?.slice(0, 12)}...::node:<agent token> (hash of the CA the server made), checked by the stand-in's TLS bootstrap; no agent holds the server token`;
         },
     },
     {
@@ -362,6 +400,13 @@ function removeNodeExternalIp(steps: LabStep[]): LabStep[] {
     return steps.map((step) => ({ ...step, inputs: replaceIn(step.inputs) as Record<string, any> }));
 }
 
+/** The agents' install steps read the server token (the first line the server's install reads) instead. */
+function giveAgentsTheServerToken(steps: LabStep[]): LabStep[] {
+    const serverToken = String(steps.find((s) => s.name === `lab-${LAB_NODES.swas}-install`)?.inputs.stdin ?? "").split("\n")[0];
+    const agents = [`lab-${LAB_NODES.vultr}-install`, `lab-${LAB_NODES.home}-install`];
+    return steps.map((step) => (agents.includes(step.name) ? { ...step, inputs: { ...step.inputs, stdin: `${serverToken}\n` } } : step));
+}
+
 /** Builds the lab, runs our steps and the checks, tears everything down (also on failure), returns one result per check. */
 export async function runLab(options: LabOptions = {}): Promise<CheckResult[]> {
     const progress = options.progress ?? (() => undefined);
@@ -390,6 +435,7 @@ export async function runLab(options: LabOptions = {}): Promise<CheckResult[]> {
         });
         let steps = orderedSteps(registrations);
         if (breaks.has("node-external-ip")) steps = removeNodeExternalIp(steps);
+        if (breaks.has("agent-token")) steps = giveAgentsTheServerToken(steps);
         for (const name of breaks) progress(`BROKEN ON PURPOSE: ${BREAKS[name]}`);
         const swasPassword = steps.find((s) => s.name === `lab-${LAB_NODES.swas}-prepare`)?.inputs.connection.password as string;
         await world.build(swasPassword);

@@ -51,6 +51,8 @@ export async function evaluateLabProgram(inputs: LabProgramInputs): Promise<Regi
         servers: [swas.host],
         agents: [vultr.host, home.host],
         meshTimeoutSeconds: inputs.meshTimeoutSeconds,
+        // A join the stand-in refuses must fail the lab in seconds, not after k3s' five minutes.
+        readyTimeoutSeconds: 20,
         // As a careful user would: the API for the machine running `pulumi`/`kubectl` only (the default is anyone).
         apiAllowedCidrs: [`${LAB_ADDRESSES.runner}/32`],
     });

@@ -7,6 +7,9 @@
 #     removes the annotation (current k3s does);
 #   - flannel at start: advertises public-ip = the overwrite if present, else the NIC's address, with its WireGuard
 #     public key (/run/flannel/wgkey lives on tmpfs: a reboot makes a new key) and the node's pod subnet;
+#   - joining (agents): like k3s' TLS bootstrap, an agent accepts only a secure token K10<hash>::node:<password> whose
+#     hash is the sha256 of the server CA the server serves, and the server admits only the password of its agent
+#     token (user "node"); otherwise the agent never becomes Ready. The server creates its CA at first start.
 #   - flannel then programs one peer per other node: endpoint <their public-ip>:51820, their subnet, keepalive 25 s;
 #     a peer whose Node object is deleted is removed; a changed key adds a peer and leaves the old one routing
 #     nothing ("(none)"), as real nodes accumulate them.
@@ -43,6 +46,35 @@ esac
 config=$K3SMC_ROOT/etc/rancher/k3s/config.yaml
 setting() { sed -n "s/^$1: *//p" "$config" | head -n 1 | tr -d "'\""; }
 name=$(setting node-name)
+if grep -q '^flannel-backend:' "$config"; then
+    # A server: its CA (made at first start, as k3s does) and the agent token it admits, where agents "connect".
+    tls=$K3SMC_ROOT/var/lib/rancher/k3s/server/tls
+    if [ ! -s "$tls/server-ca.crt" ]; then
+        mkdir -p "$tls"
+        openssl ecparam -name prime256v1 -genkey -noout -out "$tls/server-ca.key" 2>/dev/null
+        openssl req -x509 -new -key "$tls/server-ca.key" -subj "/CN=k3s-server-ca@lab" -days 3650 -out "$tls/server-ca.crt" 2>/dev/null
+    fi
+    cp "$tls/server-ca.crt" "$api/server-ca.crt"
+    if [ -s "$K3SMC_ROOT/etc/rancher/k3s/agent-token" ]; then
+        printf 'node:%s' "$(head -n 1 "$K3SMC_ROOT/etc/rancher/k3s/agent-token")" | sha256sum | awk '{ print $1 }' >"$api/agent-credential.sha256"
+    fi
+else
+    token=$(head -n 1 "$K3SMC_ROOT/etc/rancher/k3s/cluster-token")
+    hash=$(sha256sum <"$api/server-ca.crt" | awk '{ print $1 }')
+    # What k3s would log: the install step's failure shows it (journalctl stand-in).
+    refuse() {
+        echo "k3s stand-in: $*" | tee -a "$K3SMC_ROOT/journal.txt"
+        exit 1
+    }
+    case "$token" in
+        "K10$hash::node:"*) ;;
+        K10*) refuse "$name refuses to join: the CA hash in its token does not match the server's CA" ;;
+        *) refuse "$name refuses a token without the server's CA hash (short format): it would trust any server" ;;
+    esac
+    if [ "$(printf '%s' "${token#K10"$hash"::}" | sha256sum | awk '{ print $1 }')" != "$(cat "$api/agent-credential.sha256" 2>/dev/null)" ]; then
+        refuse "the server rejects $name's credential: it is not the agent token"
+    fi
+fi
 external=$(setting node-external-ip)
 if grep -q '^flannel-backend:' "$config"; then
     setting flannel-external-ip >"$api/flannel-external-ip"

@@ -60,6 +60,13 @@ describe("the namespace lab (npm run lab)", function () {
         ]);
     });
 
+    it("agents given the server token (as before 0.2.1) are refused by the stand-in's TLS bootstrap, and the check says why", async () => {
+        const results = await runLab({ breaks: ["agent-token"], only: ["agents-hold-agent-token-only"] });
+        assert.deepEqual(lines(results), [
+            "FAIL agents-hold-agent-token-only: vultr was given a short token (no CA hash), not K10<the server CA's hash>::node:<agent token>",
+        ]);
+    });
+
     it("Ctrl-C in the middle tears everything down", async () => {
         const before = [labNamespaces(), labProcesses()];
         const child = spawn(process.execPath, ["-r", "tsx/cjs", "lab/cli.ts"], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
