@@ -4,7 +4,7 @@ import { TEST_CA_HASH, generatedKey } from "../tests/harness/mockCloud";
 import { caHashOf } from "../components/k3s/nodeSteps";
 import { LAB_NODES, evaluateLabProgram } from "./program";
 import { PortProbe } from "./probes";
-import { CommandResult, HostKind, LAB_ADDRESSES, LabWorld, publicKeyOf, runArgv, sleep } from "./world";
+import { CommandResult, HostKind, LAB_ADDRESSES, LabWorld, runArgv, sleep } from "./world";
 import { LabStep, StepRunner, orderedSteps } from "./steps";
 
 /** Ways to break the lab on purpose, to see the checks that guard a feature fail. */
@@ -94,10 +94,7 @@ class LabContext {
     /** A step with what the engine would know by now: the real CA hash in place of the mocks'. */
     resolved(step: LabStep): LabStep {
         const hash = this.caHash;
-        if (!hash) return step;
-        const swap = (value: unknown): unknown =>
-            typeof value === "string" ? value.split(TEST_CA_HASH).join(hash) : Array.isArray(value) ? value.map(swap) : value && typeof value === "object" ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, swap(v)])) : value;
-        return { ...step, inputs: swap(step.inputs) as Record<string, any> };
+        return hash ? rewriteStrings(step, (text) => text.split(TEST_CA_HASH).join(hash)) : step;
     }
 
     /** A local step's update or delete, run with its stored environment (some values replaced). */
@@ -121,12 +118,16 @@ class LabContext {
     }
 }
 
+/** A fresh WireGuard key pair, from the real `wg`. */
+function wireguardKeyPair(): { privateKey: string; publicKey: string } {
+    const privateKey = runArgv(["wg", "genkey"]).stdout.trim();
+    return { privateKey, publicKey: runArgv(["wg", "pubkey"], { input: privateKey }).stdout.trim() };
+}
+
 /** A one-off WireGuard pair between two hosts on UDP 51821 (flannel's second port, open to members like 51820). */
 async function handshakeExperiment(ctx: LabContext, dialer: HostKind, listener: HostKind, endpoint: string, waitMs: number): Promise<boolean> {
     const { world } = ctx;
-    const key = () => runArgv(["wg", "genkey"]).stdout.trim();
-    const pub = (k: string) => runArgv(["wg", "pubkey"], { input: k }).stdout.trim();
-    const [dialerKey, listenerKey] = [key(), key()];
+    const [dialerKeys, listenerKeys] = [wireguardKeyPair(), wireguardKeyPair()];
     // The private key goes through the host's own /run (a tmpfs), never through a command line.
     const configure = (kind: HostKind, privateKey: string, peer: string, address: string) =>
         world.inHost(kind, ["sh", "-c", `umask 077 && cat >/run/k3s-lab/nat.key && wg set lab-nat private-key /run/k3s-lab/nat.key listen-port 51821 ${peer} && ip addr add ${address}/32 dev lab-nat && ip link set lab-nat up`], { input: privateKey });
@@ -143,8 +144,8 @@ async function handshakeExperiment(ctx: LabContext, dialer: HostKind, listener: 
         // The listener only answers: it has no endpoint for the dialer, so nothing it sends can hide a bad endpoint
         // (WireGuard would otherwise learn the dialer's address from its packets and reach it anyway).
         const setUp = [
-            configure(listener, listenerKey, `peer ${pub(dialerKey)} allowed-ips 10.99.0.2/32`, "10.99.0.1"),
-            configure(dialer, dialerKey, `peer ${pub(listenerKey)} endpoint ${endpoint}:51821 allowed-ips 10.99.0.1/32 persistent-keepalive 1`, "10.99.0.2"),
+            configure(listener, listenerKeys.privateKey, `peer ${dialerKeys.publicKey} allowed-ips 10.99.0.2/32`, "10.99.0.1"),
+            configure(dialer, dialerKeys.privateKey, `peer ${listenerKeys.publicKey} endpoint ${endpoint}:51821 allowed-ips 10.99.0.1/32 persistent-keepalive 1`, "10.99.0.2"),
         ];
         const broken = setUp.find((r) => r.status !== 0);
         expect(!broken, `could not set up the experiment: ${broken?.stderr}`);
@@ -326,7 +327,7 @@ const CHECKS: Check[] = [
     {
         name: "prune-stale-real-wg",
         async run(ctx) {
-            const stale = runArgv(["wg", "pubkey"], { input: runArgv(["wg", "genkey"]).stdout }).stdout.trim();
+            const stale = wireguardKeyPair().publicKey;
             ctx.world.inHost("swas", ["wg", "set", "flannel-wg", "peer", stale]);
             const before = ctx.wgDump("swas");
             const live = before.filter((p) => p[3] !== "(none)").map((p) => p[0]);
@@ -380,6 +381,17 @@ function rebootFlannel(ctx: LabContext, kind: HostKind): void {
     if (reboot.status !== 0) throw new CheckFailed(`could not reboot flannel on ${kind}: ${reboot.stderr}`);
 }
 
+/** A step whose every string input (however deep) went through `rewrite`. */
+function rewriteStrings(step: LabStep, rewrite: (text: string) => string): LabStep {
+    const walk = (value: unknown): unknown => {
+        if (typeof value === "string") return rewrite(value);
+        if (Array.isArray(value)) return value.map(walk);
+        if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
+        return value;
+    };
+    return { ...step, inputs: walk(step.inputs) as Record<string, any> };
+}
+
 /** Replaces node-external-ip in every node's rendered config, and the fingerprints that hash it, in every step. */
 function removeNodeExternalIp(steps: LabStep[]): LabStep[] {
     const replacements: Array<[string, string]> = [];
@@ -391,13 +403,7 @@ function removeNodeExternalIp(steps: LabStep[]): LabStep[] {
         const broken = config.replace(/^node-external-ip: .*\n/m, "");
         replacements.push([quoted, broken.replace(/'/g, "'\\''")], [nodeFingerprint(version, config), nodeFingerprint(version, broken)]);
     }
-    const replaceIn = (value: unknown): unknown => {
-        if (typeof value === "string") return replacements.reduce((text, [from, to]) => text.split(from).join(to), value);
-        if (Array.isArray(value)) return value.map(replaceIn);
-        if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceIn(v)]));
-        return value;
-    };
-    return steps.map((step) => ({ ...step, inputs: replaceIn(step.inputs) as Record<string, any> }));
+    return steps.map((step) => rewriteStrings(step, (text) => replacements.reduce((out, [from, to]) => out.split(from).join(to), text)));
 }
 
 /** The agents' install steps read the server token (the first line the server's install reads) instead. */
@@ -422,7 +428,7 @@ export async function runLab(options: LabOptions = {}): Promise<CheckResult[]> {
         // The Vultr-like host serves the key the program generates for it and installs through user-data (the mocks
         // generate it, once per resource name, as the TLS provider would): what cloud-init does on a real server.
         world.useHostKey("vultr", generatedKey(`${LAB_NODES.vultr}-ssh-host-key`).privateKey);
-        const wrongHostKey = publicKeyOf(world.hosts.vultr.hostKeyFile);
+        const wrongHostKey = world.hostPublicKey("vultr");
         const registrations = await evaluateLabProgram({
             // The SWAS-like host's key is learned on first use: the host-key check runs for real below, and the
             // mocks assume it learns what the host serves (the check "ssh-hostkeys-pinned" compares the two).

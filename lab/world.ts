@@ -2,6 +2,7 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pinnableKey } from "../components/hosts/hostKeys";
 import { STANDINS_BIN } from "../tests/harness/scriptSandbox";
 
 /**
@@ -362,8 +363,8 @@ function keygen(file: string): void {
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", file]);
 }
 
-export function publicKeyOf(privateKeyFile: string): string {
-    return readFileSync(`${privateKeyFile}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
+function publicKeyOf(privateKeyFile: string): string {
+    return pinnableKey(readFileSync(`${privateKeyFile}.pub`, "utf8"));
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

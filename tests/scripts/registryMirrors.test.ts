@@ -52,14 +52,8 @@ describe("China registry mirrors: registries.yaml, checked on the node before k3
     const TOKEN = "K10-test-token-7c1d";
 
     function mainlandSteps(port: number, options: NodeStepsInput["config"]["options"] = {}) {
-        return renderNodeSteps({
-            config: { role: "server", nodeName: "sh-server", privateIp: "172.17.61.146", publicIp: "47.100.1.10", options },
-            version: "v1.33.6+k3s1",
-            mirror: "cn",
-            sudo: false,
-            readyTimeoutSeconds: 5,
-            registries: renderRegistries([`http://127.0.0.1:${port}`]),
-        });
+        const input = mainlandInput();
+        return renderNodeSteps({ ...input, config: { ...input.config, options }, registries: renderRegistries([`http://127.0.0.1:${port}`]) });
     }
     async function withRegistry(carried: string[]): Promise<number> {
         registry = await startRegistry(carried);

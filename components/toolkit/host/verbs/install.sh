@@ -75,6 +75,11 @@ registry_has() {
     [ "$code" = 200 ]
 }
 
+# The mirror endpoints of the registries.yaml given (one per line), as renderRegistries writes them.
+registry_endpoints() {
+    printf '%s\n' "$K3SMC_REGISTRIES" | sed -n 's/^ *- "\(.*\)"$/\1/p'
+}
+
 # Prints the docker.io system images of the pinned version that none of the mirrors serves; fails when the list
 # cannot be had. Images of components the config disables are not needed.
 missing_system_images() {
@@ -92,7 +97,7 @@ missing_system_images() {
     disabled=$(printf '%s\n' "$K3SMC_CONFIG" | awk '/^disable:/ { on = 1; next } on && /^  - / { print $2; next } { on = 0 }' |
         sed -e 's/^servicelb$/klipper-lb/' -e 's/^local-storage$/local-path-provisioner/')
     local -a endpoints
-    mapfile -t endpoints < <(printf '%s\n' "$K3SMC_REGISTRIES" | sed -n 's/^ *- "\(.*\)"$/\1/p')
+    mapfile -t endpoints < <(registry_endpoints)
     while IFS= read -r image; do
         case "$image" in docker.io/*) image=${image#docker.io/} ;; *) continue ;; esac
         if [ -n "$disabled" ] && printf '%s\n' "$disabled" | grep -qxF -f - <(printf '%s\n' "$image" | sed 's|.*/||; s|:.*||; s|^mirrored-library-||; s|^mirrored-||'); then
@@ -123,7 +128,7 @@ write_registries() {
     fi
     missing=$(missing_system_images) || status=$?
     local endpoints
-    endpoints=$(printf '%s\n' "$K3SMC_REGISTRIES" | sed -n 's/^ *- "\(.*\)"$/\1/p' | paste -sd' ' -)
+    endpoints=$(registry_endpoints | paste -sd' ' -)
     if [ "$status" -ne 0 ] || [ -n "$missing" ]; then
         local why
         if [ "$status" -ne 0 ]; then why="the list of its system images could not be read"; else why="$(printf '%s' "$missing" | paste -sd' ' -) not found on $endpoints"; fi
