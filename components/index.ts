@@ -4,3 +4,7 @@ export * from "./k3s";
 export * from "./annotations";
 export * from "./metrics/metricsServer";
 export { ConfigError, ConfigErrors } from "./validation/configError";
+export { MulticloudCluster, partsOf } from "./multicloud/multicloudCluster";
+export type { MulticloudClusterParts, SpecHost } from "./multicloud/multicloudCluster";
+export * from "./multicloud/clusterSpec";
+export { checkClusterSpec, expandNodePools, STACK_FILE } from "./multicloud/validateSpec";

@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 
-/** Where a host comes from. */
-export type HostProvider = "aliyun" | "vultr" | "existing";
+import type { NodeCloud } from "../multicloud/clusterSpec";
+
+/** Where a host comes from: "aliyun", "vultr" or "existing" (one declaration with the cluster spec's `cloud`). */
+export type HostProvider = NodeCloud;
 
 /**
  * What the cluster needs to open ports for a host. The cluster adds its rules to the cloud firewall that the host

@@ -2,11 +2,12 @@ import { ConfigError } from "../validation/configError";
 import { AGENT_KEYS, DISABLEABLE_COMPONENTS, SERVER_ONLY_KEYS } from "./k3sFlags";
 import { validateRegistryMirrors } from "./registries";
 import { ConfigValue } from "./yaml";
+import type { InstallMirror, KubeProxyMode, NodeRole } from "../multicloud/clusterSpec";
 
-export type K3sRole = "server" | "agent";
-export type KubeProxyMode = "iptables" | "ipvs";
-/** Where install.sh comes from: upstream (GitHub) or the China mirror; "auto" picks by the host's region. */
-export type InstallMirror = "auto" | "github" | "cn";
+/** "server" or "agent" (one declaration with the cluster spec's `role`). */
+export type K3sRole = NodeRole;
+// kube-proxy's mode and where install.sh comes from are declared once, with the cluster spec.
+export type { InstallMirror, KubeProxyMode };
 
 /** Cluster-wide k3s options. Every field is optional; the defaults are the safe choice. */
 export interface K3sOptions {

@@ -10,23 +10,25 @@ import { NodeAddresses, nodeAddressList } from "../network/nodeAddresses";
 export type ExpectedNode = NodeAddresses;
 
 export interface PeerStatus {
-    /** The node this peer is, or null for a peer that matches no node. */
-    readonly node: string | null;
+    /** The node this peer is; absent for a peer that matches no node. */
+    readonly node?: string;
     readonly endpoint: string;
-    readonly allowedIps: readonly string[];
-    /** Seconds since the latest handshake; null when there never was one. */
-    readonly handshakeAgeSeconds: number | null;
+    readonly allowedIps: string[];
+    /** Seconds since the latest handshake; absent when there never was one. */
+    readonly handshakeAgeSeconds?: number;
 }
 
 export interface MeshNodeStatus {
     readonly node: string;
-    readonly peers: readonly PeerStatus[];
+    // Mutable arrays and a plain map: this type is an output of the multi-language component (its analyzer refuses
+    // readonly arrays and Record<>).
+    readonly peers: PeerStatus[];
     /** Findings that mean the mesh did not form (a check that printed these failed its step). */
-    readonly problems: readonly string[];
+    readonly problems: string[];
     /** Findings worth knowing that do not break traffic. */
-    readonly warnings: readonly string[];
+    readonly warnings: string[];
     /** Node readiness as the server saw it (only in a server's status). */
-    readonly ready?: Readonly<Record<string, string>>;
+    readonly ready?: { [node: string]: string };
 }
 
 /**
@@ -55,11 +57,12 @@ export function meshStatusOf(node: string, stdout: string | undefined): MeshNode
         } else if (line.startsWith("# peer ")) {
             const [name, endpoint, age, allowed] = line.slice(7).split(" ");
             if (endpoint === undefined) continue;
+            const seconds = age === "never" || age === undefined || !/^[0-9]+$/.test(age) ? undefined : Number(age);
             peers.push({
-                node: name === "-" ? null : name,
+                ...(name === "-" ? {} : { node: name }),
                 endpoint,
                 allowedIps: !allowed || allowed === "(none)" ? [] : allowed.split(","),
-                handshakeAgeSeconds: age === "never" || age === undefined || !/^[0-9]+$/.test(age) ? null : Number(age),
+                ...(seconds === undefined ? {} : { handshakeAgeSeconds: seconds }),
             });
         }
     }

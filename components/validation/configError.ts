@@ -44,8 +44,12 @@ export function describeValue(value: unknown): string {
 export class ConfigErrors extends Error {
     readonly __pulumiRunError = true;
 
-    constructor(readonly errors: readonly ConfigError[]) {
-        super(`${errors.length} problems in the stack config:\n${errors.map((e) => `  - ${e.message}`).join("\n")}`);
+    constructor(
+        readonly errors: readonly ConfigError[],
+        /** Where they were found, e.g. "the stack config" or "the inputs of MulticloudCluster(dev)". */
+        where = "the stack config",
+    ) {
+        super(`${errors.length} problems in ${where}:\n${errors.map((e) => `  - ${e.message}`).join("\n")}`);
         this.name = "ConfigErrors";
     }
 }

@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { ClusterNodeInfo } from "../../components/k3s/k3sCluster";
 import { resolveInstallMirror } from "../../components/k3s/installSource";
 import { ConfigError } from "../../components/validation/configError";
-import { deployStack } from "../program";
+import { deployStack, secretNamesOf } from "../program";
 import { readRawConfig } from "../readConfig";
 import { parseStackConfig } from "../stackConfig";
 import { RecordingMocks, Registration, resolve, unwrap } from "./recordingMocks";
@@ -18,6 +18,19 @@ const STACKS_DIR = join(__dirname, "..");
  * Encrypted values (`secure:`) cannot be read without the stack's passphrase and are not needed for the plan.
  */
 export function loadStackConfigFile(stack: string, dir = STACKS_DIR): Record<string, string> {
+    return Object.fromEntries(Object.entries(readStackFile(stack, dir)).filter(([, value]) => !isSecure(value)).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
+}
+
+/** The keys the stack file holds encrypted (`pulumi config set --secret`), e.g. `k3s-multicloud:sshPrivateKey`. */
+export function secureKeysOf(stack: string, dir = STACKS_DIR): string[] {
+    return Object.entries(readStackFile(stack, dir)).filter(([, value]) => isSecure(value)).map(([key]) => key);
+}
+
+function isSecure(value: unknown): boolean {
+    return typeof value === "object" && value !== null && "secure" in value;
+}
+
+function readStackFile(stack: string, dir: string): Record<string, unknown> {
     const path = join(dir, `Pulumi.${stack}.yaml`);
     let text: string;
     try {
@@ -31,12 +44,7 @@ export function loadStackConfigFile(stack: string, dir = STACKS_DIR): Record<str
     } catch (error) {
         throw yamlError(path, text, error);
     }
-    const config: Record<string, string> = {};
-    for (const [key, value] of Object.entries(document.config ?? {})) {
-        if (typeof value === "object" && value !== null && "secure" in value) continue;
-        config[key] = typeof value === "string" ? value : JSON.stringify(value);
-    }
-    return config;
+    return document.config ?? {};
 }
 
 /**
@@ -118,11 +126,26 @@ function placeholderKeyWarnings(config: ReturnType<typeof parseStackConfig>): st
         warnings.push("PLACEHOLDER KEY: k3s-multicloud:sshPublicKey is the example's placeholder; set your own public key before `pulumi up`.");
     }
     for (const node of config.nodes) {
-        if (node.cloud === "existing" && isPlaceholder(node.hostKey)) {
+        if (node.cloud === "existing" && typeof node.hostKey === "string" && isPlaceholder(node.hostKey)) {
             warnings.push(`PLACEHOLDER KEY: ${node.name}.hostKey is the example's placeholder; set the server's own host key before \`pulumi up\`, or every SSH session to it fails the pin.`);
         }
     }
     return warnings;
+}
+
+/**
+ * The SSH keys and passwords the nodes need, by the encrypted key that must hold each: a missing one passes the plan
+ * (it never reads secrets) but stops `pulumi up` before anything is created. Say so loudly, with the command.
+ */
+function missingSecretWarnings(config: ReturnType<typeof parseStackConfig>, secureKeys: readonly string[], stack: string): string[] {
+    return secretNamesOf(config.nodes)
+        .filter((name) => !secureKeys.includes(`k3s-multicloud:${name}`))
+        .map((name) => {
+            const users = config.nodes.filter((n) => secretNamesOf([n]).includes(name)).map((n) => n.name);
+            const password = config.nodes.some((n) => n.passwordSecret === name);
+            const set = `pulumi config set --secret -s ${stack} k3s-multicloud:${name}${password ? "" : " < ~/.ssh/id_ed25519"}`;
+            return `MISSING SECRET: k3s-multicloud:${name} (the SSH ${password ? "password" : "private key"} of ${users.join(", ")}) is not set in Pulumi.${stack}.yaml; \`pulumi up\` stops until it is: \`${set}\`${password ? " (it asks for the value)" : ""}.`;
+        });
 }
 
 /** Which node a cluster child belongs to: its name is `<cluster>-<node>-<part>`; the longest node name wins. */
@@ -136,7 +159,7 @@ function nodeOf(resourceName: string, cluster: string, nodes: readonly string[],
  * Evaluates the real program under runtime mocks with the stack's config, no Pulumi CLI and no credentials, and
  * collects what the plan shows.
  */
-export async function evaluateStack(stack: string, configValues: Record<string, string>): Promise<PlanData> {
+export async function evaluateStack(stack: string, configValues: Record<string, string>, secureKeys: readonly string[] = []): Promise<PlanData> {
     const cloud = placeholderCloud();
     const recorder = await RecordingMocks.install({ preview: false, stack, newResource: cloud.newResource, call: cloud.call });
     pulumi.runtime.setAllConfig(configValues);
@@ -210,7 +233,7 @@ export async function evaluateStack(stack: string, configValues: Record<string, 
         .map((r) => nodeOf(r.name, stack, names, "host-firewall"))
         .filter((n): n is string => n !== undefined);
     const installSources = Object.fromEntries(
-        nodes.map((n) => [n.name, resolveInstallMirror(parsed.options.installMirror ?? "auto", n.cloud, n.location)]),
+        nodes.map((n) => [n.name, resolveInstallMirror(parsed.options?.installMirror ?? "auto", n.cloud, n.location)]),
     );
     return {
         stack,
@@ -223,7 +246,7 @@ export async function evaluateStack(stack: string, configValues: Record<string, 
         hostFirewall: { nodes: hostFirewall, apiAllowedCidrs: parsed.apiAllowedCidrs ?? ["0.0.0.0/0"] },
         resourceCounts: recorder.registrations.reduce<Record<string, number>>((counts, r) => ({ ...counts, [r.type]: (counts[r.type] ?? 0) + 1 }), {}),
         metadata,
-        warnings: [...[...recorder.warnings].sort(), ...topologyWarnings(nodes, firewall, hostFirewall), ...placeholderKeyWarnings(parsed)],
+        warnings: [...[...recorder.warnings].sort(), ...topologyWarnings(nodes, firewall, hostFirewall), ...placeholderKeyWarnings(parsed), ...missingSecretWarnings(parsed, secureKeys, stack)],
     };
 }
 

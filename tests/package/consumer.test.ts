@@ -40,6 +40,7 @@ describe("the packed package in a consumer project", function () {
         for (const file of [
             "package/dist/components/index.js",
             "package/dist/components/index.d.ts",
+            "package/dist/components/multicloud/clusterSpec.schema.json",
             "package/dist/stacks/api.js",
             "package/dist/components/toolkit/k3smc.payload",
             "package/dist/components/toolkit/relay.sh",
@@ -54,14 +55,14 @@ describe("the packed package in a consumer project", function () {
         const script = [
             "const lib = require('k3s-multicloud');",
             "const stack = require('k3s-multicloud/stack');",
-            "console.log(['AliyunLightweightServer', 'VultrServer', 'ExistingServer', 'K3sServer', 'K3sAgent', 'K3sCluster', 'NodeAnnotations'].map((n) => n + ':' + typeof lib[n]).join(' '));",
+            "console.log(['AliyunLightweightServer', 'VultrServer', 'ExistingServer', 'K3sServer', 'K3sAgent', 'K3sCluster', 'NodeAnnotations', 'MulticloudCluster'].map((n) => n + ':' + typeof lib[n]).join(' '));",
             "console.log(['deployStack', 'parseStackConfig', 'readRawConfig'].map((n) => n + ':' + typeof stack[n]).join(' '));",
         ].join("\n");
         const run = spawnSync(process.execPath, ["-e", script], { cwd: dir, encoding: "utf8" });
         assert.equal(run.status, 0, run.stderr);
         assert.equal(
             run.stdout,
-            "AliyunLightweightServer:function VultrServer:function ExistingServer:function K3sServer:function K3sAgent:function K3sCluster:function NodeAnnotations:function\n" +
+            "AliyunLightweightServer:function VultrServer:function ExistingServer:function K3sServer:function K3sAgent:function K3sCluster:function NodeAnnotations:function MulticloudCluster:function\n" +
                 "deployStack:function parseStackConfig:function readRawConfig:function\n",
         );
     });
@@ -78,6 +79,10 @@ describe("the packed package in a consumer project", function () {
                 'const cluster = new K3sCluster("dev", { k3sVersion: "v1.33.6+k3s1", servers: [home.host], agents: [tokyo.host] });',
                 "export const kubeconfig: pulumi.Output<string> = cluster.kubeconfig;",
                 'export const parsed = parseStackConfig({ k3sVersion: "v1.33.6+k3s1", nodes: [] as unknown[] });',
+                'import { MulticloudCluster, NodeSpec } from "k3s-multicloud";',
+                'const pool: NodeSpec = { name: "tokyo", role: "agent", cloud: "vultr", region: "nrt", plan: "vc2-1c-2gb", osId: 2284, count: 2 };',
+                'const spec = new MulticloudCluster("lab", { k3sVersion: "v1.33.6+k3s1", nodes: [pool], sshPublicKey: "ssh-ed25519 AAAA x", secrets: { sshPrivateKey: pulumi.secret("k") } });',
+                "export const specKubeconfig: pulumi.Output<string> = spec.kubeconfig;",
                 "",
             ].join("\n"),
         );

@@ -73,7 +73,7 @@ describe("mesh-check verb: the verdict on the host (real bash and awk, stand-ins
         assert.deepEqual(status.warnings, [
             `sh-server has a stale WireGuard peer ${KEY_STALE} (endpoint (none), no allowed IPs), left by a node whose key changed; removing a node prunes such peers.`,
         ]);
-        assert.deepEqual(status.peers.map((p) => [p.node, p.handshakeAgeSeconds === null ? null : "some"]), [["tokyo-1", "some"], ["home-1", null], [null, null]]);
+        assert.deepEqual(status.peers.map((p) => [p.node, p.handshakeAgeSeconds === undefined ? "never" : "some"]), [["tokyo-1", "some"], ["home-1", "never"], [undefined, "never"]]);
     });
 
     it("is not fooled by a rebooted peer's old key: same endpoint, recent handshake, but it routes nothing", () => {

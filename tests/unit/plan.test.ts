@@ -70,6 +70,31 @@ describe("offline plan (npm run plan)", function () {
         // What a reviewer must see: the host firewall and the example's placeholder keys.
         assert.ok(run.stdout.includes("| 6443/tcp | servers | cluster members, 198.51.100.0/24 |"), "prod narrows the API");
         assert.ok(run.stdout.includes("\n- PLACEHOLDER KEY: home-1.hostKey is the example's placeholder; set the server's own host key before `pulumi up`, or every SSH session to it fails the pin.\n"));
+        // The example files hold no secrets: the plan says which ones `pulumi up` needs, and how to set them.
+        assert.ok(run.stdout.includes("\n- MISSING SECRET: k3s-multicloud:sshPrivateKey (the SSH private key of nrt-1, nrt-2, sgp-1) is not set in Pulumi.prod.yaml; `pulumi up` stops until it is: `pulumi config set --secret -s prod k3s-multicloud:sshPrivateKey < ~/.ssh/id_ed25519`.\n"));
+        assert.ok(run.stdout.includes("\n- MISSING SECRET: k3s-multicloud:homeSshKey (the SSH private key of home-1) is not set in Pulumi.prod.yaml;"));
+    });
+
+    it("flags a secret the nodes need that the stack file does not hold, and not one it holds encrypted", () => {
+        const dir = mkdtempSync(join(tmpdir(), "k3smc-plan-"));
+        try {
+            const base = [
+                "config:",
+                "  k3s-multicloud:k3sVersion: v1.33.6+k3s1",
+                "  k3s-multicloud:nodes:",
+                "    - {name: s-1, role: server, cloud: existing, publicIp: 203.0.113.10, location: lab, insecureIgnoreHostKey: true, passwordSecret: labPassword}",
+            ];
+            writeFileSync(join(dir, "Pulumi.bare.yaml"), [...base, ""].join("\n"));
+            writeFileSync(join(dir, "Pulumi.set.yaml"), [...base, "  k3s-multicloud:labPassword:", "    secure: v1:c2VjcmV0", ""].join("\n"));
+            const bare = plan("bare", "--config-dir", dir);
+            assert.equal(bare.status, 0, bare.stderr);
+            assert.ok(bare.stdout.includes("\n- MISSING SECRET: k3s-multicloud:labPassword (the SSH password of s-1) is not set in Pulumi.bare.yaml; `pulumi up` stops until it is: `pulumi config set --secret -s bare k3s-multicloud:labPassword` (it asks for the value).\n"));
+            const set = plan("set", "--config-dir", dir);
+            assert.equal(set.status, 0, set.stderr);
+            assert.equal(set.stdout.includes("MISSING SECRET"), false);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("exits non-zero with the validation message for a broken stack config", () => {
@@ -90,7 +115,7 @@ describe("offline plan (npm run plan)", function () {
             const run = plan("broken", "--config-dir", dir);
             assert.equal(run.status, 1);
             assert.equal(run.stdout, "");
-            assert.equal(run.stderr, 'error: VultrServer(v-1).osId = "2284": is not a Vultr OS id (a positive whole number). Write it as a number without quotes: 2284.\n');
+            assert.equal(run.stderr, 'error: k3s-multicloud:nodes[1].osId = "2284": must be a positive whole number. Write it without quotes, e.g. 2284.\n');
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
@@ -254,13 +279,13 @@ describe("stack config parsing", () => {
 
     it("rejects unknown settings, clouds and fields with the allowed ones", () => {
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds, hostFirewall, protectServers (README, "Stack config").');
-        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [] }, 'k3s-multicloud:nodes = []: must be a non-empty list of nodes. List at least one server (README, "Stack config").');
-        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "hetzner" }] }, 'k3s-multicloud:nodes[0].cloud = "hetzner": is not a supported cloud. Use "aliyun", "vultr" or "existing".');
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [] }, 'k3s-multicloud:nodes = []: must list at least 1 entry. List at least one server (README, "Stack config").');
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "hetzner" }] }, 'k3s-multicloud:nodes[0].cloud = "hetzner": is not one of the choices. Use "aliyun", "vultr" or "existing".');
         rejects(
-            { k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "vultr", region: "nrt", plan: "p", size: 2 }] },
-            "k3s-multicloud:nodes[0].size = 2: is not a setting here. Use one of name, role, cloud, region, plan, osId, osName, enableIpv6, tags.",
+            { k3sVersion: "v1.33.6+k3s1", sshPublicKey: "ssh-ed25519 AAAA ops@x", nodes: [{ name: "a", role: "server", cloud: "vultr", region: "nrt", plan: "p", size: 2 }] },
+            "k3s-multicloud:nodes[0].size = 2: is not a setting here. Use one of name, role, cloud, count, region, plan, osId, osName, enableIpv6, tags.",
         );
-        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "master", cloud: "existing", publicIp: "1.2.3.4", location: "x" }] }, 'k3s-multicloud:nodes[0].role = "master": is not a node role. Use "server" or "agent".');
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "master", cloud: "existing", publicIp: "1.2.3.4", location: "x" }] }, 'k3s-multicloud:nodes[0].role = "master": is not one of the choices. Use "server" or "agent".');
     });
 
     it("reports every shape mistake at once", () => {
@@ -280,7 +305,7 @@ describe("stack config parsing", () => {
                 message: [
                     "3 problems in the stack config:",
                     "  - k3s-multicloud:sshAllowedCidr = []: is not a setting of this program. Did you mean sshAllowedCidrs? Write it as `k3s-multicloud:sshAllowedCidrs: ...` in the stack file.",
-                    '  - k3s-multicloud:nodes[1].role = "master": is not a node role. Use "server" or "agent".',
+                    '  - k3s-multicloud:nodes[1].role = "master": is not one of the choices. Use "server" or "agent".',
                     '  - k3s-multicloud:verifyMesh = "yes": must be true or false. Write it without quotes: true or false.',
                 ].join("\n"),
             },
@@ -295,13 +320,14 @@ describe("stack config parsing", () => {
         );
         rejects(
             { ...base, nodes: [{ name: "a", role: "server", cloud: "aliyun", region: "cn-hangzhou", planid: "p" }] },
-            'k3s-multicloud:nodes[0].planid = "p": is not a setting here. Did you mean planId? Write it as `planId: ...`. Settings here: name, role, cloud, region, planId, plan, imageId, image, period, autoRenew.',
+            'k3s-multicloud:nodes[0].planid = "p": is not a setting here. Did you mean planId? Write it as `planId: ...`. Settings here: name, role, cloud, count, region, planId, planSize, imageId, image, period, autoRenew.',
         );
     });
 
     it("expands a node pool (count) into numbered nodes with the same settings", () => {
         const parsed = parseStackConfig({
             k3sVersion: "v1.33.6+k3s1",
+            sshPublicKey: "ssh-ed25519 AAAA ops@x",
             nodes: [
                 { name: "s", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" },
                 { name: "pool", role: "agent", cloud: "vultr", region: "nrt", plan: "vc2-1c-2gb", osId: 2284, count: 24 },
@@ -312,17 +338,13 @@ describe("stack config parsing", () => {
         assert.deepEqual(parsed.nodes[3], { name: "pool-3", role: "agent", cloud: "vultr", region: "nrt", plan: "vc2-1c-2gb", osId: 2284 });
         assert.deepEqual(parsed.nodeLabels, { "pool-3": { tier: "edge" } });
         rejects(
-            { k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "pool", role: "agent", cloud: "vultr", region: "nrt", plan: "p", count: "3" }] },
-            'k3s-multicloud:nodes[0].count = "3": must be a whole number from 1 to 500. Write it without quotes, e.g. count: 3.',
+            { k3sVersion: "v1.33.6+k3s1", sshPublicKey: "ssh-ed25519 AAAA ops@x", nodes: [{ name: "pool", role: "agent", cloud: "vultr", region: "nrt", plan: "p", count: "3" }] },
+            'k3s-multicloud:nodes[0].count = "3": must be a whole number from 1 to 500. Write it without quotes, e.g. 3.',
         );
-        // A pool member's own mistake names the member.
+        // A pool's mistake is the entry's, reported once (before it is expanded).
         rejects(
-            { k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "pool", role: "agent", cloud: "vultr", region: "nrt", count: 2 }] },
-            [
-                "2 problems in the stack config:",
-                "  - k3s-multicloud:nodes[0] (pool-1).plan = (not set): must be a non-empty string. Set it, e.g. plan: vc2-1c-2gb.",
-                "  - k3s-multicloud:nodes[0] (pool-2).plan = (not set): must be a non-empty string. Set it, e.g. plan: vc2-1c-2gb.",
-            ].join("\n"),
+            { k3sVersion: "v1.33.6+k3s1", sshPublicKey: "ssh-ed25519 AAAA ops@x", nodes: [{ name: "pool", role: "agent", cloud: "vultr", region: "nrt", count: 2 }] },
+            "k3s-multicloud:nodes[0].plan = (not set): is required for a vultr node. Set it, e.g. plan: vc2-1c-2gb.",
         );
     });
 
@@ -340,10 +362,10 @@ describe("stack config parsing", () => {
         const parsed = parseStackConfig({ ...base, verifyMesh: false, meshTimeoutSeconds: 600, hostFirewall: false });
         assert.deepEqual([parsed.verifyMesh, parsed.meshTimeoutSeconds, parsed.hostFirewall], [false, 600, false]);
         rejects({ ...base, verifyMesh: "false" }, 'k3s-multicloud:verifyMesh = "false": must be true or false. Write it without quotes: true or false.');
-        rejects({ ...base, meshTimeoutSeconds: "60; reboot" }, 'k3s-multicloud:meshTimeoutSeconds = "60; reboot": must be a positive whole number. Write it without quotes, e.g. 2.');
+        rejects({ ...base, meshTimeoutSeconds: "60; reboot" }, 'k3s-multicloud:meshTimeoutSeconds = "60; reboot": must be a positive whole number. Write it without quotes, e.g. 180.');
     });
 
-    it("parses a valid config into typed values", () => {
+    it("parses a valid config into typed values, and asks for the SSH public key as soon as a node is on Vultr", () => {
         const parsed = parseStackConfig({
             k3sVersion: "v1.33.6+k3s1",
             nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }],
@@ -352,13 +374,11 @@ describe("stack config parsing", () => {
         assert.deepEqual(parsed, {
             k3sVersion: "v1.33.6+k3s1",
             nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }],
-            options: {},
-            sshPublicKey: undefined,
-            sshAllowedCidrs: undefined,
-            apiAllowedCidrs: undefined,
-            nodeAnnotations: {},
             nodeLabels: { a: { tier: "edge" } },
-            nodeTaints: {},
         });
+        rejects(
+            { k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "vultr", region: "nrt", plan: "vc2-1c-2gb" }] },
+            "k3s-multicloud:sshPublicKey = (not set): is required when a node is on Vultr. Set it, e.g. sshPublicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... ops@example.",
+        );
     });
 });

@@ -22,24 +22,38 @@ function golden(release: string, stack: string) {
     };
 }
 
-/** Every URN a registration answers to: its own and its aliases', computed the engine's way. */
+/**
+ * Every URN a registration answers to, computed the engine's way: its own; each alias spec's (a former name, type or
+ * parent); and, as the engine does for children, each of those under every URN its parent answers to - so the
+ * children of a component that gained a parent keep answering to their former URNs through the component's alias.
+ */
 function answeredUrns(registrations: readonly Registration[]): Map<string, Registration> {
     const urns = engineUrns(registrations);
     const byMockUrn = new Map(registrations.map((r) => [r.urn, r]));
+    const prefix = (r: Registration) => urns.get(r)!.split("::").slice(0, 2).join("::");
+    // Per registration: the qualified types (parent chain included) and names it answers to.
+    const memo = new Map<Registration, Array<{ type: string; name: string }>>();
+    const forms = (r: Registration): Array<{ type: string; name: string }> => {
+        const known = memo.get(r);
+        if (known) return known;
+        const parentTypes = (parentUrn: string | undefined) => {
+            const parent = parentUrn ? byMockUrn.get(parentUrn) : undefined;
+            return parent ? forms(parent).map((f) => f.type) : [undefined];
+        };
+        const qualify = (parentType: string | undefined, type: string) => (parentType ? `${parentType}$${type}` : type);
+        const result = parentTypes(r.parent).map((p) => ({ type: qualify(p, r.type), name: r.name }));
+        for (const alias of r.aliases) {
+            if (alias.urn) continue;
+            const parents = alias.parentUrn === undefined ? parentTypes(r.parent) : parentTypes(alias.parentUrn || undefined);
+            result.push(...parents.map((p) => ({ type: qualify(p, alias.type ?? r.type), name: alias.name ?? r.name })));
+        }
+        memo.set(r, result);
+        return result;
+    };
     const answered = new Map<string, Registration>();
     for (const r of registrations) {
-        answered.set(urns.get(r)!, r);
-        for (const alias of r.aliases) {
-            if (alias.urn) {
-                answered.set(alias.urn, r);
-                continue;
-            }
-            const own = urns.get(r)!;
-            const parent = alias.parentUrn === undefined ? (r.parent ? byMockUrn.get(r.parent) : undefined) : byMockUrn.get(alias.parentUrn);
-            const parentType = parent ? urns.get(parent)!.split("::")[2] : undefined;
-            const type = parentType ? `${parentType}$${alias.type ?? r.type}` : (alias.type ?? r.type);
-            answered.set(`${own.split("::").slice(0, 2).join("::")}::${type}::${alias.name ?? r.name}`, r);
-        }
+        for (const f of forms(r)) answered.set(`${prefix(r)}::${f.type}::${f.name}`, r);
+        for (const alias of r.aliases) if (alias.urn) answered.set(alias.urn, r);
     }
     return answered;
 }
@@ -59,14 +73,16 @@ for (const stack of ["dev", "prod"]) {
             });
 
             it(`replaces no host that release ${release} created: their inputs are unchanged`, () => {
-                const urns = engineUrns(registrations);
+                const answered = answeredUrns(registrations);
                 const hosts = registrations.filter((r) => HOST_TYPES.includes(r.type));
                 // An input the host ignores after create (e.g. Vultr user-data, added in 0.2.1) keeps its stored value on
-                // a host that exists, so it cannot replace it: compared without those, on both sides.
+                // a host that exists, so it cannot replace it: compared without those, on both sides. Each old host is
+                // compared with the registration that answers to its URN (its own, or through an alias).
                 const without = (inputs: Record<string, unknown>, ignored: readonly string[]) => Object.fromEntries(Object.entries(inputs).filter(([key]) => !ignored.includes(key)));
-                const ignoredOf = new Map(hosts.map((r) => [urns.get(r)!, r.ignoreChanges]));
-                const now = Object.fromEntries(hosts.map((r) => [urns.get(r)!, without(r.inputs, r.ignoreChanges)]));
-                const then = Object.fromEntries(Object.entries(golden(release, stack).hosts).map(([urn, inputs]) => [urn, without(inputs as Record<string, unknown>, ignoredOf.get(urn) ?? [])]));
+                const old = golden(release, stack).hosts;
+                assert.equal(hosts.length, Object.keys(old).length);
+                const now = Object.fromEntries(Object.keys(old).map((urn) => [urn, answered.get(urn) ? without(answered.get(urn)!.inputs, answered.get(urn)!.ignoreChanges) : "(not registered)"]));
+                const then = Object.fromEntries(Object.entries(old).map(([urn, inputs]) => [urn, without(inputs as Record<string, unknown>, answered.get(urn)?.ignoreChanges ?? [])]));
                 assert.deepEqual(now, then);
                 // What may differ is only what the engine ignores: the new Vultr user-data.
                 assert.deepEqual([...new Set(hosts.flatMap((r) => r.ignoreChanges))].sort(), ["imageId", "planId", "status", "userData"]);

@@ -1,0 +1,379 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/*
+ * THE declaration of a multicloud cluster: the stack config (stacks/Pulumi.<stack>.yaml, namespace k3s-multicloud)
+ * and the inputs of the MulticloudCluster component are these interfaces. From them come the TypeScript types, the
+ * JSON Schema (clusterSpec.schema.json: editors and the runtime check), the README's config table and, through
+ * Pulumi's component analyzer, the package schema other languages are generated from.
+ *
+ * So they stay inside what that analyzer accepts: named interfaces, mutable arrays, string-keyed maps, Input<>
+ * primitives, and choices as `as const` objects. Constraints the TypeScript types cannot carry are JSDoc tags that
+ * the schema generator (tests/tools/writeSpecSchema.ts) reads:
+ *   @clouds a b     the node setting applies to those clouds only
+ *   @requiredFor a  the node setting is required for that cloud
+ *   @minimum N / @maximum N / @integer / @minItems N / @default V / @example V
+ */
+
+/** A node's part in the cluster. */
+export const NodeRole = {
+    /** Control plane: API server, datastore and scheduler (and it runs workloads). */
+    Server: "server",
+    /** Worker: runs workloads, joins with the agent token. */
+    Agent: "agent",
+} as const;
+export type NodeRole = (typeof NodeRole)[keyof typeof NodeRole];
+
+/** Where a node's machine comes from. */
+export const NodeCloud = {
+    /** An Alibaba Cloud lightweight server (SWAS), bought by this program. */
+    Aliyun: "aliyun",
+    /** A Vultr instance, created by this program. */
+    Vultr: "vultr",
+    /** A server you already have, reached over SSH. */
+    Existing: "existing",
+} as const;
+export type NodeCloud = (typeof NodeCloud)[keyof typeof NodeCloud];
+
+/** kube-proxy's mode. */
+export const KubeProxyMode = {
+    Iptables: "iptables",
+    /** Requires `disable: [servicelb]` (README, "IPVS"). */
+    Ipvs: "ipvs",
+} as const;
+export type KubeProxyMode = (typeof KubeProxyMode)[keyof typeof KubeProxyMode];
+
+/** Where k3s is downloaded from. */
+export const InstallMirror = {
+    /** The China mirror for mainland Alibaba regions, GitHub elsewhere. */
+    Auto: "auto",
+    Github: "github",
+    Cn: "cn",
+} as const;
+export type InstallMirror = (typeof InstallMirror)[keyof typeof InstallMirror];
+
+/** What to do on a host whose kernel has no WireGuard. */
+export const WireguardKernel = {
+    /** Stop with a message that says how to fix it. */
+    Require: "require",
+    /** Install the distribution's current kernel (Ubuntu, Debian), reboot, and probe again. */
+    Upgrade: "upgrade",
+} as const;
+export type WireguardKernel = (typeof WireguardKernel)[keyof typeof WireguardKernel];
+
+/** Which metrics-server serves `kubectl top`. */
+export const MetricsServerChoice = {
+    /** k3s' own; it cannot reach kubelets of nodes behind NAT. */
+    Packaged: "packaged",
+    /** One that dials kubelets on their public addresses (the servers restart k3s once to turn k3s' own off). */
+    ExternalIp: "external-ip",
+} as const;
+export type MetricsServerChoice = (typeof MetricsServerChoice)[keyof typeof MetricsServerChoice];
+
+/** An Alibaba lightweight server plan chosen by size (plan ids differ between regions). */
+export interface AliyunPlanSize {
+    /**
+     * vCPUs.
+     * @integer
+     * @minimum 1
+     */
+    core: number;
+    /**
+     * Memory in GiB.
+     * @minimum 0.5
+     */
+    memory: number;
+    /**
+     * Peak bandwidth in Mbit/s.
+     * @integer
+     * @minimum 1
+     */
+    bandwidth?: number;
+    /**
+     * System disk in GiB.
+     * @integer
+     * @minimum 1
+     */
+    diskSize?: number;
+}
+
+/** An Alibaba image chosen by name. */
+export interface AliyunImageLookup {
+    /**
+     * Regular expression over the image names; the first match is used.
+     * @example ^Ubuntu-22.04
+     */
+    nameRegex: string;
+}
+
+/** One node, or a pool of identical nodes (`count`). Which settings apply depends on `cloud`. */
+export interface NodeSpec {
+    /**
+     * The node's name (Kubernetes node name and resource name): lowercase letters, digits and '-'. With `count`, the
+     * pool's nodes are named `<name>-1` to `<name>-<count>`.
+     * @example tokyo-1
+     */
+    name: string;
+    /** "server" or "agent". */
+    role: NodeRole;
+    /** "aliyun", "vultr" or "existing". */
+    cloud: NodeCloud;
+    /**
+     * Make this entry a pool of that many nodes with the same settings.
+     * @example 3
+     * @integer
+     * @minimum 1
+     * @maximum 500
+     */
+    count?: number;
+    /**
+     * The cloud region, e.g. cn-hangzhou (Alibaba) or nrt (Vultr).
+     * @clouds aliyun vultr
+     * @requiredFor aliyun vultr
+     * @example nrt
+     */
+    region?: string;
+    /**
+     * Alibaba lightweight server plan id, e.g. swas.s2.c2m4s60b5t1. Give this or `planSize`.
+     * @clouds aliyun
+     */
+    planId?: string;
+    /**
+     * Alibaba lightweight server plan by size. Give this or `planId`.
+     * @clouds aliyun
+     */
+    planSize?: AliyunPlanSize;
+    /**
+     * Alibaba image id. Give this or `image`.
+     * @clouds aliyun
+     */
+    imageId?: string;
+    /**
+     * Alibaba image by name. Give this or `imageId`.
+     * @clouds aliyun
+     */
+    image?: AliyunImageLookup;
+    /**
+     * Prepaid months of an Alibaba lightweight server.
+     * @clouds aliyun
+     * @integer
+     * @minimum 1
+     * @maximum 60
+     * @default 1
+     */
+    period?: number;
+    /**
+     * Renew the Alibaba lightweight server automatically.
+     * @clouds aliyun
+     * @default false
+     */
+    autoRenew?: boolean;
+    /**
+     * Vultr plan id, e.g. vc2-1c-2gb.
+     * @clouds vultr
+     * @requiredFor vultr
+     * @example vc2-1c-2gb
+     */
+    plan?: string;
+    /**
+     * Vultr operating system id, e.g. 2284 (Ubuntu 24.04). Give this or `osName`.
+     * @example 2284
+     * @clouds vultr
+     * @integer
+     * @minimum 1
+     */
+    osId?: number;
+    /**
+     * Vultr operating system by name, e.g. "Ubuntu 24.04 LTS x64".
+     * @clouds vultr
+     */
+    osName?: string;
+    /**
+     * Give the Vultr instance an IPv6 address.
+     * @clouds vultr
+     * @default false
+     */
+    enableIpv6?: boolean;
+    /**
+     * Vultr instance tags.
+     * @clouds vultr
+     */
+    tags?: string[];
+    /**
+     * The existing server's public IPv4 address (where SSH and the other nodes reach it).
+     * @clouds existing
+     * @requiredFor existing
+     * @example 203.0.113.10
+     */
+    publicIp?: pulumi.Input<string>;
+    /**
+     * Its address on its own network, when it sits behind NAT (e.g. a home router). Default: the public IP.
+     * @clouds existing
+     */
+    privateIp?: pulumi.Input<string>;
+    /**
+     * Whether it sits behind NAT; needed only when an address is not known until deployment.
+     * @clouds existing
+     */
+    behindNat?: boolean;
+    /**
+     * Where it is (the node's location label), e.g. home-lab.
+     * @clouds existing
+     * @requiredFor existing
+     * @example home-lab
+     */
+    location?: string;
+    /**
+     * SSH login user (root, or a user with passwordless sudo).
+     * @clouds existing
+     * @default root
+     */
+    user?: string;
+    /**
+     * SSH port.
+     * @clouds existing
+     * @integer
+     * @minimum 1
+     * @maximum 65535
+     * @default 22
+     */
+    port?: number;
+    /**
+     * Its SSH host key (the line of /etc/ssh/ssh_host_ed25519_key.pub), pinned for every session.
+     * @clouds existing
+     */
+    hostKey?: pulumi.Input<string>;
+    /**
+     * Connect without checking the host key (every preview warns).
+     * @clouds existing
+     * @default false
+     */
+    insecureIgnoreHostKey?: boolean;
+    /**
+     * Name of the secret holding its SSH private key.
+     * @clouds existing
+     * @default sshPrivateKey
+     */
+    privateKeySecret?: string;
+    /**
+     * Name of the secret holding its SSH password (instead of a key).
+     * @clouds existing
+     */
+    passwordSecret?: string;
+}
+
+/** Cluster-wide k3s options. Every field is optional; the defaults are the safe choice. */
+export interface ClusterOptionsSpec {
+    /**
+     * kube-proxy mode; "ipvs" requires disable: [servicelb].
+     * @default iptables
+     */
+    kubeProxyMode?: KubeProxyMode;
+    /**
+     * Packaged k3s components not to deploy, e.g. [traefik, servicelb].
+     */
+    disable?: string[];
+    /** Extra names or addresses for the API server certificate (the server's public IP is always in it). */
+    tlsSans?: string[];
+    /**
+     * Where k3s is downloaded from.
+     * @default auto
+     */
+    installMirror?: InstallMirror;
+    /**
+     * What to do on a host without WireGuard in its kernel.
+     * @default require
+     */
+    wireguardKernel?: WireguardKernel;
+    /** Further k3s config keys for servers (checked against k3s' flags), e.g. {cluster-cidr: 10.52.0.0/16}. */
+    extraConfig?: { [key: string]: any };
+    /** Further k3s config keys for agents. */
+    agentExtraConfig?: { [key: string]: any };
+    /** docker.io mirrors for nodes that install from the China mirror. Default: Alibaba's Hangzhou registry. */
+    chinaRegistryMirrors?: string[];
+    /**
+     * Which metrics-server serves `kubectl top`.
+     * @default packaged
+     */
+    metricsServer?: MetricsServerChoice;
+}
+
+/** Everything a multicloud cluster is made of: the stack config, and the MulticloudCluster component's inputs. */
+export interface ClusterSpec {
+    /**
+     * The pinned k3s release for every node.
+     * @example v1.33.6+k3s1
+     */
+    k3sVersion: string;
+    /**
+     * The nodes: one server (or several in one place) and any agents, in any cloud.
+     * @minItems 1
+     */
+    nodes: NodeSpec[];
+    /** Cluster-wide k3s options. */
+    options?: ClusterOptionsSpec;
+    /**
+     * The OpenSSH public key installed on Vultr servers (its private key is the secret `sshPrivateKey`); required
+     * when a node is on Vultr.
+     * @example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... ops@example
+     */
+    sshPublicKey?: string;
+    /**
+     * Who may reach SSH on Vultr servers (their cloud firewall).
+     * @default ["0.0.0.0/0"]
+     */
+    sshAllowedCidrs?: string[];
+    /**
+     * Who may reach the Kubernetes API (6443/tcp) besides the nodes.
+     * @default ["0.0.0.0/0"]
+     */
+    apiAllowedCidrs?: string[];
+    /** Annotations per node name, managed as resources (e.g. {tokyo-1: {example.com/owner: ops}}). */
+    nodeAnnotations?: { [node: string]: { [key: string]: string } };
+    /** Labels per node name, managed as resources. */
+    nodeLabels?: { [node: string]: { [key: string]: string } };
+    /** Taints per node name, applied when the node registers (e.g. {home-1: [dedicated=home:NoSchedule]}). */
+    nodeTaints?: { [node: string]: string[] };
+    /**
+     * How many agents an upgrade drains at once.
+     * @integer
+     * @minimum 1
+     * @default 1
+     */
+    maxUnavailable?: number;
+    /**
+     * Check on every node that the WireGuard mesh formed.
+     * @default true
+     */
+    verifyMesh?: boolean;
+    /**
+     * How long each node's mesh check waits for handshakes, in seconds.
+     * @integer
+     * @minimum 1
+     * @default 180
+     */
+    meshTimeoutSeconds?: number;
+    /**
+     * Program the host firewall (nftables, and ufw where active) on every node.
+     * @default true
+     */
+    hostFirewall?: boolean;
+    /**
+     * Protect the servers' machines: Pulumi refuses a plan that would replace or delete one.
+     * @default true
+     */
+    protectServers?: boolean;
+}
+
+/** The MulticloudCluster component's inputs: the cluster spec, plus the secrets its nodes name. */
+export interface MulticloudClusterArgs extends ClusterSpec {
+    /**
+     * SSH private keys and passwords by name: `sshPrivateKey` for Vultr servers (and existing ones by default), and
+     * any name an existing node gives in privateKeySecret or passwordSecret. Marked secret.
+     */
+    secrets?: { [name: string]: pulumi.Input<string> };
+    /**
+     * The k3s version the cluster runs now (e.g. the stack's own previous output): an older k3sVersion is refused,
+     * since k3s does not support downgrades.
+     */
+    deployedK3sVersion?: pulumi.Input<string>;
+}
