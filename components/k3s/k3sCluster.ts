@@ -8,7 +8,7 @@ import { NodeAnnotations } from "../annotations/nodeAnnotations";
 import { managedAnnotations, validateNodeMetadata } from "../annotations/managedAnnotations";
 import { ClusterHost, HostProvider } from "../hosts/clusterHost";
 import { MeshNodeStatus, meshPeersFlag, meshStatusOf } from "../mesh/meshCheck";
-import { clusterPortMatrix, swasRulesFor, vultrRulesFor } from "../network/portMatrix";
+import { clusterPortMatrix, swasRulesFor, VULTR_MAX_PEER_RULES, vultrRulesFor } from "../network/portMatrix";
 import { parseIpv4Cidr } from "../validation/addresses";
 import { requireWholeNumber } from "../validation/numbers";
 import { validateClusterName } from "../validation/names";
@@ -390,6 +390,14 @@ export class K3sCluster extends pulumi.ComponentResource {
         if (metrics === "packaged" && !(args.options?.disable ?? []).includes("metrics-server") && natted.length > 0) {
             pulumi.log.warn(
                 `${name}: \`kubectl top\` cannot reach ${natted.join(", ")}: k3s' packaged metrics-server dials each node's InternalIP, a private address behind NAT. Set the cluster option metricsServer: "external-ip" to deploy one that dials public addresses (the servers restart k3s once to disable the packaged one).`,
+                this,
+            );
+        }
+        const vultr = hosts.filter((h) => h.firewall.kind === "vultr-firewall-group").map((h) => h.name);
+        if (vultr.length > 0 && hosts.length - 1 > VULTR_MAX_PEER_RULES) {
+            const filter = args.hostFirewall === false ? "and with the host firewall off nothing else filters them" : "the host firewall on each node still admits only the cluster's members";
+            pulumi.log.warn(
+                `${name}: with ${hosts.length} nodes a Vultr server has ${hosts.length - 1} peers, more than the ${VULTR_MAX_PEER_RULES} per-peer rules its firewall group holds, so the cloud firewall of ${vultr.join(", ")} opens 51820-51821/udp and 10250/tcp to anywhere; ${filter}.`,
                 this,
             );
         }

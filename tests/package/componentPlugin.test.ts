@@ -161,6 +161,22 @@ describe("the component package (plugin/), booted the way Pulumi boots it", func
     });
 });
 
+describe("the component package's manifest", () => {
+    it("installs what the library installs, at the same versions, plus the SDK pin and the TypeScript the analyzer needs", () => {
+        const root = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+        const plugin = JSON.parse(readFileSync(join(PLUGIN, "package.json"), "utf8"));
+        assert.equal(plugin.name, "k3s-multicloud", "the package name is the schema's package name");
+        assert.equal(plugin.version, root.version);
+        assert.deepEqual(plugin.dependencies, {
+            ...root.dependencies,
+            "@pulumi/pulumi": root.devDependencies["@pulumi/pulumi"],
+            "@types/node": root.devDependencies["@types/node"],
+            typescript: root.devDependencies.typescript,
+        });
+        assert.equal(readFileSync(join(PLUGIN, "PulumiPlugin.yaml"), "utf8").match(/^runtime: (\S+)$/m)?.[1], "nodejs");
+    });
+});
+
 describe("the component package installed the way `pulumi package add` installs it: dependencies in plugin/node_modules only", function () {
     this.timeout(300_000);
 
