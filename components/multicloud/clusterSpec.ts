@@ -238,7 +238,8 @@ export interface NodeSpec {
      */
     port?: number;
     /**
-     * Its SSH host key (the line of /etc/ssh/ssh_host_ed25519_key.pub), pinned for every session.
+     * Its SSH host key (the line of /etc/ssh/ssh_host_ed25519_key.pub), pinned for every session; required unless
+     * insecureIgnoreHostKey.
      * @clouds existing
      */
     hostKey?: pulumi.Input<string>;
@@ -323,7 +324,8 @@ export interface ClusterSpec {
      */
     sshAllowedCidrs?: string[];
     /**
-     * Who may reach the Kubernetes API (6443/tcp) besides the nodes.
+     * Who may reach the Kubernetes API (6443/tcp) besides the nodes: enforced by every node's host firewall and by
+     * Vultr's cloud firewall (SWAS rules cannot filter by source).
      * @default ["0.0.0.0/0"]
      */
     apiAllowedCidrs?: string[];
@@ -353,12 +355,14 @@ export interface ClusterSpec {
      */
     meshTimeoutSeconds?: number;
     /**
-     * Program the host firewall (nftables, and ufw where active) on every node.
+     * Program the host firewall (nftables, and ufw where active) on every node: k3s' ports open to the cluster's
+     * members only (README, "Ports").
      * @default true
      */
     hostFirewall?: boolean;
     /**
-     * Protect the servers' machines: Pulumi refuses a plan that would replace or delete one.
+     * Protect the servers' machines: Pulumi refuses a plan that would replace or delete one (a new server machine is a
+     * new cluster CA and datastore, which orphans every agent). Set false for a deliberate replacement or a destroy.
      * @default true
      */
     protectServers?: boolean;

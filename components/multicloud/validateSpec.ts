@@ -108,12 +108,12 @@ export function plainViewOf(args: unknown, source: SpecSource): unknown {
             );
             return AT_DEPLOYMENT;
         }
-        if (Array.isArray(value)) return value.map((item, i) => walk(item, target?.items as JsonSchema | undefined, [...segments, String(i)]));
+        if (Array.isArray(value)) return value.map((item, i) => walk(item, childSchema(target, String(i)), [...segments, String(i)]));
         if (isRecord(value)) {
             return Object.fromEntries(
                 Object.entries(value)
                     .filter(([, v]) => v !== undefined)
-                    .map(([k, v]) => [k, walk(v, target?.properties?.[k] ?? (target?.additionalProperties as JsonSchema | undefined), [...segments, k])]),
+                    .map(([k, v]) => [k, walk(v, childSchema(target, k), [...segments, k])]),
             );
         }
         return value;
@@ -122,6 +122,20 @@ export function plainViewOf(args: unknown, source: SpecSource): unknown {
     if (problems.length === 1) throw problems[0];
     if (problems.length > 1) throw new ConfigErrors(problems, source.where);
     return view;
+}
+
+/** The schema that describes the value at a path (object keys and list indexes), definitions resolved. */
+function schemaAt(root: JsonSchema | undefined, segments: readonly string[]): JsonSchema | undefined {
+    let schema = resolveSchema(root);
+    for (const segment of segments) schema = resolveSchema(childSchema(schema, segment));
+    return schema;
+}
+
+/** The schema of one list item or map entry inside a schema, as written (a reference is not resolved). */
+function childSchema(schema: JsonSchema | undefined, segment: string): JsonSchema | undefined {
+    if (!schema) return undefined;
+    const next = /^\d+$/.test(segment) && schema.items ? schema.items : (schema.properties?.[segment] ?? schema.additionalProperties);
+    return typeof next === "object" ? (next as JsonSchema) : undefined;
 }
 
 function resolveSchema(schema: JsonSchema | undefined): JsonSchema | undefined {
@@ -218,8 +232,16 @@ function explain(error: ErrorObject, root: unknown, source: SpecSource): Found[]
         }
         case "minItems":
             return make([], error.data, `must list at least ${String(error.params.limit)} ${error.params.limit === 1 ? "entry" : "entries"}`, property === "nodes" ? 'List at least one server (README, "Stack config").' : "Add an entry, or leave the setting out.");
-        case "minLength":
-            return make([], error.data, "must not be empty", "Give a value, or leave the setting out.");
+        case "minLength": {
+            const container = schemaAt(DEFINITIONS[source.definition], segments.slice(0, -1));
+            const example = (schema.examples as unknown[] | undefined)?.[0];
+            const fix = container?.required?.includes(property)
+                ? example !== undefined
+                    ? `Set it, e.g. ${property}: ${String(example)}.`
+                    : "Give a value."
+                : "Give a value, or leave the setting out.";
+            return make([], error.data, "must not be empty", fix);
+        }
         case "if":
             // Reported through the then-branch's own errors.
             return [];

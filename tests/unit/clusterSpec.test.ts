@@ -7,6 +7,7 @@ import Ajv from "ajv";
 import { parse } from "yaml";
 import { ConfigError, ConfigErrors, MulticloudCluster } from "../../components";
 import { checkClusterSpec, componentSource } from "../../components/multicloud/validateSpec";
+import { parseStackConfig } from "../../stacks/stackConfig";
 import { isSecretValue, MockCloud, resolve as resolveOutput } from "../harness/mockCloud";
 import { specSchema, specTable } from "../tools/specSchema";
 import { README, readmeWithTable, SCHEMA_FILE } from "../tools/writeSpecSchema";
@@ -43,6 +44,19 @@ describe("cluster spec: one declaration, its schema, its table", () => {
         assert.deepEqual(problems({ "k3s-multicloud:sshAllowedCidr": ["0.0.0.0/0"] }), ["/config/k3s-multicloud:sshAllowedCidr must be object"]);
         assert.deepEqual(problems({ "k3s-multicloud:homeSshKey": "-----BEGIN OPENSSH PRIVATE KEY-----" }), ["/config/k3s-multicloud:homeSshKey must be object"]);
         assert.deepEqual(problems({ "k3s-multicloud:verifyMesh": "yes" }), ["/config/k3s-multicloud:verifyMesh must be boolean"]);
+    });
+
+    it("an Alibaba plan by size in the old spelling is refused with the line to write, and empty values are named", () => {
+        assert.throws(
+            () => parseStackConfig({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "sh-1", role: "server", cloud: "aliyun", region: "cn-shanghai", plan: { core: 2, memory: 2 } }] }),
+            { message: "k3s-multicloud:nodes[0].plan = {\"core\":2,\"memory\":2}: an Alibaba plan chosen by size is called planSize since release 0.3.0. Write it as planSize: {core: 2, memory: 2}." },
+        );
+        assert.throws(() => parseStackConfig({ k3sVersion: "", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }] }), {
+            message: 'k3s-multicloud:k3sVersion = "": must not be empty. Set it, e.g. k3sVersion: v1.33.6+k3s1.',
+        });
+        assert.throws(() => parseStackConfig({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }], nodeTaints: { a: "x=y:NoSchedule" } }), {
+            message: 'k3s-multicloud:nodeTaints.a = "x=y:NoSchedule": must be a list. Write it as a YAML list, e.g. ["203.0.113.0/24"].',
+        });
     });
 
     it("the YAML example's cluster is a valid MulticloudCluster by the same schema the component checks", () => {
