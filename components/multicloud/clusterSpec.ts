@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
  *   @clouds a b     the node setting applies to those clouds only
  *   @requiredFor a  the node setting is required for that cloud
  *   @minimum N / @maximum N / @integer / @minItems N / @default V / @example V
+ *   @contains S     a list must hold at least one entry that matches the JSON Schema S
  */
 
 /** A node's part in the cluster. */
@@ -308,6 +309,7 @@ export interface ClusterSpec {
     /**
      * The nodes: one server (or several in one place) and any agents, in any cloud.
      * @minItems 1
+     * @contains {"type": "object", "properties": {"role": {"const": "server"}}, "required": ["role"]}
      */
     nodes: NodeSpec[];
     /** Cluster-wide k3s options. */

@@ -73,7 +73,12 @@ export function checkClusterSpec<T extends ClusterSpec = ClusterSpec>(raw: unkno
     const legacy = legacyForms(raw, source);
     const validate = validatorFor(source.definition);
     const errors = validate(raw) ? [] : (validate.errors ?? []);
-    const found = [...legacy, ...errors.flatMap((e) => explain(e, raw, source))];
+    const explained = [...legacy, ...errors.flatMap((e) => explain(e, raw, source))];
+    // A mistyped role (role: master) already says why no node is a server.
+    const roleTypo = explained.some((f) => /\.nodes\[\d+\]\.role$|:nodes\[\d+\]\.role$/.test(f.error.field));
+    const shape = roleTypo ? explained.filter((f) => f.error.problem !== "has no entry with role: server") : explained;
+    // What needs a valid shape to judge: names across pools, and per-node settings for nodes that exist.
+    const found = shape.length > 0 ? shape : crossFieldProblems(raw as ClusterSpec, source);
     // One message per field (ajv may find a wrong type and a range on the same value), in the file's order.
     const byField = new Map<string, Found>();
     for (const f of found) if (!byField.has(f.error.field)) byField.set(f.error.field, f);
@@ -166,6 +171,46 @@ interface Found {
     readonly position: number[];
 }
 
+/**
+ * Node names are the cluster's identities: each one once, pools' members included; per-node annotations, labels
+ * and taints only for nodes that exist (a typo'd name would silently apply to nothing).
+ */
+function crossFieldProblems(spec: ClusterSpec, source: SpecSource): Found[] {
+    const problems: Found[] = [];
+    const owner = new Map<string, number>();
+    spec.nodes.forEach((node, index) => {
+        for (const name of expandNodePools([node]).map((n) => n.name)) {
+            const first = owner.get(name);
+            if (first === undefined) {
+                owner.set(name, index);
+                continue;
+            }
+            const what = name === node.name ? "" : ` (a member of the pool ${node.name})`;
+            problems.push({
+                error: new ConfigError(`${source.prefix}nodes[${index}].name`, node.name, `gives ${JSON.stringify(name)}${what}, which nodes[${first}] already names`, "Give each node its own name; a pool names its nodes <name>-1 to <name>-<count>."),
+                position: positionOf(spec, ["nodes", String(index), "name"]),
+            });
+        }
+    });
+    const names = [...owner.keys()];
+    for (const key of ["nodeAnnotations", "nodeLabels", "nodeTaints"] as const) {
+        for (const name of Object.keys(spec[key] ?? {})) {
+            if (owner.has(name)) continue;
+            const near = nearestWord(name, names);
+            problems.push({
+                error: new ConfigError(
+                    fieldName(source.prefix, [key, name]),
+                    name,
+                    "names no node of this cluster",
+                    `${near ? `Did you mean ${near}? ` : ""}Key it by a node name: ${names.join(", ")}.`,
+                ),
+                position: positionOf(spec, [key, name]),
+            });
+        }
+    }
+    return problems;
+}
+
 /** Forms an earlier release read that this one spells differently: refused with the new spelling. */
 function legacyForms(raw: unknown, source: SpecSource): Found[] {
     const nodes = isRecord(raw) && Array.isArray(raw.nodes) ? raw.nodes : [];
@@ -230,6 +275,13 @@ function explain(error: ErrorObject, root: unknown, source: SpecSource): Found[]
             const choices = (error.params.allowedValues as string[]).map((v) => `"${v}"`);
             return make([], error.data, "is not one of the choices", `Use ${listText(choices, "or")}.`);
         }
+        case "contains": {
+            // "at least one node with role: server": said as the entry the list lacks.
+            const wanted = Object.entries(((schema.contains as JsonSchema | undefined)?.properties ?? {}) as Record<string, { const?: unknown }>)
+                .filter(([, p]) => p.const !== undefined)
+                .map(([key, p]) => `${key}: ${String(p.const)}`);
+            return make([], error.data, `has no entry with ${wanted.join(", ")}`, `Give one entry ${wanted.join(", ")}${property === "nodes" ? " (the control plane; agents may be in any cloud)" : ""}.`);
+        }
         case "minItems":
             return make([], error.data, `must list at least ${String(error.params.limit)} ${error.params.limit === 1 ? "entry" : "entries"}`, property === "nodes" ? 'List at least one server (README, "Stack config").' : "Add an entry, or leave the setting out.");
         case "minLength": {
@@ -243,7 +295,9 @@ function explain(error: ErrorObject, root: unknown, source: SpecSource): Found[]
             return make([], error.data, "must not be empty", fix);
         }
         case "if":
-            // Reported through the then-branch's own errors.
+        case "const":
+            // The conditions of if/then and contains (a cloud, a role): reported through the branch's own errors or the
+            // list's `contains`, never as a mistake of the entry itself.
             return [];
         default:
             return make([], error.data, error.message ?? "is not valid", "See README, \"Stack config\".");

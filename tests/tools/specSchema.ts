@@ -71,6 +71,7 @@ export function specSchema(): Schema {
         const target = schema;
         if (tags.has("integer")) target.type = "integer";
         for (const key of ["minimum", "maximum", "minItems"]) if (tags.has(key)) target[key] = Number(tags.get(key));
+        if (tags.has("contains")) target.contains = JSON.parse(tags.get("contains")!);
         if (tags.has("default")) target.default = parseTagValue(tags.get("default")!);
         if (tags.has("example")) target.examples = [parseTagValue(tags.get("example")!)];
         if (tags.has("clouds")) target["x-clouds"] = tags.get("clouds")!.split(/\s+/);

@@ -59,6 +59,28 @@ describe("cluster spec: one declaration, its schema, its table", () => {
         });
     });
 
+    it("a cluster needs a server; node names are used once, pools included; per-node settings name nodes that exist", () => {
+        const existing = (name: string, role = "agent") => ({ name, role, cloud: "existing", publicIp: "203.0.113.1", location: "lab" });
+        assert.throws(() => parseStackConfig({ k3sVersion: "v1.33.6+k3s1", nodes: [existing("a")] }), {
+            message: 'k3s-multicloud:nodes = [{"name":"a","role":"agent","cloud":"existing","publicIp":"203.0.113.1","location":"lab"}]: has no entry with role: server. Give one entry role: server (the control plane; agents may be in any cloud).',
+        });
+        assert.throws(
+            () =>
+                parseStackConfig({
+                    k3sVersion: "v1.33.6+k3s1",
+                    nodes: [existing("s", "server"), existing("edge-2"), { ...existing("edge"), count: 2 }],
+                    nodeLabels: { "edge-3": { tier: "edge" } },
+                }),
+            {
+                message: [
+                    "2 problems in the stack config:",
+                    '  - k3s-multicloud:nodes[2].name = "edge": gives "edge-2" (a member of the pool edge), which nodes[1] already names. Give each node its own name; a pool names its nodes <name>-1 to <name>-<count>.',
+                    '  - k3s-multicloud:nodeLabels["edge-3"] = "edge-3": names no node of this cluster. Did you mean edge-2? Key it by a node name: s, edge-2, edge-1.',
+                ].join("\n"),
+            },
+        );
+    });
+
     it("the YAML example's cluster is a valid MulticloudCluster by the same schema the component checks", () => {
         const program = parse(readFileSync(join(ROOT, "examples", "yaml", "Pulumi.yaml"), "utf8"));
         const cluster = program.resources.cluster;

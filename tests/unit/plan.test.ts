@@ -340,12 +340,12 @@ describe("stack config parsing", () => {
         assert.deepEqual(parsed.nodes[3], { name: "pool-3", role: "agent", cloud: "vultr", region: "nrt", plan: "vc2-1c-2gb", osId: 2284 });
         assert.deepEqual(parsed.nodeLabels, { "pool-3": { tier: "edge" } });
         rejects(
-            { k3sVersion: "v1.33.6+k3s1", sshPublicKey: "ssh-ed25519 AAAA ops@x", nodes: [{ name: "pool", role: "agent", cloud: "vultr", region: "nrt", plan: "p", count: "3" }] },
-            'k3s-multicloud:nodes[0].count = "3": must be a whole number from 1 to 500. Write it without quotes, e.g. 3.',
+            { k3sVersion: "v1.33.6+k3s1", sshPublicKey: "ssh-ed25519 AAAA ops@x", nodes: [{ name: "s", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }, { name: "pool", role: "agent", cloud: "vultr", region: "nrt", plan: "p", count: "3" }] },
+            'k3s-multicloud:nodes[1].count = "3": must be a whole number from 1 to 500. Write it without quotes, e.g. 3.',
         );
         // A pool's mistake is the entry's, reported once (before it is expanded).
         rejects(
-            { k3sVersion: "v1.33.6+k3s1", sshPublicKey: "ssh-ed25519 AAAA ops@x", nodes: [{ name: "pool", role: "agent", cloud: "vultr", region: "nrt", count: 2 }] },
+            { k3sVersion: "v1.33.6+k3s1", sshPublicKey: "ssh-ed25519 AAAA ops@x", nodes: [{ name: "pool", role: "server", cloud: "vultr", region: "nrt", count: 2 }] },
             "k3s-multicloud:nodes[0].plan = (not set): is required for a vultr node. Set it, e.g. plan: vc2-1c-2gb.",
         );
     });
