@@ -144,6 +144,9 @@ describe("the component package (plugin/), booted the way Pulumi boots it", func
 
         const state = response.getState().toJavaScript() as Record<string, unknown>;
         assert.deepEqual(state, { apiEndpoint: "https://203.0.113.10:6443", k3sVersion: "v1.33.6+k3s1", kubeconfig: UNKNOWN, meshStatus: [], nodes: UNKNOWN });
+        // The component's warnings reach the engine (what `pulumi preview` prints), and nothing was logged as an error.
+        const warnings = engine.logs.filter((l) => l.severity === 2).map((l) => l.message);
+        assert.ok(warnings.some((m) => m.startsWith("lab-1: SSH to this existing server does not check its host key (insecureIgnoreHostKey)")), warnings.join("\n"));
         assert.deepEqual(engine.logs.filter((l) => l.severity >= 3).map((l) => l.message), [], "no error was logged");
     });
 
