@@ -74,12 +74,14 @@ export type MetricsServerChoice = (typeof MetricsServerChoice)[keyof typeof Metr
 export interface AliyunPlanSize {
     /**
      * vCPUs.
+     * @example 2
      * @integer
      * @minimum 1
      */
     core: number;
     /**
      * Memory in GiB.
+     * @example 2
      * @minimum 0.5
      */
     memory: number;

@@ -75,8 +75,8 @@ export function checkClusterSpec<T extends ClusterSpec = ClusterSpec>(raw: unkno
     const errors = validate(raw) ? [] : (validate.errors ?? []);
     const explained = [...legacy, ...errors.flatMap((e) => explain(e, raw, source))];
     // A mistyped role (role: master) already says why no node is a server.
-    const roleTypo = explained.some((f) => /\.nodes\[\d+\]\.role$|:nodes\[\d+\]\.role$/.test(f.error.field));
-    const shape = roleTypo ? explained.filter((f) => f.error.problem !== "has no entry with role: server") : explained;
+    const roleTypo = explained.some((f) => /nodes\[\d+\]\.role$/.test(f.error.field));
+    const shape = roleTypo ? explained.filter((f) => f.keyword !== "contains") : explained;
     // What needs a valid shape to judge: names across pools, and per-node settings for nodes that exist.
     const found = shape.length > 0 ? shape : crossFieldProblems(raw as ClusterSpec, source);
     // One message per field (ajv may find a wrong type and a range on the same value), in the file's order.
@@ -167,6 +167,8 @@ export function nodeSettingsFor(cloud: unknown): string[] {
 
 interface Found {
     readonly error: ConfigError;
+    /** The schema keyword that found it (ajv's), when one did. */
+    readonly keyword?: string;
     /** Where the field is in the input, as key/index positions, for sorting in the file's order. */
     readonly position: number[];
 }
@@ -235,7 +237,7 @@ function explain(error: ErrorObject, root: unknown, source: SpecSource): Found[]
     const at = (extra: string[]) => ({ field: fieldName(source.prefix, [...segments, ...extra]), position: positionOf(root, [...segments, ...extra]) });
     const make = (extra: string[], value: unknown, problem: string, fix: string): Found[] => {
         const { field, position } = at(extra);
-        return [{ error: new ConfigError(field, value, problem, fix), position }];
+        return [{ error: new ConfigError(field, value, problem, fix), position, keyword: error.keyword }];
     };
     const parentData = valueAt(root, segments.slice(0, -1));
     const property = segments[segments.length - 1];
@@ -260,7 +262,7 @@ function explain(error: ErrorObject, root: unknown, source: SpecSource): Found[]
         }
         case "required": {
             const missing = String(error.params.missingProperty);
-            const target = (schema.properties ?? {})[missing] ?? (segments.length === 0 ? DEFINITIONS[source.definition] : DEFINITIONS.NodeSpec).properties![missing] ?? {};
+            const target = schemaAt(DEFINITIONS[source.definition], segments)?.properties?.[missing] ?? {};
             const example = (target.examples as unknown[] | undefined)?.[0];
             // A conditional requirement (a then-branch) says when: "for a vultr node", "when a node is on Vultr".
             const when = typeof schema.description === "string" && error.schemaPath.includes("/then/") ? ` ${schema.description}` : "";
