@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { K3sCluster } from "../components";
-import { MulticloudCluster, partsOf, SpecHost } from "../components/multicloud/multicloudCluster";
+import { MulticloudCluster, partsOf, secretNameOf, SpecHost } from "../components/multicloud/multicloudCluster";
 import { NodeSpec } from "../components/multicloud/clusterSpec";
 import { StackConfig } from "./stackConfig";
 
@@ -30,14 +30,9 @@ export function deployStack(
     return { component, ...partsOf(component) };
 }
 
-/** The encrypted config keys the nodes need: `sshPrivateKey` for Vultr, and what existing servers name. */
+/** The encrypted config keys the nodes need, each once. */
 export function secretNamesOf(nodes: readonly NodeSpec[]): string[] {
-    const names = nodes.flatMap((node) => {
-        if (node.cloud === "vultr") return ["sshPrivateKey"];
-        if (node.cloud === "existing") return [node.passwordSecret ?? node.privateKeySecret ?? "sshPrivateKey"];
-        return [];
-    });
-    return [...new Set(names)];
+    return [...new Set(nodes.map(secretNameOf).filter((name): name is string => name !== undefined))];
 }
 
 /** What the stack exports, for `pulumi stack output` and StackReference composition. */

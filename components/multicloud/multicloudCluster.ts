@@ -98,6 +98,17 @@ export function partsOf(cluster: MulticloudCluster): MulticloudClusterParts {
     return built.get(cluster)!;
 }
 
+/**
+ * The secret a node's SSH session needs, by name: Vultr servers use `sshPrivateKey`, an existing server its
+ * `passwordSecret`, else its `privateKeySecret` (default `sshPrivateKey`); a SWAS server none (its root password is
+ * generated).
+ */
+export function secretNameOf(node: NodeSpec): string | undefined {
+    if (node.cloud === "vultr") return "sshPrivateKey";
+    if (node.cloud === "existing") return node.passwordSecret ?? node.privateKeySecret ?? "sshPrivateKey";
+    return undefined;
+}
+
 type SecretNamed = (key: string, usedBy: string) => pulumi.Output<string>;
 
 /**
@@ -169,12 +180,13 @@ function createHost(
                     enableIpv6: node.enableIpv6,
                     tags: node.tags,
                     sshPublicKey: spec.sshPublicKey!,
-                    sshPrivateKey: secret("sshPrivateKey", usedBy),
+                    sshPrivateKey: secret(secretNameOf(node)!, usedBy),
                     sshAllowedCidrs: spec.sshAllowedCidrs,
                 },
                 opts,
             );
-        case "existing":
+        case "existing": {
+            const credential = secret(secretNameOf(node)!, usedBy);
             return new ExistingServer(
                 node.name,
                 {
@@ -186,12 +198,11 @@ function createHost(
                     port: node.port,
                     hostKey: node.hostKey,
                     insecureIgnoreHostKey: node.insecureIgnoreHostKey,
-                    ...(node.passwordSecret !== undefined
-                        ? { password: secret(node.passwordSecret, usedBy) }
-                        : { privateKey: secret(node.privateKeySecret ?? "sshPrivateKey", usedBy) }),
+                    ...(node.passwordSecret !== undefined ? { password: credential } : { privateKey: credential }),
                 },
                 // Existing servers were never protected: nothing to buy back, and removing one must stay possible.
                 children,
             );
+        }
     }
 }

@@ -1,6 +1,6 @@
 // `npm run plan -- <stack>`: the offline plan of a stack, printed as Markdown. No Pulumi CLI, no credentials.
 import { ConfigError, ConfigErrors } from "../../components/validation/configError";
-import { evaluateStack, loadStackConfigFile, secureKeysOf } from "./evaluate";
+import { evaluateStack, loadStackFile } from "./evaluate";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { renderPlanDiff } from "./planDiff";
@@ -28,7 +28,8 @@ async function main(): Promise<void> {
         else usage();
     }
     if (!stack) usage();
-    const plan = await evaluateStack(stack, loadStackConfigFile(stack, dir), secureKeysOf(stack, dir));
+    const file = loadStackFile(stack, dir);
+    const plan = await evaluateStack(stack, file.values, file.secureKeys);
     if (json) {
         process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
         return;

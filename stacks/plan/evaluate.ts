@@ -6,6 +6,7 @@ import { ClusterNodeInfo } from "../../components/k3s/k3sCluster";
 import { resolveInstallMirror } from "../../components/k3s/installSource";
 import { ConfigError } from "../../components/validation/configError";
 import { deployStack, secretNamesOf } from "../program";
+import { secretNameOf } from "../../components/multicloud/multicloudCluster";
 import { readRawConfig } from "../readConfig";
 import { parseStackConfig } from "../stackConfig";
 import { RecordingMocks, Registration, resolve, unwrap } from "./recordingMocks";
@@ -13,21 +14,26 @@ import { FirewallRow, MachineTerms, PLACEHOLDER, PlanData, topologyWarnings } fr
 
 const STACKS_DIR = join(__dirname, "..");
 
-/**
- * The stack's config as `pulumi` would hand it to the program: every value as a string (structured values as JSON).
- * Encrypted values (`secure:`) cannot be read without the stack's passphrase and are not needed for the plan.
- */
+/** A stack file as the plan needs it: its plain values, and which keys it holds encrypted. */
+export interface StackFile {
+    /** Every value as `pulumi` hands it to the program: a string (structured values as JSON). */
+    readonly values: Record<string, string>;
+    /** The keys set with `pulumi config set --secret` (`secure:`), e.g. `k3s-multicloud:sshPrivateKey`; unreadable without the passphrase, and not needed for the plan. */
+    readonly secureKeys: string[];
+}
+
+export function loadStackFile(stack: string, dir = STACKS_DIR): StackFile {
+    const entries = Object.entries(readStackFile(stack, dir));
+    const isSecure = (value: unknown) => typeof value === "object" && value !== null && "secure" in value;
+    return {
+        values: Object.fromEntries(entries.filter(([, value]) => !isSecure(value)).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)])),
+        secureKeys: entries.filter(([, value]) => isSecure(value)).map(([key]) => key),
+    };
+}
+
+/** The stack's plain config values, as `pulumi` would hand them to the program. */
 export function loadStackConfigFile(stack: string, dir = STACKS_DIR): Record<string, string> {
-    return Object.fromEntries(Object.entries(readStackFile(stack, dir)).filter(([, value]) => !isSecure(value)).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
-}
-
-/** The keys the stack file holds encrypted (`pulumi config set --secret`), e.g. `k3s-multicloud:sshPrivateKey`. */
-export function secureKeysOf(stack: string, dir = STACKS_DIR): string[] {
-    return Object.entries(readStackFile(stack, dir)).filter(([, value]) => isSecure(value)).map(([key]) => key);
-}
-
-function isSecure(value: unknown): boolean {
-    return typeof value === "object" && value !== null && "secure" in value;
+    return loadStackFile(stack, dir).values;
 }
 
 function readStackFile(stack: string, dir: string): Record<string, unknown> {
@@ -141,7 +147,7 @@ function missingSecretWarnings(config: ReturnType<typeof parseStackConfig>, secu
     return secretNamesOf(config.nodes)
         .filter((name) => !secureKeys.includes(`k3s-multicloud:${name}`))
         .map((name) => {
-            const users = config.nodes.filter((n) => secretNamesOf([n]).includes(name)).map((n) => n.name);
+            const users = config.nodes.filter((n) => secretNameOf(n) === name).map((n) => n.name);
             const password = config.nodes.some((n) => n.passwordSecret === name);
             const set = `pulumi config set --secret -s ${stack} k3s-multicloud:${name}${password ? "" : " < ~/.ssh/id_ed25519"}`;
             return `MISSING SECRET: k3s-multicloud:${name} (the SSH ${password ? "password" : "private key"} of ${users.join(", ")}) is not set in Pulumi.${stack}.yaml; \`pulumi up\` stops until it is: \`${set}\`${password ? " (it asks for the value)" : ""}.`;
