@@ -52,16 +52,18 @@ export function validateClusterShape(
     }
 
     const names = new Set(all.map(({ host }) => host.name));
-    for (const [mapName, map] of Object.entries(perNode)) {
-        for (const nodeName of Object.keys(map ?? {})) {
-            if (!names.has(nodeName)) {
-                throw new ConfigError(
-                    `${field}.${mapName}`,
-                    nodeName,
-                    "names no node of this cluster",
-                    `Key it by one of the node names: ${[...names].join(", ")}.`,
-                );
-            }
-        }
+    const [stray] = keysNamingNoNode(perNode, names);
+    if (stray) {
+        const [mapName, nodeName] = stray;
+        throw new ConfigError(`${field}.${mapName}`, nodeName, "names no node of this cluster", `Key it by one of the node names: ${[...names].join(", ")}.`);
     }
+}
+
+/** The per-node settings keyed by a name that is no node's (a typo would apply to nothing): [map, key], in order. */
+export function keysNamingNoNode(perNode: PerNodeMaps, names: ReadonlySet<string>): Array<[keyof PerNodeMaps, string]> {
+    return (Object.entries(perNode) as Array<[keyof PerNodeMaps, Readonly<Record<string, unknown>> | undefined]>).flatMap(([mapName, map]) =>
+        Object.keys(map ?? {})
+            .filter((nodeName) => !names.has(nodeName))
+            .map((nodeName): [keyof PerNodeMaps, string] => [mapName, nodeName]),
+    );
 }

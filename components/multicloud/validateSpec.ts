@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
-import { ConfigError, ConfigErrors, describeValue } from "../validation/configError";
+import { ConfigError, describeValue, throwIfAny } from "../validation/configError";
+import { keysNamingNoNode } from "../k3s/clusterValidation";
 import { nearestWord } from "../validation/suggest";
 import { ClusterSpec, NodeSpec } from "./clusterSpec";
 import SPEC_SCHEMA from "./clusterSpec.schema.json";
@@ -83,13 +84,12 @@ export function checkClusterSpec<T extends ClusterSpec = ClusterSpec>(raw: unkno
     const byField = new Map<string, Found>();
     for (const f of found) if (!byField.has(f.error.field)) byField.set(f.error.field, f);
     const unique = [...byField.values()].sort((a, b) => comparePositions(a.position, b.position));
-    if (unique.length === 1) throw unique[0].error;
-    if (unique.length > 1) throw new ConfigErrors(unique.map((f) => f.error), source.where);
+    throwIfAny(unique.map((f) => f.error), source.where);
     return raw as T;
 }
 
 /** What the shape check sees in place of a value that is known only at deployment (an Output). */
-export const AT_DEPLOYMENT = "(known at deployment)";
+const AT_DEPLOYMENT = "(known at deployment)";
 
 /**
  * A program's inputs as the shape check sees them. An Output (or a Promise) where the declaration allows one
@@ -124,8 +124,7 @@ export function plainViewOf(args: unknown, source: SpecSource): unknown {
         return value;
     };
     const view = walk(args, DEFINITIONS[source.definition], []);
-    if (problems.length === 1) throw problems[0];
-    if (problems.length > 1) throw new ConfigErrors(problems, source.where);
+    throwIfAny(problems, source.where);
     return view;
 }
 
@@ -159,7 +158,7 @@ export function expandNodePools(nodes: readonly NodeSpec[]): NodeSpec[] {
 }
 
 /** The settings a node of this cloud may have, in declaration order. */
-export function nodeSettingsFor(cloud: unknown): string[] {
+function nodeSettingsFor(cloud: unknown): string[] {
     return Object.entries(DEFINITIONS.NodeSpec.properties!)
         .filter(([, p]) => !Array.isArray(p["x-clouds"]) || (p["x-clouds"] as string[]).includes(String(cloud)))
         .map(([name]) => name);
@@ -195,20 +194,18 @@ function crossFieldProblems(spec: ClusterSpec, source: SpecSource): Found[] {
         }
     });
     const names = [...owner.keys()];
-    for (const key of ["nodeAnnotations", "nodeLabels", "nodeTaints"] as const) {
-        for (const name of Object.keys(spec[key] ?? {})) {
-            if (owner.has(name)) continue;
-            const near = nearestWord(name, names);
-            problems.push({
-                error: new ConfigError(
-                    fieldName(source.prefix, [key, name]),
-                    name,
-                    "names no node of this cluster",
-                    `${near ? `Did you mean ${near}? ` : ""}Key it by a node name: ${names.join(", ")}.`,
-                ),
-                position: positionOf(spec, [key, name]),
-            });
-        }
+    const perNode = { nodeAnnotations: spec.nodeAnnotations, nodeLabels: spec.nodeLabels, nodeTaints: spec.nodeTaints };
+    for (const [key, name] of keysNamingNoNode(perNode, new Set(names))) {
+        const near = nearestWord(name, names);
+        problems.push({
+            error: new ConfigError(
+                fieldName(source.prefix, [key, name]),
+                name,
+                "names no node of this cluster",
+                `${near ? `Did you mean ${near}? ` : ""}Key it by a node name: ${names.join(", ")}.`,
+            ),
+            position: positionOf(spec, [key, name]),
+        });
     }
     return problems;
 }

@@ -55,27 +55,10 @@ export class ConfigErrors extends Error {
 }
 
 /**
- * Runs checks and collects every ConfigError instead of stopping at the first; `done()` throws the one error, or all
- * of them together, and returns nothing when every check passed.
+ * Reports what a check found: nothing, one ConfigError as itself, or several together (so a file with more than one
+ * mistake is fixed in one round).
  */
-export class ConfigErrorCollector {
-    private readonly errors: ConfigError[] = [];
-
-    /** Runs one check; a ConfigError is kept and `undefined` returned, anything else is rethrown. */
-    check<T>(fn: () => T): T | undefined {
-        try {
-            return fn();
-        } catch (error) {
-            if (error instanceof ConfigError) {
-                this.errors.push(error);
-                return undefined;
-            }
-            throw error;
-        }
-    }
-
-    done(): void {
-        if (this.errors.length === 1) throw this.errors[0];
-        if (this.errors.length > 1) throw new ConfigErrors(this.errors);
-    }
+export function throwIfAny(errors: readonly ConfigError[], where?: string): void {
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new ConfigErrors(errors, where);
 }

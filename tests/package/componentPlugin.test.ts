@@ -23,7 +23,7 @@ const OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Boots plugin/ the way the Pulumi CLI does: Node's plugin runner on the directory, the engine's address as argument. */
-export function bootPlugin(dir: string, engineAddress: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
+function bootPlugin(dir: string, engineAddress: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
     const child = spawn(process.execPath, [RUN_PLUGIN, dir, engineAddress], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";

@@ -67,8 +67,7 @@ export function specSchema(): Schema {
         throw new Error(`unsupported type in the declaration: ${node.getText(source)}`);
     };
 
-    const applyTags = (schema: Schema, tags: Map<string, string>): Schema => {
-        const target = schema;
+    const applyTags = (target: Schema, tags: Map<string, string>): Schema => {
         if (tags.has("integer")) target.type = "integer";
         for (const key of ["minimum", "maximum", "minItems"]) if (tags.has(key)) target[key] = Number(tags.get(key));
         if (tags.has("contains")) target.contains = JSON.parse(tags.get("contains")!);
