@@ -4,21 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { deployStack } from "../stacks/program";
 import { placeholderCloud } from "../stacks/plan/evaluate";
 import { RecordingMocks, resolve } from "../stacks/plan/recordingMocks";
+import { applyDiagnosticVariant } from "./diagnosticVariant";
 import { generateStack } from "./generateStack";
-
-/**
- * Diagnostic variants that change the runtime, not our program, to show where the time goes: without the SDK's
- * per-promise stack capture (`debuggablePromise` records `new Error().stack` on every promise it creates, for its
- * leak report), and without source-mapped stack traces (tsx enables them; a compiled consumer does not).
- */
-function applyDiagnosticVariant(variant: string | undefined): void {
-    if (variant === "no-promise-stacks") {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const debuggable = require("@pulumi/pulumi/runtime/debuggable.js") as { debuggablePromise: (p: unknown) => unknown };
-        debuggable.debuggablePromise = (p) => p;
-    }
-    if (variant === "no-source-maps" || variant === "no-promise-stacks") process.setSourceMapsEnabled(false);
-}
 
 async function main(): Promise<void> {
     const size = Number(process.argv[2]);
@@ -27,6 +14,7 @@ async function main(): Promise<void> {
     const stack = generateStack(size, variant);
     const cloud = placeholderCloud();
     const recorder = await RecordingMocks.install({ preview: false, stack: "bench", newResource: cloud.newResource, call: cloud.call });
+    const loadedRssMiB = process.memoryUsage().rss / 2 ** 20;
     const started = process.hrtime.bigint();
     const deployed = deployStack("bench", stack, () => pulumi.secret("[secret]"));
     await resolve(deployed.cluster.nodes);
@@ -41,7 +29,7 @@ async function main(): Promise<void> {
         dependsOn: r.dependencies.map((urn) => urnToName.get(urn) ?? urn),
         inputs: JSON.stringify(r.inputs),
     }));
-    process.stdout.write(JSON.stringify({ size, elapsedMs, peakRssMiB, resources: graph.length, graph }) + "\n");
+    process.stdout.write(JSON.stringify({ size, elapsedMs, peakRssMiB, loadedRssMiB, resources: graph.length, graph }) + "\n");
 }
 
 main().catch((error) => {

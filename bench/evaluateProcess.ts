@@ -12,6 +12,8 @@ export interface Evaluation {
     readonly size: number;
     readonly elapsedMs: number;
     readonly peakRssMiB: number;
+    /** Resident memory once the modules are loaded and the mocks installed, before the first registration. */
+    readonly loadedRssMiB: number;
     readonly resources: number;
     readonly graph: GraphNode[];
 }
@@ -21,6 +23,27 @@ export function evaluate(size: number, variant?: string, root = ROOT): Evaluatio
     const args = [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(root, "bench", "evaluateOnce.ts"), String(size), ...(variant ? [variant] : [])];
     const output = execFileSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 30 });
     return JSON.parse(output) as Evaluation;
+}
+
+/** The SDK's own cost for the resources of `evaluation` (see bench/sdkFloorOnce.ts), in a fresh process. */
+export interface SdkFloor {
+    readonly resources: number;
+    readonly elapsedMs: number;
+    readonly peakRssMiB: number;
+    /** Resident memory once the SDK is loaded and the recorded resources read, before the first registration. */
+    readonly loadedRssMiB: number;
+}
+
+export function sdkFloor(evaluation: Evaluation, variant?: string): SdkFloor {
+    const dir = mkdtempSync(join(tmpdir(), "k3smc-floor-"));
+    try {
+        const recorded = join(dir, "graph.json");
+        writeFileSync(recorded, JSON.stringify({ graph: evaluation.graph }));
+        const args = [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "bench", "sdkFloorOnce.ts"), recorded, ...(variant ? [variant] : [])];
+        return JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8" })) as SdkFloor;
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
 }
 
 /** What a library upgrade that only touched the host scripts looks like: a comment, or a line of code, in each. */
