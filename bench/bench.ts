@@ -268,7 +268,7 @@ function floorReading(floor: SdkFloor, program: { ms: number; mib: number; loade
         `takes ${floor.elapsedMs.toFixed(0)} ms and grows by ${(floor.peakRssMiB - floor.loadedRssMiB).toFixed(0)} MiB from where it started`,
         `(${perResourceMs.toFixed(2)} ms and ${(perResourceMiB * 1024).toFixed(0)} KiB per resource; it starts higher than the program because it`,
         `holds the recorded inputs it read). The program's own outputs, checks and dependencies add ${ownMs.toFixed(0)} ms and`,
-        `${ownMiB.toFixed(0)} MiB. At this cost per resource, 300 nodes under 10 s and 600 MiB would allow about`,
+        `${ownMiB.toFixed(0)} MiB. At this cost per resource, ${nodes} nodes under 10 s and 600 MiB would allow about`,
         `${(fitting / nodes).toFixed(1)} resources per node; the program registers ${(floor.resources / nodes).toFixed(1)}.`,
     ].join("\n");
 }

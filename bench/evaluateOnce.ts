@@ -22,10 +22,12 @@ async function main(): Promise<void> {
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
     const peakRssMiB = process.resourceUsage().maxRSS / 1024;
     const urnToName = new Map(recorder.registrations.map((r) => [r.urn, r.name]));
+    // A parent by its place in this list: names alone are not unique (the cluster component and K3sCluster share one).
+    const urnToIndex = new Map(recorder.registrations.map((r, index) => [r.urn, index]));
     const graph = recorder.registrations.map((r) => ({
         name: r.name,
         type: r.type,
-        parent: urnToName.get(r.parent) ?? "",
+        parent: urnToIndex.get(r.parent) ?? -1,
         dependsOn: r.dependencies.map((urn) => urnToName.get(urn) ?? urn),
         inputs: JSON.stringify(r.inputs),
     }));

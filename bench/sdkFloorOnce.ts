@@ -1,6 +1,6 @@
 // Diagnostic: the Pulumi SDK's own cost for the resources the program registers. Registers the same resources (same
-// types, names, parents and recorded inputs; the SDK's own classes for the command steps, so each carries its full set
-// of output properties) with none of the program's logic: no outputs passed between resources, no apply, no
+// types, names, parents and recorded inputs, through the providers' own SDK classes, so each has its full set of
+// output properties) with none of the program's logic: no outputs passed between resources, no apply, no
 // validation, no dependencies. Whatever the program costs beyond this is ours; this part is not.
 // Usage: sdkFloorOnce.ts <graph.json written by evaluateOnce.ts> [no-promise-stacks]. Prints one JSON line.
 import * as vultr from "@ediri/vultr";
@@ -17,7 +17,8 @@ import { applyDiagnosticVariant } from "./diagnosticVariant";
 interface RecordedResource {
     readonly name: string;
     readonly type: string;
-    readonly parent: string;
+    /** The parent's place in the recorded list (parents are registered before their children), or -1. */
+    readonly parent: number;
     readonly inputs: string;
 }
 
@@ -40,15 +41,13 @@ const sdkClasses: Record<string, Construct> = {
     "random:index/randomPassword:RandomPassword": (name, inputs, opts) => new random.RandomPassword(name, inputs, opts),
 };
 
-/** A custom resource of a type the table above does not know: the recorded inputs are its only properties. */
-class RecordedCustomResource extends pulumi.CustomResource {}
-
 function register(resource: RecordedResource, parent: pulumi.Resource | undefined): pulumi.Resource {
     const inputs = JSON.parse(resource.inputs) as Record<string, unknown>;
     const construct = sdkClasses[resource.type];
     if (construct) return construct(resource.name, inputs as never, { parent });
     if (resource.type.startsWith("k3s-multicloud:")) return new pulumi.ComponentResource(resource.type, resource.name, {}, { parent });
-    return new RecordedCustomResource(resource.type, resource.name, inputs, { parent });
+    // A generic resource would have only its inputs as properties and understate the SDK's cost without saying so.
+    throw new Error(`sdkFloorOnce: no SDK class for ${resource.type}; add it to sdkClasses`);
 }
 
 async function main(): Promise<void> {
@@ -63,13 +62,9 @@ async function main(): Promise<void> {
     });
     const loadedRssMiB = process.memoryUsage().rss / 2 ** 20;
     const started = process.hrtime.bigint();
-    const byName = new Map<string, pulumi.Resource>();
-    const registered: Promise<unknown>[] = [];
-    for (const resource of graph) {
-        const made = register(resource, resource.parent ? byName.get(resource.parent) : undefined);
-        byName.set(resource.name, made);
-        registered.push(new Promise((done) => made.urn.apply(done)));
-    }
+    const made: pulumi.Resource[] = [];
+    for (const resource of graph) made.push(register(resource, made[resource.parent]));
+    const registered = made.map((resource) => new Promise((done) => resource.urn.apply(done)));
     await Promise.all(registered);
     await recorder.settle();
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
