@@ -153,15 +153,21 @@ export class LabWorld {
         }`);
 
         this.createHomeUser();
-        // SWAS: root logs in with the generated password. The host's own /etc/shadow (a copy) carries it.
-        const shadow = join(this.dir, "swas-shadow");
+        // SWAS: root logs in with the generated password, which the host's own /etc/shadow carries: an overlay over
+        // /etc whose upper layer holds only that file. Not a bind mount of the file: a bind mount on a file is
+        // detached, in every mount namespace, as soon as anyone replaces /etc/shadow by renaming a new file over it -
+        // which useradd, usermod and userdel do - so another test run creating its user on this machine silently
+        // gave the SWAS host this machine's root password back ("Permission denied (password)").
+        const etcUpper = join(this.dir, "swas-etc", "upper");
+        mkdirSync(etcUpper, { recursive: true });
+        mkdirSync(join(this.dir, "swas-etc", "work"));
         const hash = execFileSync("openssl", ["passwd", "-6", "-stdin"], { input: swasRootPassword, encoding: "utf8" }).trim();
-        writeFileSync(shadow, readFileSync("/etc/shadow", "utf8").replace(/^root:[^:]*:/m, `root:${hash}:`), { mode: 0o640 });
+        writeFileSync(join(etcUpper, "shadow"), readFileSync("/etc/shadow", "utf8").replace(/^root:[^:]*:/m, `root:${hash}:`), { mode: 0o640 });
         // Vultr: the image's ufw, enabled with default deny (SSH allowed), in the host's own copy of /etc/ufw.
         const ufwDir = join(this.dir, "vultr-ufw");
         execFileSync("cp", ["-a", "/etc/ufw", ufwDir]);
 
-        await this.startHolder(this.hosts.swas, [[shadow, "/etc/shadow"]]);
+        await this.startHolder(this.hosts.swas, [], join(this.dir, "swas-etc"));
         await this.startHolder(this.hosts.vultr, [[ufwDir, "/etc/ufw"]]);
         await this.startHolder(this.hosts.home, []);
         const ufw = this.inHost("vultr", ["bash", "-c", "ufw default deny incoming >/dev/null && ufw allow 22/tcp >/dev/null && ufw --force enable >/dev/null"]);
@@ -183,14 +189,16 @@ export class LabWorld {
 
     /**
      * A host's own filesystem view: its /opt (the toolkit), a fresh /run (wireguard-go's control sockets, flannel's key,
-     * sshd's privilege separation directory) and any bind mounts given, in a mount namespace a sleeping process holds.
+     * sshd's privilege separation directory), any bind mounts given and an overlay over /etc (`<dir>/upper` over this
+     * machine's /etc), in a mount namespace a sleeping process holds.
      */
-    private async startHolder(host: LabHost, binds: Array<[string, string]>): Promise<void> {
+    private async startHolder(host: LabHost, binds: Array<[string, string]>, etcOverlay?: string): Promise<void> {
         const script = [
             "set -e",
             `mount --bind '${join(host.root, "opt")}' /opt`,
             "mount -t tmpfs -o mode=0755 k3smc-lab /run",
             "mkdir -p /run/sshd /run/wireguard",
+            ...(etcOverlay ? [`mount -t overlay k3smc-lab-etc -o 'lowerdir=/etc,upperdir=${etcOverlay}/upper,workdir=${etcOverlay}/work' /etc`] : []),
             ...binds.map(([from, to]) => `mount --bind '${from}' '${to}'`),
             "exec sleep infinity",
         ].join("\n");
@@ -206,9 +214,24 @@ export class LabWorld {
         throw new Error(`the ${host.kind} host's mounts were not ready`);
     }
 
-    private startSshd(host: LabHost, auth: string[]): void {
+    private readonly sshd = new Map<HostKind, { child: ChildProcess; auth: string[] }>();
+
+    /**
+     * Stops a host's sshd and starts it again with another host key (what a reinstalled machine, or someone between
+     * the runner and the host, presents); `undefined` restores the host's own key.
+     */
+    async restartSshd(kind: HostKind, hostKeyFile?: string): Promise<void> {
+        const running = this.sshd.get(kind);
+        if (!running) throw new Error(`no sshd on ${kind}`);
+        running.child.kill("SIGTERM");
+        await new Promise((done) => (running.child.exitCode !== null ? done(undefined) : running.child.once("exit", done)));
+        this.startSshd(this.hosts[kind], running.auth, hostKeyFile);
+        await this.waitForPort(this.hosts[kind].sshAddress, 22);
+    }
+
+    private startSshd(host: LabHost, auth: string[], hostKeyFile = host.hostKeyFile): void {
         const authorized = join(this.dir, `${host.kind}_authorized`);
-        mkdirSync(authorized, { mode: 0o755 });
+        mkdirSync(authorized, { recursive: true, mode: 0o755 });
         for (const user of ["root", this.homeUser]) writeFileSync(join(authorized, user), `${this.clientPublicKey()}\n`, { mode: 0o644 });
         const config = join(this.dir, `${host.kind}_sshd_config`);
         writeFileSync(
@@ -216,7 +239,7 @@ export class LabWorld {
             [
                 "Port 22",
                 "ListenAddress 0.0.0.0",
-                `HostKey ${host.hostKeyFile}`,
+                `HostKey ${hostKeyFile}`,
                 `PidFile ${join(this.dir, `${host.kind}_sshd.pid`)}`,
                 `AuthorizedKeysFile ${authorized}/%u`,
                 "StrictModes no",
@@ -228,7 +251,19 @@ export class LabWorld {
                 "",
             ].join("\n"),
         );
-        this.track(spawn("nsenter", ["-t", String(host.holderPid), "-m", "-n", "/usr/sbin/sshd", "-D", "-e", "-f", config], { stdio: "ignore" }));
+        const child = this.track(spawn("nsenter", ["-t", String(host.holderPid), "-m", "-n", "/usr/sbin/sshd", "-D", "-E", this.sshdLog(host.kind), "-f", config], { stdio: "ignore" }));
+        this.sshd.set(host.kind, { child, auth });
+    }
+
+    /** Where a host's sshd logs (one "Accepted ..." line per login). */
+    sshdLog(kind: HostKind): string {
+        return join(this.dir, `${kind}_sshd.log`);
+    }
+
+    /** How many logins a host's sshd accepted so far: every SSH connection a step or relay made to it. */
+    sshLogins(kind: HostKind): number {
+        const log = this.sshdLog(kind);
+        return existsSync(log) ? readFileSync(log, "utf8").split("\n").filter((line) => line.includes("Accepted ")).length : 0;
     }
 
     /** The existing server's login: a sudo user, as on a box its owner set up (per run, removed by teardown). */
@@ -297,6 +332,18 @@ export class LabWorld {
             set.push(`${key}=${value}`);
         }
         return { status: 0, stdout: `node ${node} annotated: ${set.join(" ")}\n`, stderr: "" };
+    }
+
+    /**
+     * A reboot as far as flannel cares: wireguard-go gone, the tmpfs key gone, k3s started again (a new WireGuard key).
+     * Returns why it could not, or undefined.
+     */
+    rebootFlannel(kind: HostKind): string | undefined {
+        const unit = kind === "swas" ? "k3s" : "k3s-agent";
+        const reboot = this.inHost(kind, ["bash", "-c", `kill "$(cat /run/k3s-lab/wireguard-go.pid)"; rm -f /run/flannel/wgkey; for i in $(seq 50); do ip link show flannel-wg >/dev/null 2>&1 || break; sleep 0.1; done; systemctl restart ${unit} && sleep 1`], {
+            env: this.sessionEnv(kind),
+        });
+        return reboot.status === 0 ? undefined : `could not reboot flannel on ${kind}: ${reboot.stderr}`;
     }
 
     track(child: ChildProcess): ChildProcess {
