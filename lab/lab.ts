@@ -311,7 +311,8 @@ const CHECKS: Check[] = [
             const blocking = ctx.world.inNamespace(router, ["nft", "-f", "-"], { input: block });
             expect(blocking.status === 0, `could not block the path: ${blocking.stderr}`);
             const oldKey = ctx.world.inHost("vultr", ["wg", "show", "flannel-wg", "public-key"]).stdout.trim();
-            rebootFlannel(ctx, "vultr");
+            const rebooted = ctx.world.rebootFlannel("vultr");
+            if (rebooted) throw new CheckFailed(rebooted);
             const newKey = ctx.world.inHost("vultr", ["wg", "show", "flannel-wg", "public-key"]).stdout.trim();
             expect(newKey !== oldKey && newKey !== "", "the Vultr host kept its WireGuard key");
             for (let i = 0; i < 40 && !ctx.wgDump("swas").some((p) => p[0] === newKey); i++) await sleep(250);
@@ -372,14 +373,6 @@ const CHECKS: Check[] = [
 ];
 
 export const CHECK_NAMES = CHECKS.map((c) => c.name);
-
-/** A reboot as far as flannel cares: wireguard-go gone, the tmpfs key gone, k3s started again. */
-function rebootFlannel(ctx: LabContext, kind: HostKind): void {
-    const reboot = ctx.world.inHost(kind, ["bash", "-c", 'kill "$(cat /run/k3s-lab/wireguard-go.pid)"; rm -f /run/flannel/wgkey; for i in $(seq 50); do ip link show flannel-wg >/dev/null 2>&1 || break; sleep 0.1; done; systemctl restart k3s-agent && sleep 1'], {
-        env: ctx.world.sessionEnv(kind),
-    });
-    if (reboot.status !== 0) throw new CheckFailed(`could not reboot flannel on ${kind}: ${reboot.stderr}`);
-}
 
 /** A step whose every string input (however deep) went through `rewrite`. */
 function rewriteStrings(step: LabStep, rewrite: (text: string) => string): LabStep {

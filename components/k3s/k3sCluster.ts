@@ -7,15 +7,13 @@ import * as random from "@pulumi/random";
 import { NodeAnnotations } from "../annotations/nodeAnnotations";
 import { managedAnnotations, validateNodeMetadata } from "../annotations/managedAnnotations";
 import { ClusterHost, HostProvider } from "../hosts/clusterHost";
-import { MeshNodeStatus, meshPeersFlag, meshStatusOf } from "../mesh/meshCheck";
+import { MeshNodeStatus } from "../mesh/meshCheck";
 import { clusterPortMatrix, swasRulesFor, VULTR_MAX_PEER_RULES, vultrRulesFor } from "../network/portMatrix";
 import { parseIpv4Cidr } from "../validation/addresses";
 import { requireWholeNumber } from "../validation/numbers";
 import { validateClusterName } from "../validation/names";
 import { validateClusterShape } from "./clusterValidation";
-import { toolkitCall } from "../toolkit/contract";
-import { listDigest } from "./digest";
-import { NodeAddresses, nodeAddressList } from "../network/nodeAddresses";
+import { clusterNodeAddresses, hostFirewallSteps, InstalledNode, meshCheckSteps, pruneSteps } from "./clusterSteps";
 import { K3sAgent, K3sServer } from "./k3sNode";
 import { clusterProvider } from "./kubernetesProvider";
 import { MetricsServer } from "../metrics/metricsServer";
@@ -200,13 +198,16 @@ export class K3sCluster extends pulumi.ComponentResource {
         // The host firewall: every node gets the same member list; agents install after the first server's, so a
         // server whose image ships ufw enabled (Vultr) has 6443 open before anyone joins.
         // Every node's name and addresses, servers first: what the host firewalls admit and the mesh checks expect.
-        const nodeAddresses = pulumi.all(
-            [...servers, ...agents].map((h) =>
-                pulumi.all([h.publicIp, h.privateIp]).apply(([publicIp, privateIp]): NodeAddresses => ({ name: h.name, publicIp, privateIp })),
-            ),
-        );
-        const hostFirewall =
-            args.hostFirewall === false ? undefined : this.hostFirewallStep(name, servers, nodeAddresses, apiAllowedCidrs, args.options ?? {});
+        const nodeAddresses = clusterNodeAddresses([...servers, ...agents]);
+        const firewallStep =
+            args.hostFirewall === false ? undefined : hostFirewallSteps(this, name, { servers, nodeAddresses, apiAllowedCidrs, options: args.options ?? {} });
+        const hostFirewall = firewallStep
+            ? (host: ClusterHost, role: K3sRole, prepared: pulumi.Resource) => {
+                  const step = firewallStep(host, role, prepared);
+                  this.hostFirewalls.push(step);
+                  return step;
+              }
+            : undefined;
         const serverFirewall = this.servers.map((s, i) => {
             const step = hostFirewall?.(s.host, "server", s.prepared);
             ownFirewall[i].resolve(step ?? s.prepared);
@@ -244,7 +245,7 @@ export class K3sCluster extends pulumi.ComponentResource {
         }
 
         // `settled`: the node runs what the stack says - installed, and any staged change applied by its upgrade step.
-        const installed: Array<{ host: ClusterHost; role: K3sRole; settled: pulumi.Resource; removal: pulumi.Resource }> = [
+        const installed: Array<InstalledNode & { removal: pulumi.Resource }> = [
             ...this.servers.map((s) => ({ host: s.host, role: "server" as const, settled: s.upgrade, removal: s.removal })),
             ...this.agents.map((a) => ({ host: a.host, role: "agent" as const, settled: a.upgrade, removal: a.removal })),
         ];
@@ -289,26 +290,25 @@ export class K3sCluster extends pulumi.ComponentResource {
             ),
         );
 
-        // Whenever the set of nodes changes, every node drops WireGuard peers that route nothing (left by nodes whose
-        // key changed), before the mesh is checked.
-        const membership = listDigest(installed.map(({ host }) => host.name));
-        this.prunes = installed.map(
-            ({ host, settled }) =>
-                new command.remote.Command(
-                    `${name}-${host.name}-prune`,
-                    {
-                        connection: host.connection,
-                        create: toolkitCall("prune", { "node-name": host.name }, host.sudo),
-                        triggers: [membership],
-                        addPreviousOutputInEnv: false,
-                    },
-                    { parent: this, dependsOn: [settled] },
-                ),
-        );
+        this.prunes = pruneSteps(this, name, installed);
+        // The mesh checks wait for every node settled, pruned, patched and restarted, and every firewall rule.
         this.meshStatus =
             args.verifyMesh === false
                 ? pulumi.output([])
-                : this.meshCheck(name, installed, nodeAddresses, [...[...firewallRules.values()].flat(), ...this.hostFirewalls], meshTimeoutSeconds);
+                : meshCheckSteps(
+                      this,
+                      name,
+                      installed,
+                      nodeAddresses,
+                      [
+                          ...installed.map((n) => n.settled),
+                          ...this.prunes,
+                          ...this.annotations.map((a): pulumi.Resource => a.restart ?? a.patch),
+                          ...[...firewallRules.values()].flat(),
+                          ...this.hostFirewalls,
+                      ],
+                      meshTimeoutSeconds,
+                  );
 
         // The mesh status is an output of the component, so a mesh that did not form fails `pulumi up`.
         this.registerOutputs({
@@ -318,58 +318,6 @@ export class K3sCluster extends pulumi.ComponentResource {
             k3sVersion: this.k3sVersion,
             meshStatus: this.meshStatus,
         });
-    }
-
-    /**
-     * One mesh-check step per node once every node is installed, patched and restarted, told its peers' addresses;
-     * re-run whenever the set of nodes or their addresses change. The host decides: a mesh that did not form fails
-     * the step in words, and the next `pulumi up` checks again.
-     */
-    private meshCheck(
-        name: string,
-        installed: ReadonlyArray<{ host: ClusterHost; role: K3sRole; settled: pulumi.Resource }>,
-        expected: pulumi.Output<NodeAddresses[]>,
-        firewallRules: pulumi.Resource[],
-        timeoutSeconds: number,
-    ): pulumi.Output<MeshNodeStatus[]> {
-        // One local no-op waits for everything the check needs: every node settled, pruned, patched and restarted, every
-        // firewall rule. Each check then depends on it alone; depending on all of that from every node would make the
-        // dependency lists grow with the square of the cluster (450,000 edges at 300 nodes).
-        const settled = new command.local.Command(
-            `${name}-mesh-ready`,
-            { create: "true" },
-            {
-                parent: this,
-                dependsOn: [
-                    ...installed.map((n) => n.settled),
-                    ...this.prunes,
-                    ...this.annotations.map((a): pulumi.Resource => a.restart ?? a.patch),
-                    ...firewallRules,
-                ],
-            },
-        );
-        const topology = expected.apply((nodes) => listDigest(nodes.map((n) => `${n.name}=${n.publicIp}/${n.privateIp}`)));
-        const reports = installed.map(({ host, role }) => {
-            const check = new command.remote.Command(
-                `${name}-${host.name}-mesh-check`,
-                {
-                    connection: host.connection,
-                    create: expected.apply((nodes) =>
-                        toolkitCall(
-                            "mesh-check",
-                            { "node-name": host.name, role, peers: meshPeersFlag(host.name, nodes), "mesh-timeout": timeoutSeconds },
-                            host.sudo,
-                        ),
-                    ),
-                    triggers: [topology],
-                    addPreviousOutputInEnv: false,
-                },
-                { parent: this, dependsOn: [settled] },
-            );
-            return check.stdout.apply((stdout) => meshStatusOf(host.name, stdout));
-        });
-        // The verdict is the step's own (a mesh that did not form fails it); this only reports what each node saw.
-        return pulumi.all(reports);
     }
 
     /** Said in every preview (not only in the offline plan): which k3s ports anyone on the internet can reach. */
@@ -410,50 +358,6 @@ export class K3sCluster extends pulumi.ComponentResource {
                 );
             }
         }
-    }
-
-    /**
-     * Returns a function that registers one node's host firewall step: `k3smc v1 firewall` with every member's
-     * addresses, the servers, the API CIDRs and the cluster CIDRs. Re-run whenever any of them changes (a node that
-     * left loses access at the next `pulumi up`).
-     */
-    private hostFirewallStep(
-        name: string,
-        servers: readonly ClusterHost[],
-        nodeAddresses: pulumi.Output<NodeAddresses[]>,
-        apiAllowedCidrs: ReadonlyArray<{ address: string; prefix: number }>,
-        options: K3sOptions,
-    ): (host: ClusterHost, role: K3sRole, prepared: pulumi.Resource) => command.remote.Command {
-        const members = nodeAddresses.apply(nodeAddressList);
-        const extra = options.extraConfig ?? {};
-        const cidr = (key: string, fallback: string) => (typeof extra[key] === "string" ? (extra[key] as string) : fallback);
-        const clusterCidrs = `${cidr("cluster-cidr", "10.42.0.0/16")},${cidr("service-cidr", "10.43.0.0/16")}`;
-        return (host, role, prepared) => {
-            const step = new command.remote.Command(
-                `${name}-${host.name}-host-firewall`,
-                {
-                    connection: host.connection,
-                    create: members.apply((list) =>
-                        toolkitCall(
-                            "firewall",
-                            {
-                                "node-name": host.name,
-                                role,
-                                members: list,
-                                servers: servers.map((h) => h.name).join(","),
-                                "api-allowed": apiAllowedCidrs.map((c) => `${c.address}/${c.prefix}`).join(","),
-                                "cluster-cidrs": clusterCidrs,
-                            },
-                            host.sudo,
-                        ),
-                    ),
-                    addPreviousOutputInEnv: false,
-                },
-                { parent: this, dependsOn: [prepared] },
-            );
-            this.hostFirewalls.push(step);
-            return step;
-        };
     }
 
     /** Opens the port matrix in each host's cloud firewall; returns the rules per host so installs can wait for them. */
