@@ -50,24 +50,30 @@ export function sdkFloor(evaluation: Evaluation, variant?: string): SdkFloor {
 export type HostScriptEdit = "comment" | "code";
 
 /**
- * Runs `use` on a temporary copy of the program whose every host script (components/toolkit/host) carries `edit`,
- * then removes the copy. The copy shares this checkout's node_modules.
+ * A temporary copy of the program (components, stacks, bench, lab and the package files, sharing this checkout's
+ * node_modules) whose every host script (components/toolkit/host) carries `edit`. `remove()` deletes it.
  */
-export function withEditedHostScripts<T>(edit: HostScriptEdit, use: (root: string) => T): T {
+export function editedHostScriptsCopy(edit: HostScriptEdit): { root: string; remove: () => void } {
     const copy = mkdtempSync(join(tmpdir(), "k3smc-edit-"));
+    for (const entry of ["components", "stacks", "bench", "lab", "package.json", "tsconfig.json"]) {
+        cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+    }
+    symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
+    const host = join(copy, "components", "toolkit", "host");
+    const files = [...readdirSync(host).filter((f) => f.endsWith(".sh")), ...readdirSync(join(host, "verbs")).map((f) => join("verbs", f))];
+    for (const file of files) {
+        const path = join(host, file);
+        writeFileSync(path, `${readFileSync(path, "utf8")}${edit === "comment" ? "# a harmless comment\n" : ": harmless code\n"}`);
+    }
+    return { root: copy, remove: () => rmSync(copy, { recursive: true, force: true }) };
+}
+
+/** Runs `use` on such a copy, then removes it. */
+export function withEditedHostScripts<T>(edit: HostScriptEdit, use: (root: string) => T): T {
+    const copy = editedHostScriptsCopy(edit);
     try {
-        for (const entry of ["components", "stacks", "bench", "package.json", "tsconfig.json"]) {
-            cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
-        }
-        symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
-        const host = join(copy, "components", "toolkit", "host");
-        const files = [...readdirSync(host).filter((f) => f.endsWith(".sh")), ...readdirSync(join(host, "verbs")).map((f) => join("verbs", f))];
-        for (const file of files) {
-            const path = join(host, file);
-            writeFileSync(path, `${readFileSync(path, "utf8")}${edit === "comment" ? "# a harmless comment\n" : ": harmless code\n"}`);
-        }
-        return use(copy);
+        return use(copy.root);
     } finally {
-        rmSync(copy, { recursive: true, force: true });
+        copy.remove();
     }
 }

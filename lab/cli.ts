@@ -1,27 +1,40 @@
-// `npm run lab [-- --break node-external-ip|host-key] [--only check,...] [--quiet]`: builds the namespace lab, runs
-// our registered steps in it over real SSH, prints one line per check (`ok <name>` or `FAIL <name>: <why>`) and a
-// summary, and removes everything it made. Exit status 0 only when every check is ok. Needs root (namespaces).
-import { BREAKS, CHECK_NAMES, LabBreak, runLab } from "./lab";
+// `npm run lab [-- --break node-external-ip|host-key|agent-token] [--only check,...] [--quiet]`: builds the namespace
+// lab, runs our registered steps in it over real SSH, prints one line per check (`ok <name>` or `FAIL <name>: <why>`)
+// and a summary, and removes everything it made. Exit status 0 only when every check is ok. Needs root (namespaces).
+//
+// `npm run lab -- --engine [--break <engine check>]... [--only ...]`: the same hosts, with our program run by the real
+// Pulumi engine (engine/build.sh builds it first).
+import { BREAKS, CHECK_NAMES, CheckResult, LabBreak, runLab } from "./lab";
+import { locateEngine } from "./engine/engine";
+import { ENGINE_BREAKS, ENGINE_CHECK_NAMES, EngineCheck, runEngineLab } from "./engine/engineLab";
 
 function usage(message: string): never {
-    console.error(`${message}\nusage: npm run lab -- [--break ${Object.keys(BREAKS).join("|")}]... [--only ${CHECK_NAMES.join(",")}] [--quiet]`);
+    console.error(
+        `${message}\nusage: npm run lab -- [--break ${Object.keys(BREAKS).join("|")}]... [--only ${CHECK_NAMES.join(",")}] [--quiet]\n` +
+            `       npm run lab -- --engine [--break ${ENGINE_CHECK_NAMES.join("|")}]... [--only ${ENGINE_CHECK_NAMES.join(",")}] [--quiet]`,
+    );
     process.exit(2);
 }
 
 async function main(): Promise<void> {
     const args = process.argv.slice(2);
-    const breaks: LabBreak[] = [];
+    if (args.includes("--help") || args.includes("-h")) usage("The namespace lab: real SSH, NAT, WireGuard and firewalls on this machine; k3s and the clouds stood in.");
+    const engine = args.includes("--engine");
+    const breakNames: readonly string[] = engine ? ENGINE_CHECK_NAMES : Object.keys(BREAKS);
+    const checkNames: readonly string[] = engine ? ENGINE_CHECK_NAMES : CHECK_NAMES;
+    const breaks: string[] = [];
     let only: string[] | undefined;
     let quiet = false;
     for (let i = 0; i < args.length; i++) {
         const arg = args[i];
+        if (arg === "--engine") continue;
         if (arg === "--break") {
             const name = args[++i];
-            if (!(name in BREAKS)) usage(`unknown --break '${name ?? ""}'`);
-            breaks.push(name as LabBreak);
+            if (!breakNames.includes(name)) usage(`unknown --break '${name ?? ""}'`);
+            breaks.push(name);
         } else if (arg === "--only") {
             only = (args[++i] ?? "").split(",").filter(Boolean);
-            const unknown = only.filter((name) => !CHECK_NAMES.includes(name));
+            const unknown = only.filter((name) => !checkNames.includes(name));
             if (unknown.length > 0 || only.length === 0) usage(`unknown check(s) in --only: ${unknown.join(", ") || "(none given)"}`);
         } else if (arg === "--quiet") {
             quiet = true;
@@ -31,10 +44,19 @@ async function main(): Promise<void> {
     }
     if (process.getuid?.() !== 0) usage("the lab needs root: it creates network and mount namespaces, a user and an sshd per host");
     const started = Date.now();
-    const results = await runLab({ breaks, only, progress: quiet ? undefined : (line) => console.error(`# ${line}`) });
+    const progress = quiet ? undefined : (line: string) => console.error(`# ${line}`);
+    let results: CheckResult[];
+    if (engine) {
+        const located = locateEngine();
+        if ("missing" in located) usage(`the engine is not built: ${located.missing}`);
+        for (const name of breaks) progress?.(`--break ${name}: ${ENGINE_BREAKS[name as EngineCheck]}`);
+        results = await runEngineLab({ engine: located, breaks: breaks as EngineCheck[], only, progress });
+    } else {
+        results = await runLab({ breaks: breaks as LabBreak[], only, progress });
+    }
     for (const result of results) console.log(result.ok ? `ok ${result.name}` : `FAIL ${result.name}: ${result.detail}`);
     const failed = results.filter((r) => !r.ok).length;
-    console.log(`lab: ${results.length - failed} ok, ${failed} failed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`${engine ? "engine lab" : "lab"}: ${results.length - failed} ok, ${failed} failed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     process.exitCode = failed === 0 ? 0 : 1;
 }
 

@@ -48,11 +48,22 @@ setting() { sed -n "s/^$1: *//p" "$config" | head -n 1 | tr -d "'\""; }
 name=$(setting node-name)
 if grep -q '^flannel-backend:' "$config"; then
     # A server: its CA (made at first start, as k3s does) and the agent token it admits, where agents "connect".
+    # k3s makes two self-signed CAs at first start (pkg/daemons/control/deps/deps.go): server-ca signs serving
+    # certificates, client-ca signs client certificates, among them the admin's (CN system:admin, O system:masters)
+    # that /etc/rancher/k3s/k3s.yaml carries with the server CA, pointing at https://127.0.0.1:6443, every name
+    # "default" (the kubeconfig k3s writes).
     tls=$K3SMC_ROOT/var/lib/rancher/k3s/server/tls
-    if [ ! -s "$tls/server-ca.crt" ]; then
-        mkdir -p "$tls"
-        openssl ecparam -name prime256v1 -genkey -noout -out "$tls/server-ca.key" 2>/dev/null
-        openssl req -x509 -new -key "$tls/server-ca.key" -subj "/CN=k3s-server-ca@lab" -days 3650 -out "$tls/server-ca.crt" 2>/dev/null
+    mkdir -p "$tls"
+    for ca in server-ca client-ca; do
+        if [ ! -s "$tls/$ca.crt" ]; then
+            openssl ecparam -name prime256v1 -genkey -noout -out "$tls/$ca.key" 2>/dev/null
+            openssl req -x509 -new -key "$tls/$ca.key" -subj "/CN=k3s-$ca@lab" -days 3650 -out "$tls/$ca.crt" 2>/dev/null
+        fi
+    done
+    if [ ! -s "$tls/client-admin.crt" ]; then
+        openssl ecparam -name prime256v1 -genkey -noout -out "$tls/client-admin.key" 2>/dev/null
+        openssl req -new -key "$tls/client-admin.key" -subj "/O=system:masters/CN=system:admin" 2>/dev/null |
+            openssl x509 -req -CA "$tls/client-ca.crt" -CAkey "$tls/client-ca.key" -set_serial 1 -days 365 -out "$tls/client-admin.crt" 2>/dev/null
     fi
     cp "$tls/server-ca.crt" "$api/server-ca.crt"
     if [ -s "$K3SMC_ROOT/etc/rancher/k3s/agent-token" ]; then
@@ -104,7 +115,28 @@ subnet=$(cat "$api/subnets/$name")
 printf '%s %s %s\n' "$public" "$(wg pubkey </run/flannel/wgkey)" "$subnet" >"$api/leases/$name.new"
 mv "$api/leases/$name.new" "$api/leases/$name"
 if [ -f "$api/flannel-external-ip" ] && grep -q '^flannel-backend:' "$config"; then
-    printf 'apiVersion: v1\nkind: Config\nclusters: []\n# lab stand-in kubeconfig of %s\n' "$name" >"$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml"
+    b64() { base64 -w0 <"$1"; }
+    cat >"$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml" <<EOF
+apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: $(b64 "$tls/server-ca.crt")
+    server: https://127.0.0.1:6443
+  name: default
+contexts:
+- context:
+    cluster: default
+    user: default
+  name: default
+current-context: default
+kind: Config
+preferences: {}
+users:
+- name: default
+  user:
+    client-certificate-data: $(b64 "$tls/client-admin.crt")
+    client-key-data: $(b64 "$tls/client-admin.key")
+EOF
 fi
 ready True
 echo "k3s stand-in: $name advertises $public (node-external-ip '${external}', NIC $nic), subnet $subnet"
