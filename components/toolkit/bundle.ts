@@ -78,6 +78,7 @@ export function buildToolkit(read?: (file: string) => string): ToolkitBundle {
         `# k3s-multicloud host toolkit ${id}. Generated from components/toolkit/host in the k3s-multicloud package.`,
         `K3SMC_TOOLKIT_ID=${id}`,
         `K3SMC_CONTRACTS="${SUPPORTED_CONTRACTS.join(" ")}"`,
+        `TOOLKIT_HOME=${TOOLKIT_HOME}`,
         body,
     ].join("\n");
     return {

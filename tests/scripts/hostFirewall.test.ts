@@ -117,8 +117,8 @@ describe("host firewall (real nftables in network namespaces: a node, a member, 
         assert.deepEqual(reachable(NS.member, NODE_TO_MEMBER), ["6443/tcp", "10250/tcp", "2222/tcp", "51820/udp"], "etcd stays closed to a non-server member");
         assert.deepEqual(reachable(NS.stranger, NODE_TO_STRANGER), ["2222/tcp"]);
         // Loaded at boot too, before k3s, from the file it wrote.
-        assert.match(box.read("etc/systemd/system/k3s-multicloud-firewall.service"), /^ExecStart=\/usr\/sbin\/nft -f \/etc\/k3s-multicloud\/firewall\.nft$/m);
-        assert.deepEqual(box.calls(), ["systemctl daemon-reload", "systemctl enable k3s-multicloud-firewall.service"]);
+        assert.match(box.read("etc/systemd/system/multicloud-k3s-firewall.service"), /^ExecStart=\/usr\/sbin\/nft -f \/etc\/k3s-multicloud\/firewall\.nft$/m);
+        assert.deepEqual(box.calls(), ["systemctl daemon-reload", "systemctl enable multicloud-k3s-firewall.service"]);
         // Run again: the table is replaced, not doubled.
         assert.equal(box.run(firewall(""), { netns: NS.node }).status, 0);
         const tables = execFileSync("ip", ["netns", "exec", NS.node, "nft", "list", "tables"], { encoding: "utf8" });

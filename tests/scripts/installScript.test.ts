@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { renderNodeSteps, NodeStepsInput } from "../../components/k3s/nodeSteps";
 import { ScriptSandbox } from "../harness/scriptSandbox";
@@ -234,19 +234,97 @@ describe("uninstall script", () => {
     beforeEach(() => (box = new ScriptSandbox()));
     afterEach(() => box.cleanup());
 
-    it("runs the uninstaller the install left, for the node's role", () => {
+    /** What this project and k3s put on a host, as still found there. */
+    const left = () =>
+        [
+            "usr/local/bin/k3s",
+            "usr/local/bin/kubectl",
+            "etc/rancher/k3s/config.yaml",
+            "etc/rancher/k3s/cluster-token",
+            "etc/rancher/k3s/agent-token",
+            "etc/systemd/system/k3s.service",
+            "etc/systemd/system/k3s-agent.service",
+            "etc/systemd/system/multicloud-k3s-firewall.service",
+            "etc/systemd/system/k3s-multicloud-firewall.service",
+            "etc/k3s-multicloud/firewall.nft",
+            "var/lib/k3s-multicloud",
+            "opt/k3s-multicloud",
+        ].filter((path) => existsSync(join(box.root, path)));
+    const FIREWALL_UNIT = "[Unit]\nDescription=k3s-multicloud: k3s ports open to cluster members only\n";
+
+    it("runs k3s' uninstaller for the node's role, and removes the firewall unit, the staged change, the tokens and the toolkit", () => {
+        assert.equal(box.run(serverSteps().install, { stdin: `${TOKEN}\nagent-token-1\n` }).status, 0);
+        box.plant("etc/systemd/system/multicloud-k3s-firewall.service", FIREWALL_UNIT);
+        box.plant("etc/k3s-multicloud/firewall.nft", "table inet k3s_multicloud {}\n");
+        box.plant("var/lib/k3s-multicloud/next/cluster-token", `${TOKEN}\n`);
+        assert.deepEqual(left(), [
+            "usr/local/bin/k3s",
+            "usr/local/bin/kubectl",
+            "etc/rancher/k3s/config.yaml",
+            "etc/rancher/k3s/cluster-token",
+            "etc/rancher/k3s/agent-token",
+            "etc/systemd/system/k3s.service",
+            "etc/systemd/system/multicloud-k3s-firewall.service",
+            "etc/k3s-multicloud/firewall.nft",
+            "var/lib/k3s-multicloud",
+            "opt/k3s-multicloud",
+        ]);
+        box.clearCalls();
+        const run = box.run(serverSteps().uninstall);
+        assert.equal(run.status, 0, run.stderr);
+        assert.deepEqual(box.calls(), [
+            "systemctl disable --now multicloud-k3s-firewall.service",
+            "systemctl daemon-reload",
+            "k3s-uninstall.sh ran",
+            "k3s-killall.sh ran",
+            "systemctl stop k3s.service",
+            "systemctl disable k3s",
+        ]);
+        assert.equal(
+            run.stdout,
+            [
+                "k3s-multicloud [sh-server] uninstalling k3s (server)",
+                "k3s-multicloud [sh-server] k3s removed, with its configuration and tokens",
+                "k3s-multicloud [sh-server] removed the host firewall (unit, nftables table, ufw rules), the staged files and the toolkit: nothing of k3s-multicloud is left",
+                "",
+            ].join("\n"),
+        );
+        assert.deepEqual(left(), []);
+    });
+
+    it("a host set up by release 0.3.0 (firewall unit k3s-multicloud-firewall.service) is uninstalled completely: the old unit goes first", () => {
         assert.equal(box.run(agentSteps().install, { stdin: `${TOKEN}\n` }).status, 0);
+        box.plant("etc/systemd/system/k3s-multicloud-firewall.service", FIREWALL_UNIT);
         box.clearCalls();
         const run = box.run(agentSteps().uninstall);
         assert.equal(run.status, 0, run.stderr);
-        assert.deepEqual(box.calls(), ["k3s-agent-uninstall.sh ran"]);
-        assert.equal(run.stdout, "k3s-multicloud [tokyo-1] uninstalling k3s (agent)\nk3s-multicloud [tokyo-1] k3s removed\n");
+        assert.equal(box.calls()[0], "systemctl disable --now k3s-multicloud-firewall.service");
+        assert.deepEqual(left(), []);
     });
 
-    it("succeeds when k3s is already gone", () => {
+    it("k3s' uninstaller stopping early (another k3s*.service unit on the host) fails the removal in words, and keeps the toolkit for the next attempt", () => {
+        assert.equal(box.run(agentSteps().install, { stdin: `${TOKEN}\n` }).status, 0);
+        box.plant("etc/systemd/system/k3s-backup.service", "[Unit]\nDescription=someone's own unit\n");
+        const run = box.run(agentSteps().uninstall);
+        assert.equal(run.status, 1);
+        assert.equal(
+            run.stderr,
+            "k3s-multicloud [tokyo-1] ERROR: k3s is still installed after its uninstaller ran: /usr/local/bin/k3s /etc/rancher/k3s (tokens) remain. " +
+                "Its uninstaller stops early while other k3s*.service units exist (k3s-backup.service): remove them, then run 'pulumi up' (or 'pulumi destroy') again.\n",
+        );
+        assert.deepEqual(left(), ["usr/local/bin/k3s", "usr/local/bin/kubectl", "etc/rancher/k3s/config.yaml", "etc/rancher/k3s/cluster-token", "opt/k3s-multicloud"]);
+    });
+
+    it("succeeds when k3s is already gone, and still removes what this project left", () => {
+        box.plant("etc/k3s-multicloud/firewall.nft", "table inet k3s_multicloud {}\n");
         const run = box.run(serverSteps().uninstall);
         assert.equal(run.status, 0, run.stderr);
-        assert.equal(run.stdout, "k3s-multicloud [sh-server] k3s (server) is not installed: nothing to uninstall\n");
+        assert.equal(
+            run.stdout,
+            "k3s-multicloud [sh-server] k3s (server) is not installed: nothing to uninstall\n" +
+                "k3s-multicloud [sh-server] removed the host firewall (unit, nftables table, ufw rules), the staged files and the toolkit: nothing of k3s-multicloud is left\n",
+        );
+        assert.deepEqual(left(), []);
     });
 });
 

@@ -180,8 +180,12 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
                 lab.box.clearCalls();
                 const removed = runLocally(steps.serverRemoval);
                 assert.equal(removed.status, 0, removed.stderr);
-                assert.deepEqual(lab.box.calls(), ["k3s-uninstall.sh ran"]);
+                assert.deepEqual(
+                    lab.box.calls().filter((c) => !c.startsWith("systemctl")),
+                    ["k3s-uninstall.sh ran", "k3s-killall.sh ran"],
+                );
                 assert.match(removed.stdout, /k3s-multicloud \[lab-1\] node lab-1 removed\n$/);
+                assert.equal(existsSync(join(lab.box.root, "usr/local/bin/k3s")), false);
             });
 
             it("a version change: install stages it, the upgrade step drains through the server, applies and uncordons", async () => {
@@ -274,7 +278,13 @@ describe("the relay pins host keys the way OpenSSH writes them (real sshd on por
         assert.equal(steps.serverRemoval.env.K3SMC_NODE_HOST_KEY, lab.sshd.hostPublicKey());
         const removed = relay(steps.serverRemoval);
         assert.equal(removed.status, 0, removed.stderr);
-        assert.equal(removed.stdout, "k3s-multicloud [lab-1] k3s (server) is not installed: nothing to uninstall\nk3s-multicloud [lab-1] node lab-1 removed\n");
+        assert.equal(
+            removed.stdout,
+            "k3s-multicloud [lab-1] k3s (server) is not installed: nothing to uninstall\n" +
+                "k3s-multicloud [lab-1] removed the host firewall (unit, nftables table, ufw rules), the staged files and the toolkit: nothing of k3s-multicloud is left\n" +
+                "k3s-multicloud [lab-1] node lab-1 removed\n",
+        );
+        lab.box.deliver();
     });
 
     it("fails with words when the pinned key is not the server's", async () => {
@@ -300,12 +310,16 @@ describe("steps stored by an earlier release still run with this release's toolk
     this.timeout(120_000);
     const lab = sandboxWithSshd();
 
-    for (const release of ["0.2.0"]) {
-        it(`release ${release}'s stored removal of an agent drains it through the server and uninstalls it`, async () => {
+    // 0.3.0 stores the same texts as 0.2.0 (captured again for 0.3.0: identical), and both set up the host firewall's
+    // boot unit under a k3s* name that made k3s' uninstaller stop early; a host upgraded since runs this toolkit.
+    for (const release of ["0.2.0", "0.3.0"]) {
+        it(`release ${release}'s stored removal of an agent drains it through the server and uninstalls it completely`, async () => {
             const stored = JSON.parse(readFileSync(join(__dirname, "..", "upgrade", `stored-steps-${release}.json`), "utf8"));
             const removal = stored["lab-2-k3s-removal"] as { delete: string; environment: Record<string, string> };
             const steps = await registeredSteps("root", lab.sshd);
             assert.equal(lab.sshd.run("root", steps.agentInstall, steps.agentStdin).status, 0, "the agent runs k3s");
+            lab.box.plant("etc/systemd/system/k3s-multicloud-firewall.service", "[Unit]\nDescription=k3s-multicloud: k3s ports open to cluster members only\n");
+            lab.box.plant("etc/k3s-multicloud/firewall.nft", "table inet k3s_multicloud {}\n");
             lab.box.clearCalls();
             // Its delete runs with the inputs stored back then; only the connections (secret) come from this test.
             const host = { HOST: "127.0.0.1", PORT: String(lab.sshd.port), USER: "root", KEY: readFileSync(lab.sshd.clientKey, "utf8"), PASSWORD: "", HOST_KEY: "" };
@@ -317,9 +331,17 @@ describe("steps stored by an earlier release still run with this release's toolk
             assert.deepEqual(callsOf(lab.box), [
                 "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml drain --ignore-daemonsets --delete-emptydir-data --force --timeout=120s -- lab-2",
                 "k3s kubectl --kubeconfig <root>/etc/rancher/k3s/k3s.yaml delete node --ignore-not-found -- lab-2",
+                "systemctl disable --now k3s-multicloud-firewall.service",
+                "systemctl daemon-reload",
                 "k3s-agent-uninstall.sh ran",
+                "k3s-killall.sh ran",
+                "systemctl stop k3s-agent.service",
+                "systemctl disable k3s-agent",
             ]);
             assert.match(run.stdout, /k3s-multicloud \[lab-2\] node lab-2 removed\n$/);
+            const left = ["usr/local/bin/k3s", "etc/rancher/k3s", "etc/systemd/system/k3s-multicloud-firewall.service", "etc/k3s-multicloud", "opt/k3s-multicloud"];
+            assert.deepEqual(left.filter((path) => existsSync(join(lab.box.root, path))), []);
+            lab.box.deliver();
         });
     }
 });

@@ -65,6 +65,46 @@ current_fingerprint() {
     { printf '%s\n' "$version"; cat "$K3S_CONFIG_DIR/config.yaml"; } | sha256sum | awk '{ print $1 }'
 }
 
+# The oneshot unit that loads the host firewall's table at boot. Its name must not start with "k3s": k3s' uninstall
+# script stops early - keeping its binary, its data and the tokens in /etc/rancher/k3s - while any other
+# /etc/systemd/system/k3s*.service exists, and k3s-killall.sh stops every such unit. Releases up to 0.3.0 called it
+# k3s-multicloud-firewall.service, which tripped both; retire_old_firewall_unit moves a host off that name.
+FIREWALL_UNIT=multicloud-k3s-firewall.service
+OLD_FIREWALL_UNIT=k3s-multicloud-firewall.service
+FIREWALL_RULES="$K3SMC_ROOT/etc/k3s-multicloud/firewall.nft"
+# The host firewall's nftables table, and the comment on every ufw rule it adds (what the uninstall removes).
+NFT_TABLE=k3s_multicloud
+UFW_COMMENT=k3s-multicloud
+
+# Writes (or keeps) the unit that loads $FIREWALL_RULES at boot, before k3s starts, and enables it.
+install_firewall_unit() {
+    local unit="$K3SMC_ROOT/etc/systemd/system/$FIREWALL_UNIT"
+    mkdir -p "$(dirname "$unit")"
+    if printf '%s\n' "[Unit]" "Description=k3s-multicloud: k3s ports open to cluster members only" \
+        "Before=k3s.service k3s-agent.service" "After=network-pre.target" "" \
+        "[Service]" "Type=oneshot" "ExecStart=/usr/sbin/nft -f /etc/k3s-multicloud/firewall.nft" "RemainAfterExit=yes" "" \
+        "[Install]" "WantedBy=multi-user.target" | write_if_changed "$unit" 0644; then
+        systemctl daemon-reload
+        systemctl enable "$FIREWALL_UNIT" >/dev/null 2>&1
+    fi
+}
+
+# A host set up by release 0.3.0 or earlier carries the firewall unit under its old name: disable and remove it, and
+# (where the table's file is there) install the unit under the new name, so the table still loads at boot.
+retire_old_firewall_unit() {
+    local old="$K3SMC_ROOT/etc/systemd/system/$OLD_FIREWALL_UNIT"
+    [ -e "$old" ] || return 0
+    systemctl disable "$OLD_FIREWALL_UNIT" >/dev/null 2>&1 || :
+    rm -f "$old"
+    systemctl daemon-reload
+    if [ -f "$FIREWALL_RULES" ]; then
+        install_firewall_unit
+        log "renamed the host firewall's unit $OLD_FIREWALL_UNIT to $FIREWALL_UNIT (a k3s* name made k3s' uninstaller keep k3s)"
+    else
+        log "removed the unit $OLD_FIREWALL_UNIT (a k3s* name made k3s' uninstaller keep k3s)"
+    fi
+}
+
 UPSTREAM_INSTALLER_URL=https://get.k3s.io
 CHINA_INSTALLER_URL=https://rancher-mirror.rancher.cn/k3s/k3s-install.sh
 # Where the install step stages a change for a node that already runs k3s; the upgrade step applies it after the

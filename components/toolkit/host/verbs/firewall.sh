@@ -12,9 +12,6 @@
 # --servers (names of the server nodes), --api-allowed (CIDRs that may reach 6443 besides the members, comma
 # separated; 0.0.0.0/0 for anyone), --cluster-cidrs (pod and service CIDRs, comma separated).
 
-NFT_TABLE=k3s_multicloud
-UFW_COMMENT=k3s-multicloud
-
 require_root
 members=${K3SMC_MEMBERS:-}
 [ -n "$members" ] || die "--members is missing"
@@ -67,21 +64,13 @@ if ! command -v nft >/dev/null 2>&1; then
 fi
 # The table lives in a file that a oneshot unit loads at boot, before k3s starts: nftables rules do not survive a
 # reboot by themselves.
-rules_dir="$K3SMC_ROOT/etc/k3s-multicloud"
-mkdir -p "$rules_dir"
-printf '%s\n' "$rules" | write_if_changed "$rules_dir/firewall.nft" 0600 || true
-if ! error=$(nft -f "$rules_dir/firewall.nft" 2>&1); then
+mkdir -p "$(dirname "$FIREWALL_RULES")"
+printf '%s\n' "$rules" | write_if_changed "$FIREWALL_RULES" 0600 || true
+if ! error=$(nft -f "$FIREWALL_RULES" 2>&1); then
     die "nftables refused the k3s-multicloud table: $error"
 fi
-unit="$K3SMC_ROOT/etc/systemd/system/k3s-multicloud-firewall.service"
-mkdir -p "$(dirname "$unit")"
-if printf '%s\n' "[Unit]" "Description=k3s-multicloud: k3s ports open to cluster members only" \
-    "Before=k3s.service k3s-agent.service" "After=network-pre.target" "" \
-    "[Service]" "Type=oneshot" "ExecStart=/usr/sbin/nft -f /etc/k3s-multicloud/firewall.nft" "RemainAfterExit=yes" "" \
-    "[Install]" "WantedBy=multi-user.target" | write_if_changed "$unit" 0644; then
-    systemctl daemon-reload
-    systemctl enable k3s-multicloud-firewall.service >/dev/null 2>&1
-fi
+retire_old_firewall_unit
+install_firewall_unit
 log "nftables: k3s ports open to $(printf '%s' "$member_ips" | tr ',' '\n' | grep -vc '^127\.255\.255\.254$') member addresses${K3SMC_API_ALLOWED:+, 6443 also to $K3SMC_API_ALLOWED}; everyone else dropped"
 
 if command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q '^Status: active'; then

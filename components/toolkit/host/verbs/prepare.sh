@@ -158,6 +158,9 @@ if [ -n "${K3SMC_PREVIOUS_BOOT_ID:-}" ] && [ "$K3SMC_PREVIOUS_BOOT_ID" != none ]
     exit 0
 fi
 wait_for_cloud_init
+# Runs on every library upgrade (the prepare step delivers the toolkit): hosts set up by 0.3.0 move off the old unit
+# name here, before a removal would need k3s' uninstaller to run through.
+retire_old_firewall_unit
 ensure_packages
 if ! probe_wireguard; then
     if [ "$K3SMC_KERNEL_POLICY" = upgrade ]; then
