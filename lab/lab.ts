@@ -15,6 +15,8 @@ export const BREAKS = {
     "host-key": "a wrong host key pinned for the existing server",
     /** Gives the agents the server token, as releases before 0.2.1 did. */
     "agent-token": "the agents given the server token (short format) instead of the agent token",
+    /** Removes the public address the toolkit bound on the NAT'd server's lo, as releases before 0.4.0 left it. */
+    "public-address": "the SWAS host's public address not bound locally (as before 0.4.0)",
 } as const;
 export type LabBreak = keyof typeof BREAKS;
 
@@ -54,6 +56,7 @@ class LabContext {
         readonly world: LabWorld,
         readonly steps: LabStep[],
         readonly progress: (line: string) => void,
+        readonly breaks: ReadonlySet<LabBreak> = new Set(),
     ) {
         this.runner = new StepRunner(world);
         this.probe = new PortProbe(world, [LAB_ADDRESSES.stranger, LAB_ADDRESSES.swasPublic, LAB_ADDRESSES.vultr, LAB_ADDRESSES.homePublic]);
@@ -255,6 +258,27 @@ const CHECKS: Check[] = [
         },
     },
     {
+        name: "api-from-pods-behind-nat",
+        async run(ctx) {
+            // A pod on the NAT'd server reaches the `kubernetes` Service (10.43.0.1:443), which kube-proxy sends to the
+            // endpoint k3s advertises: node-external-ip, the public address (k3s pkg/cli/server: advertise-address
+            // defaults to it). The SWAS router does not hairpin, so this works only if the address is local.
+            await ctx.probe.start();
+            const config = readFileSync(`${ctx.world.hosts.swas.root}/etc/rancher/k3s/config.yaml`, "utf8");
+            const advertised = /^node-external-ip: (\S+)$/m.exec(config)?.[1];
+            expect(advertised === LAB_ADDRESSES.swasPublic, `the server advertises '${advertised}', not its public address`);
+            if (ctx.breaks.has("public-address")) ctx.world.inHost("swas", ["ip", "address", "del", `${advertised}/32`, "dev", "lo"]);
+            const pod = ctx.world.addPod("swas", "swaspod", "10.42.0.10", "10.42.0.1");
+            const kubeProxy = `table ip lab_kube_proxy {\n    chain pre {\n        type nat hook prerouting priority dstnat;\n        ip daddr 10.43.0.1 tcp dport 443 dnat to ${advertised}:6443\n    }\n}\n`;
+            const loaded = ctx.world.inHost("swas", ["nft", "-f", "-"], { input: kubeProxy });
+            expect(loaded.status === 0, `could not load the Service's DNAT: ${loaded.stderr}`);
+            const script = `const s = require("node:net").connect({ host: "10.43.0.1", port: 443, timeout: 3000 }); s.on("data", (d) => { console.log(String(d)); s.destroy(); }); s.on("timeout", () => { console.log("timeout"); s.destroy(); }); s.on("error", (e) => console.log(e.code));`;
+            const reached = ctx.world.inNamespace(pod, [process.execPath, "-e", script], { timeout: 10_000 }).stdout.trim();
+            expect(reached === "hi", `a pod on the SWAS host got '${reached}' from 10.43.0.1:443 (-> ${advertised}:6443): the NAT does not hairpin and the address is not local`);
+            return `a pod on the NAT'd server reaches 10.43.0.1:443 -> ${advertised}:6443 (bound on its lo), though the NAT does not hairpin`;
+        },
+    },
+    {
         name: "nat-handshake-public",
         async run(ctx) {
             const advertised = advertisedBySwas(ctx);
@@ -439,7 +463,7 @@ export async function runLab(options: LabOptions = {}): Promise<CheckResult[]> {
         const swasPassword = steps.find((s) => s.name === `lab-${LAB_NODES.swas}-prepare`)?.inputs.connection.password as string;
         await world.build(swasPassword);
         progress(`lab ${world.id}: namespaces up; running ${steps.length} steps`);
-        const ctx = new LabContext(world, steps, progress);
+        const ctx = new LabContext(world, steps, progress, breaks);
         ctx.createAll();
         const results: CheckResult[] = [];
         for (const check of CHECKS.filter((c) => !options.only || options.only.includes(c.name))) {

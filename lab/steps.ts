@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Registration, unwrap } from "../tests/harness/mockCloud";
-import { CommandResult, LabWorld } from "./world";
+import { CommandResult, LabWorld, runArgvAsync } from "./world";
 
 const REMOTE = "command:remote:Command";
 const LOCAL = "command:local:Command";
@@ -68,33 +68,49 @@ export class StepRunner {
     constructor(private readonly world: LabWorld) {}
 
     remote(connection: Connection, command: string, stdin = ""): CommandResult {
-        const scratch = mkdtempSync(join(this.world.dir, "session-"));
+        const session = this.sshSession(connection, command);
         try {
-            const port = connection.port ?? 22;
-            const args = ["-F", "/dev/null", "-p", String(port), "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=15", "-o", "LogLevel=ERROR"];
-            if (connection.hostKey) {
-                const known = join(scratch, "known_hosts");
-                writeFileSync(known, `${port === 22 ? connection.host : `[${connection.host}]:${port}`} ${connection.hostKey}\n`);
-                args.push("-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`);
-            } else {
-                args.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null");
-            }
-            const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: scratch };
-            if (connection.privateKey) {
-                const key = join(scratch, "key");
-                writeFileSync(key, connection.privateKey, { mode: 0o600 });
-                args.push("-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "PreferredAuthentications=publickey");
-            } else {
-                const askpass = join(scratch, "askpass");
-                writeFileSync(askpass, '#!/bin/sh\nprintf "%s\\n" "$LAB_PASSWORD"\n', { mode: 0o700 });
-                Object.assign(env, { LAB_PASSWORD: connection.password ?? "", SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force" });
-                args.push("-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1");
-            }
-            args.push(`${connection.user ?? "root"}@${connection.host}`, command);
-            return this.world.inNamespace(this.world.runnerNs, ["ssh", ...args], { input: stdin, env });
+            return this.world.inNamespace(this.world.runnerNs, session.argv, { input: stdin, env: session.env });
         } finally {
-            rmSync(scratch, { recursive: true, force: true });
+            session.cleanup();
         }
+    }
+
+    /** The same session, without waiting for it: several at once (the bench's forks). */
+    async remoteAsync(connection: Connection, command: string, stdin = ""): Promise<CommandResult> {
+        const session = this.sshSession(connection, command);
+        try {
+            return await runArgvAsync(["ip", "netns", "exec", this.world.runnerNs, ...session.argv], { input: stdin, env: session.env });
+        } finally {
+            session.cleanup();
+        }
+    }
+
+    /** One OpenSSH client invocation for a step: its argv, environment and the scratch files it needs until it ends. */
+    private sshSession(connection: Connection, command: string): { argv: string[]; env: NodeJS.ProcessEnv; cleanup: () => void } {
+        const scratch = mkdtempSync(join(this.world.dir, "session-"));
+        const port = connection.port ?? 22;
+        const args = ["-F", "/dev/null", "-p", String(port), "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=15", "-o", "LogLevel=ERROR"];
+        if (connection.hostKey) {
+            const known = join(scratch, "known_hosts");
+            writeFileSync(known, `${port === 22 ? connection.host : `[${connection.host}]:${port}`} ${connection.hostKey}\n`);
+            args.push("-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`);
+        } else {
+            args.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null");
+        }
+        const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: scratch };
+        if (connection.privateKey) {
+            const key = join(scratch, "key");
+            writeFileSync(key, connection.privateKey.endsWith("\n") ? connection.privateKey : `${connection.privateKey}\n`, { mode: 0o600 });
+            args.push("-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "PreferredAuthentications=publickey");
+        } else {
+            const askpass = join(scratch, "askpass");
+            writeFileSync(askpass, '#!/bin/sh\nprintf "%s\\n" "$LAB_PASSWORD"\n', { mode: 0o700 });
+            Object.assign(env, { LAB_PASSWORD: connection.password ?? "", SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force" });
+            args.push("-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1");
+        }
+        args.push(`${connection.user ?? "root"}@${connection.host}`, command);
+        return { argv: ["ssh", ...args], env, cleanup: () => rmSync(scratch, { recursive: true, force: true }) };
     }
 
     local(command: string, environment: Record<string, string> = {}): CommandResult {

@@ -27,6 +27,11 @@ export const LAB_ADDRESSES = {
 
 export type HostKind = "swas" | "vultr" | "home";
 
+/** The public address of the n-th extra host (n from 1). */
+export function extraAddress(n: number): string {
+    return `203.0.113.${100 + n}`;
+}
+
 /** The lab's own stand-ins (systemd, the kernel's WireGuard, k3s and flannel), first on every host session's PATH. */
 export const LAB_STANDINS_BIN = resolve(__dirname, "standins", "bin");
 
@@ -38,7 +43,10 @@ export interface CommandResult {
 
 /** One lab host: a network namespace and a mount namespace (held open by a sleeping process) that sshd and every session share. */
 export interface LabHost {
+    /** Which of the three host kinds it is; extra hosts (for bigger clusters) are Vultr-like. */
     readonly kind: HostKind;
+    /** Its own name: the kind for the three, `extra-<n>` for extra hosts. */
+    readonly name: string;
     readonly netns: string;
     /** K3SMC_ROOT of the toolkit on this host: where our steps write /etc/rancher/k3s, /var/lib/... */
     readonly root: string;
@@ -65,19 +73,23 @@ export class LabWorld {
     private readonly sudoersFile = `/etc/sudoers.d/k3smc-lab-${process.pid}`;
     private tornDown = false;
 
-    constructor() {
+    /** More Vultr-like hosts (public address on the NIC, root with the key, no ufw), for bigger clusters (the bench). */
+    readonly extras: LabHost[];
+
+    constructor(extraHosts = 0) {
         mkdirSync(this.api);
         chmodSync(this.dir, 0o755);
         keygen(this.clientKey);
-        const host = (kind: HostKind, sshAddress: string): LabHost => {
-            const root = join(this.dir, kind);
+        const host = (kind: HostKind, name: string, sshAddress: string): LabHost => {
+            const root = join(this.dir, name);
             mkdirSync(join(root, "opt"), { recursive: true });
             writeFileSync(join(root, "calls.log"), "");
-            const hostKeyFile = join(this.dir, `${kind}_host_key`);
+            const hostKeyFile = join(this.dir, `${name}_host_key`);
             keygen(hostKeyFile);
-            return { kind, netns: this.ns(kind), root, sshAddress, hostKeyFile, holderPid: 0 };
+            return { kind, name, netns: this.ns(name), root, sshAddress, hostKeyFile, holderPid: 0 };
         };
-        this.hosts = { swas: host("swas", LAB_ADDRESSES.swasPublic), vultr: host("vultr", LAB_ADDRESSES.vultr), home: host("home", LAB_ADDRESSES.homePublic) };
+        this.hosts = { swas: host("swas", "swas", LAB_ADDRESSES.swasPublic), vultr: host("vultr", "vultr", LAB_ADDRESSES.vultr), home: host("home", "home", LAB_ADDRESSES.homePublic) };
+        this.extras = Array.from({ length: extraHosts }, (_, i) => host("vultr", `extra-${i + 1}`, extraAddress(i + 1)));
     }
 
     /** Makes a host's sshd use this host key (what cloud-init installs from the Vultr user-data), before build(). */
@@ -123,6 +135,7 @@ export class LabWorld {
         onInternet("runner", LAB_ADDRESSES.runner);
         onInternet("stranger", LAB_ADDRESSES.stranger);
         onInternet("vultr", LAB_ADDRESSES.vultr);
+        for (const extra of this.extras) onInternet(extra.name, extra.sshAddress);
         const behindRouter = (name: string, router: string, lanPrefix: string, host: string): void => {
             const ns = this.addNamespace(name);
             ipIn(router, "link", "add", "lan", "type", "veth", "peer", "name", "eth0", "netns", ns);
@@ -136,9 +149,12 @@ export class LabWorld {
         // Alibaba's lightweight servers: the NIC has only the private address; the public one is a 1:1 NAT.
         const swasRouter = onInternet("swasrt", LAB_ADDRESSES.swasPublic, "wan");
         behindRouter("swas", swasRouter, "172.16.0", LAB_ADDRESSES.swasPrivate);
+        // No hairpin: the host's own packets to its public address are not sent back to it (many NATs do not; k3s
+        // #2963, #4096 - pods on such a server cannot reach the API k3s advertises at that address).
         nft(swasRouter, `table ip lab_nat {
             chain pre { type nat hook prerouting priority dstnat; ip daddr ${LAB_ADDRESSES.swasPublic} dnat to ${LAB_ADDRESSES.swasPrivate}; }
             chain post { type nat hook postrouting priority srcnat; ip saddr ${LAB_ADDRESSES.swasPrivate} snat to ${LAB_ADDRESSES.swasPublic}; }
+            chain no_hairpin { type filter hook forward priority 0; iifname "lan" oifname "lan" drop; }
         }`);
         // A home router: forwards SSH and WireGuard to the box, masquerades everything going out.
         const homeRouter = onInternet("homert", LAB_ADDRESSES.homePublic, "wan");
@@ -170,13 +186,15 @@ export class LabWorld {
         await this.startHolder(this.hosts.swas, [], join(this.dir, "swas-etc"));
         await this.startHolder(this.hosts.vultr, [[ufwDir, "/etc/ufw"]]);
         await this.startHolder(this.hosts.home, []);
+        for (const extra of this.extras) await this.startHolder(extra, []);
         const ufw = this.inHost("vultr", ["bash", "-c", "ufw default deny incoming >/dev/null && ufw allow 22/tcp >/dev/null && ufw --force enable >/dev/null"]);
         if (ufw.status !== 0) throw new Error(`could not enable ufw on the Vultr host: ${ufw.stderr}`);
 
         this.startSshd(this.hosts.swas, ["PermitRootLogin yes", "PasswordAuthentication yes", "PubkeyAuthentication no", "AllowUsers root"]);
         this.startSshd(this.hosts.vultr, ["PermitRootLogin prohibit-password", "PasswordAuthentication no", "PubkeyAuthentication yes", "AllowUsers root"]);
         this.startSshd(this.hosts.home, ["PermitRootLogin no", "PasswordAuthentication no", "PubkeyAuthentication yes", `AllowUsers ${this.homeUser}`]);
-        for (const host of Object.values(this.hosts)) await this.waitForPort(host.sshAddress, 22);
+        for (const extra of this.extras) this.startSshd(extra, ["PermitRootLogin prohibit-password", "PasswordAuthentication no", "PubkeyAuthentication yes", "AllowUsers root"]);
+        for (const host of [...Object.values(this.hosts), ...this.extras]) await this.waitForPort(host.sshAddress, 22);
     }
 
     private addNamespace(name: string): string {
@@ -214,7 +232,7 @@ export class LabWorld {
         throw new Error(`the ${host.kind} host's mounts were not ready`);
     }
 
-    private readonly sshd = new Map<HostKind, { child: ChildProcess; auth: string[] }>();
+    private readonly sshd = new Map<string, { child: ChildProcess; auth: string[] }>();
 
     /**
      * Stops a host's sshd and starts it again with another host key (what a reinstalled machine, or someone between
@@ -230,29 +248,29 @@ export class LabWorld {
     }
 
     private startSshd(host: LabHost, auth: string[], hostKeyFile = host.hostKeyFile): void {
-        const authorized = join(this.dir, `${host.kind}_authorized`);
+        const authorized = join(this.dir, `${host.name}_authorized`);
         mkdirSync(authorized, { recursive: true, mode: 0o755 });
         for (const user of ["root", this.homeUser]) writeFileSync(join(authorized, user), `${this.clientPublicKey()}\n`, { mode: 0o644 });
-        const config = join(this.dir, `${host.kind}_sshd_config`);
+        const config = join(this.dir, `${host.name}_sshd_config`);
         writeFileSync(
             config,
             [
                 "Port 22",
                 "ListenAddress 0.0.0.0",
                 `HostKey ${hostKeyFile}`,
-                `PidFile ${join(this.dir, `${host.kind}_sshd.pid`)}`,
+                `PidFile ${join(this.dir, `${host.name}_sshd.pid`)}`,
                 `AuthorizedKeysFile ${authorized}/%u`,
                 "StrictModes no",
                 "KbdInteractiveAuthentication no",
                 "UsePAM no",
                 ...auth,
                 // A stock sshd accepts no environment from the client; this is the host's own session environment.
-                `SetEnv ${Object.entries(this.sessionEnv(host.kind)).filter(([k]) => k !== "HOME").map(([k, v]) => `${k}=${v}`).join(" ")}`,
+                `SetEnv ${Object.entries(this.sessionEnvOf(host)).filter(([k]) => k !== "HOME").map(([k, v]) => `${k}=${v}`).join(" ")}`,
                 "",
             ].join("\n"),
         );
-        const child = this.track(spawn("nsenter", ["-t", String(host.holderPid), "-m", "-n", "/usr/sbin/sshd", "-D", "-E", this.sshdLog(host.kind), "-f", config], { stdio: "ignore" }));
-        this.sshd.set(host.kind, { child, auth });
+        const child = this.track(spawn("nsenter", ["-t", String(host.holderPid), "-m", "-n", "/usr/sbin/sshd", "-D", "-E", join(this.dir, `${host.name}_sshd.log`), "-f", config], { stdio: "ignore" }));
+        this.sshd.set(host.name, { child, auth });
     }
 
     /** Where a host's sshd logs (one "Accepted ..." line per login). */
@@ -297,7 +315,11 @@ export class LabWorld {
 
     /** The environment a session on the host gets from its sshd (SetEnv), for commands the lab runs there itself. */
     sessionEnv(kind: HostKind): NodeJS.ProcessEnv {
-        return { PATH: SESSION_PATH, HOME: "/root", K3SMC_ROOT: this.hosts[kind].root, K3SMC_POLL_INTERVAL: "0.2", LAB_API: this.api };
+        return this.sessionEnvOf(this.hosts[kind]);
+    }
+
+    sessionEnvOf(host: LabHost): NodeJS.ProcessEnv {
+        return { PATH: SESSION_PATH, HOME: "/root", K3SMC_ROOT: host.root, K3SMC_POLL_INTERVAL: "0.2", LAB_API: this.api };
     }
 
     /** Runs argv inside a host: its network namespace and its filesystem view. */
@@ -335,6 +357,22 @@ export class LabWorld {
     }
 
     /**
+     * A pod on a host, as far as the network goes: a namespace of its own with `address`/24 on a veth whose host end is
+     * the gateway (`gateway`/24), as the CNI bridge gives one. Returns its namespace (removed by teardown).
+     */
+    addPod(kind: HostKind, name: string, address: string, gateway: string): string {
+        const pod = this.addNamespace(name);
+        const host = this.hosts[kind].netns;
+        ipIn(host, "link", "add", `v${name}`.slice(0, 15), "type", "veth", "peer", "name", "eth0", "netns", pod);
+        ipIn(host, "addr", "add", `${gateway}/24`, "dev", `v${name}`.slice(0, 15));
+        ipIn(host, "link", "set", `v${name}`.slice(0, 15), "up");
+        ipIn(pod, "addr", "add", `${address}/24`, "dev", "eth0");
+        ipIn(pod, "link", "set", "eth0", "up");
+        ipIn(pod, "route", "add", "default", "via", gateway);
+        return pod;
+    }
+
+    /**
      * A reboot as far as flannel cares: wireguard-go gone, the tmpfs key gone, k3s started again (a new WireGuard key).
      * Returns why it could not, or undefined.
      */
@@ -357,7 +395,7 @@ export class LabWorld {
         this.tornDown = true;
         const pids = new Set<number>();
         // Processes the hosts' k3s stand-ins started (the daemon, wireguard-go) recorded their PIDs in the host's /run.
-        for (const host of Object.values(this.hosts)) {
+        for (const host of [...Object.values(this.hosts), ...this.extras]) {
             const state = `/proc/${host.holderPid}/root/run/k3s-lab`;
             if (!host.holderPid || !existsSync(state)) continue;
             for (const file of readdirSync(state).filter((f) => f.endsWith(".pid"))) {
@@ -396,6 +434,23 @@ export function runArgv(argv: readonly string[], options: RunOptions = {}): Comm
         timeout: options.timeout ?? 120_000,
     });
     return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? (result.error ? String(result.error) : "") };
+}
+
+/** runArgv without blocking the event loop, so several run at once. */
+export function runArgvAsync(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    return new Promise((resolvePromise) => {
+        const child = spawn(argv[0], argv.slice(1), { env: options.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk) => (stdout += chunk));
+        child.stderr.on("data", (chunk) => (stderr += chunk));
+        const timer = setTimeout(() => child.kill("SIGKILL"), options.timeout ?? 120_000);
+        child.on("close", (status) => {
+            clearTimeout(timer);
+            resolvePromise({ status, stdout, stderr });
+        });
+        child.stdin.end(options.input ?? "");
+    });
 }
 
 function ipIn(ns: string, ...args: string[]): void {

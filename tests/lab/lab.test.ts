@@ -67,6 +67,13 @@ describe("the namespace lab (npm run lab)", function () {
         ]);
     });
 
+    it("without the public address bound on the NAT'd server, its pods cannot reach the API it advertises (no hairpin NAT)", async () => {
+        const results = await runLab({ breaks: ["public-address"], only: ["api-from-pods-behind-nat"] });
+        assert.deepEqual(lines(results), [
+            "FAIL api-from-pods-behind-nat: a pod on the SWAS host got 'timeout' from 10.43.0.1:443 (-> 203.0.113.20:6443): the NAT does not hairpin and the address is not local",
+        ]);
+    });
+
     it("Ctrl-C in the middle tears everything down", async () => {
         const before = [labNamespaces(), labProcesses()];
         const child = spawn(process.execPath, ["-r", "tsx/cjs", "lab/cli.ts"], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });

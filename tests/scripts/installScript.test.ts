@@ -77,6 +77,10 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
         const run = box.run(steps.install, { stdin: `${TOKEN}\n` });
         assert.equal(run.status, 0, run.stderr);
         assert.deepEqual(box.calls(), [
+            // Behind NAT: the public address bound on lo, and at every boot, before k3s starts.
+            "ip address replace 47.100.1.10/32 dev lo",
+            "systemctl daemon-reload",
+            "systemctl enable multicloud-k3s-public-address.service",
             "curl https://get.k3s.io",
             "installer role=server version=v1.33.6+k3s1 mirror= skip-start=true",
             // Installed without starting, then started without waiting: the bounded wait follows.
@@ -90,6 +94,42 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
         assert.match(run.stdout, /k3s-multicloud \[sh-server\] installing k3s v1\.33\.6\+k3s1 as server from github \(installed: none\)/);
         assert.match(run.stdout, /k3s-multicloud \[sh-server\] node sh-server is Ready \(k3s v1\.33\.6\+k3s1\)/);
         assert.ok(!run.stdout.includes(TOKEN) && !run.stderr.includes(TOKEN), "the token must not be printed");
+    });
+
+    it("behind NAT the public address is bound on lo (pods reach the API the server advertises without hairpin NAT); with it on the NIC nothing is", () => {
+        const nat = serverSteps();
+        assert.equal(box.run(nat.install, { stdin: `${TOKEN}\n` }).status, 0);
+        assert.equal(box.read("lo-addresses"), "47.100.1.10/32\n");
+        assert.equal(
+            box.read("etc/systemd/system/multicloud-k3s-public-address.service"),
+            [
+                "[Unit]",
+                "Description=k3s-multicloud: this node's public address 47.100.1.10 on lo (it sits behind NAT)",
+                "Before=k3s.service k3s-agent.service",
+                "After=network-pre.target",
+                "",
+                "[Service]",
+                "Type=oneshot",
+                "ExecStart=/bin/sh -c 'ip address replace 47.100.1.10/32 dev lo'",
+                "RemainAfterExit=yes",
+                "",
+                "[Install]",
+                "WantedBy=multi-user.target",
+                "",
+            ].join("\n"),
+        );
+        // Run again: nothing to bind, nothing to write.
+        box.clearCalls();
+        assert.equal(box.run(nat.install, { stdin: `${TOKEN}\n` }).status, 0);
+        assert.deepEqual(box.calls().filter((c) => /address|public-address|daemon-reload/.test(c)), []);
+        // A new host with its public address on the NIC (the stand-in's NIC holds node-ip): nothing is bound.
+        box.run('rm -rf "$K3SMC_ROOT/etc" "$K3SMC_ROOT/usr" "$K3SMC_ROOT/var" "$K3SMC_ROOT/lo-addresses"');
+        box.clearCalls();
+        const onNic = serverSteps({ config: { role: "server", nodeName: "sh-server", privateIp: "47.100.1.10", publicIp: "47.100.1.10", options: {} } });
+        assert.equal(box.run(onNic.install, { stdin: `${TOKEN}\n` }).status, 0);
+        assert.equal(box.calls()[0], "curl https://get.k3s.io");
+        assert.equal(existsSync(join(box.root, "etc/systemd/system/multicloud-k3s-public-address.service")), false);
+        assert.equal(existsSync(join(box.root, "lo-addresses")), false);
     });
 
     it("an agent installs in agent mode and waits with the kubelet's credentials", () => {
@@ -246,6 +286,7 @@ describe("uninstall script", () => {
             "etc/systemd/system/k3s-agent.service",
             "etc/systemd/system/multicloud-k3s-firewall.service",
             "etc/systemd/system/k3s-multicloud-firewall.service",
+            "etc/systemd/system/multicloud-k3s-public-address.service",
             "etc/k3s-multicloud/firewall.nft",
             "var/lib/k3s-multicloud",
             "opt/k3s-multicloud",
@@ -265,6 +306,7 @@ describe("uninstall script", () => {
             "etc/rancher/k3s/agent-token",
             "etc/systemd/system/k3s.service",
             "etc/systemd/system/multicloud-k3s-firewall.service",
+            "etc/systemd/system/multicloud-k3s-public-address.service",
             "etc/k3s-multicloud/firewall.nft",
             "var/lib/k3s-multicloud",
             "opt/k3s-multicloud",
@@ -274,6 +316,9 @@ describe("uninstall script", () => {
         assert.equal(run.status, 0, run.stderr);
         assert.deepEqual(box.calls(), [
             "systemctl disable --now multicloud-k3s-firewall.service",
+            "systemctl daemon-reload",
+            "ip address del 47.100.1.10/32 dev lo",
+            "systemctl disable multicloud-k3s-public-address.service",
             "systemctl daemon-reload",
             "k3s-uninstall.sh ran",
             "k3s-killall.sh ran",

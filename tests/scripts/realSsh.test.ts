@@ -86,7 +86,9 @@ describe("the registered commands over a real SSH hop (OpenSSH on loopback)", fu
     const lab = sandboxWithSshd();
     beforeEach(() => {
         lab.box.clearCalls();
-        lab.box.run('rm -rf "$K3SMC_ROOT/etc" "$K3SMC_ROOT/usr" "$K3SMC_ROOT/var"');
+        // A host as new, and no per-test `ip` left by an earlier test (the sandbox's own stands for the host's).
+        lab.box.run('rm -rf "$K3SMC_ROOT/etc" "$K3SMC_ROOT/usr" "$K3SMC_ROOT/var" "$K3SMC_ROOT/lo-addresses"');
+        rmSync(join(lab.box.extraBin, "ip"), { force: true });
         lab.box.deliver();
     });
 

@@ -105,6 +105,47 @@ retire_old_firewall_unit() {
     fi
 }
 
+# Behind a 1:1 NAT (SWAS) or a home router, node-external-ip is on no interface of the host. k3s advertises it as the
+# `kubernetes` Service's endpoint (pkg/cli/server: advertise-address defaults to node-external-ip), so pods on the
+# server reach 10.43.0.1 only if the NAT sends the host's own packets back to it - hairpin NAT, which many NATs do not
+# do (k3s #2963, #4096: coredns and helm jobs time out). Binding the address on lo makes it local: the Service's DNAT
+# target is then this host, whatever the NAT does (and a metrics-server on the node reaches its own kubelet at its
+# public address). A oneshot unit binds it again at boot, before k3s starts.
+PUBLIC_ADDRESS_UNIT=multicloud-k3s-public-address.service
+
+bind_public_address() {
+    local config="$K3S_CONFIG_DIR/config.yaml" unit="$K3SMC_ROOT/etc/systemd/system/$PUBLIC_ADDRESS_UNIT" address
+    [ -f "$config" ] || return 0
+    address=$(sed -n 's/^node-external-ip: *//p' "$config" | head -n 1 | tr -d "'\"")
+    if [ -z "$address" ] || ip -4 -o address show | awk '$2 != "lo" { sub(/\/.*/, "", $4); print $4 }' | grep -qxF "$address"; then
+        release_public_address
+        return 0
+    fi
+    if ! ip -4 -o address show dev lo | awk '{ sub(/\/.*/, "", $4); print $4 }' | grep -qxF "$address"; then
+        ip address replace "$address/32" dev lo
+        log "bound the public address $address on lo: behind NAT it is on no interface, and pods reach the API at it (no hairpin NAT needed)"
+    fi
+    mkdir -p "$(dirname "$unit")"
+    if printf '%s\n' "[Unit]" "Description=k3s-multicloud: this node's public address $address on lo (it sits behind NAT)" \
+        "Before=k3s.service k3s-agent.service" "After=network-pre.target" "" \
+        "[Service]" "Type=oneshot" "ExecStart=/bin/sh -c 'ip address replace $address/32 dev lo'" "RemainAfterExit=yes" "" \
+        "[Install]" "WantedBy=multi-user.target" | write_if_changed "$unit" 0644; then
+        systemctl daemon-reload
+        systemctl enable "$PUBLIC_ADDRESS_UNIT" >/dev/null 2>&1
+    fi
+}
+
+# Undoes bind_public_address: the address on lo and its unit (a node no longer behind NAT, or its removal).
+release_public_address() {
+    local unit="$K3SMC_ROOT/etc/systemd/system/$PUBLIC_ADDRESS_UNIT" address
+    [ -f "$unit" ] || return 0
+    address=$(sed -n "s|^ExecStart=/bin/sh -c 'ip address replace \([0-9.]*\)/32 dev lo'\$|\1|p" "$unit")
+    [ -z "$address" ] || ip address del "$address/32" dev lo 2>/dev/null || :
+    systemctl disable "$PUBLIC_ADDRESS_UNIT" >/dev/null 2>&1 || :
+    rm -f "$unit"
+    systemctl daemon-reload
+}
+
 UPSTREAM_INSTALLER_URL=https://get.k3s.io
 CHINA_INSTALLER_URL=https://rancher-mirror.rancher.cn/k3s/k3s-install.sh
 # Where the install step stages a change for a node that already runs k3s; the upgrade step applies it after the

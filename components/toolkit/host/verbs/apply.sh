@@ -24,6 +24,7 @@ K3SMC_VERSION=$(head -n 1 "$next/version")
 K3SMC_MIRROR=$(cat "$next/mirror")
 install -m 0600 "$next/config.yaml" "$K3S_CONFIG_DIR/config.yaml"
 install -m 0600 "$next/cluster-token" "$K3S_CONFIG_DIR/cluster-token"
+bind_public_address
 current=$(installed_version)
 check_version_change "$current" "$K3SMC_VERSION"
 if [ "$current" != "$K3SMC_VERSION" ]; then

@@ -201,6 +201,7 @@ changed=()
 if printf '%s\n' "$token" | write_if_changed "$config_dir/cluster-token" 0600 && [ "$token_changed" = no ]; then changed+=(token); fi
 if [ "$agent_token_changed" = yes ]; then changed+=(agent-token); fi
 if printf '%s' "$K3SMC_CONFIG" | write_if_changed "$config_dir/config.yaml" 0600; then changed+=(config.yaml); fi
+bind_public_address
 
 current=$(installed_version)
 if [ "$current" != "$K3SMC_VERSION" ]; then

@@ -161,6 +161,8 @@ wait_for_cloud_init
 # Runs on every library upgrade (the prepare step delivers the toolkit): hosts set up by 0.3.0 move off the old unit
 # name here, before a removal would need k3s' uninstaller to run through.
 retire_old_firewall_unit
+# A node installed by an earlier release gets its public address bound here (its install step does not run again).
+bind_public_address
 ensure_packages
 if ! probe_wireguard; then
     if [ "$K3SMC_KERNEL_POLICY" = upgrade ]; then

@@ -1,6 +1,7 @@
 # Removes k3s and everything this project put on the host, then checks that k3s is gone: a removal that leaves k3s
 # running (or its tokens on disk) fails in words instead of logging success.
 #   - the host firewall: its unit (under the old name too), its nftables table and rules file, the ufw rules it added;
+#   - the public address bound on lo behind NAT, and its unit;
 #   - k3s, with the uninstall script its installer left (it stops early while another k3s*.service unit exists:
 #     ours had such a name up to release 0.3.0, so it goes first);
 #   - what the install verb wrote: config.yaml, registries.yaml, both tokens (in /etc/rancher/k3s, which k3s'
@@ -26,6 +27,7 @@ for unit in "$FIREWALL_UNIT" "$OLD_FIREWALL_UNIT"; do
     fi
 done
 systemctl daemon-reload
+release_public_address
 had_k3s=no
 if [ -x "$uninstaller" ]; then
     had_k3s=yes
