@@ -21,6 +21,10 @@ export type FirewallHandle =
           readonly kind: "vultr-firewall-group";
           readonly firewallGroupId: pulumi.Output<string>;
           readonly provider?: pulumi.ProviderResource;
+          /** Rules the host component already put in the group (SSH): they count against its limit too. */
+          readonly reservedRules?: number;
+          /** How many rules the group may hold, as the Vultr API reports it (known once the group exists). */
+          readonly maxRuleCount?: pulumi.Output<number>;
       }
     | {
           /** An existing server: its firewall is the owner's business. */

@@ -178,7 +178,13 @@ export class VultrServer extends pulumi.ComponentResource {
                 dial: args.ssh,
             }),
             sudo: false,
-            firewall: { kind: "vultr-firewall-group", firewallGroupId: this.firewallGroup.id, provider: args.provider },
+            firewall: {
+                kind: "vultr-firewall-group",
+                firewallGroupId: this.firewallGroup.id,
+                provider: args.provider,
+                reservedRules: this.sshRules.length,
+                maxRuleCount: this.firewallGroup.maxRuleCount,
+            },
             ready: this.hostKeyCheck,
             identity: this.instance.id,
         };

@@ -8,7 +8,8 @@ import { NodeAnnotations } from "../annotations/nodeAnnotations";
 import { managedAnnotations, validateNodeMetadata } from "../annotations/managedAnnotations";
 import { ClusterHost, HostProvider } from "../hosts/clusterHost";
 import { MeshNodeStatus } from "../mesh/meshCheck";
-import { clusterPortMatrix, swasRulesFor, VULTR_MAX_PEER_RULES, vultrRulesFor } from "../network/portMatrix";
+import { clusterPortMatrix, swasRulesFor, VULTR_DEFAULT_RULE_LIMIT, VultrRulePlan, vultrRulesFor } from "../network/portMatrix";
+import { ConfigError } from "../validation/configError";
 import { parseIpv4Cidr } from "../validation/addresses";
 import { requireWholeNumber } from "../validation/numbers";
 import { validateClusterName } from "../validation/names";
@@ -42,6 +43,12 @@ export interface K3sClusterArgs {
      * by the cloud firewall where it can filter. Default ["0.0.0.0/0"].
      */
     readonly apiAllowedCidrs?: readonly string[];
+    /**
+     * How many rules a Vultr firewall group may hold (`max_rule_count`: 50 unless Vultr raised it for your account).
+     * Each Vultr server's rules are planned within it; the check after the group exists compares with what Vultr
+     * reports. Default 50.
+     */
+    readonly vultrFirewallRuleLimit?: number;
     /**
      * Program a host firewall on every node (nftables, and ufw where it is active) that opens k3s' ports to cluster
      * members only. Default true. Turn it off only for hosts whose firewall you manage yourself.
@@ -139,15 +146,18 @@ export class K3sCluster extends pulumi.ComponentResource {
             requireWholeNumber(`${field}.readyTimeoutSeconds`, args.readyTimeoutSeconds, 1, "is not a positive whole number of seconds", "Use e.g. 300 (default).");
         }
 
+        const ruleLimit = requireWholeNumber(`${field}.vultrFirewallRuleLimit`, args.vultrFirewallRuleLimit ?? VULTR_DEFAULT_RULE_LIMIT, 1, "is not a positive whole number", "Use 50 (Vultr's default) or the limit Vultr set for your account.");
+        const vultrPlans = planVultrFirewalls(field, servers, agents, apiAllowedCidrs, ruleLimit);
+
         super("k3s-multicloud:k3s:K3sCluster", name, {}, opts);
-        this.warnAboutOpenPorts(name, args, apiAllowedCidrs, [...servers, ...agents]);
+        this.warnAboutOpenPorts(name, args, apiAllowedCidrs, [...servers, ...agents], vultrPlans);
 
         this.agentToken = pulumi.secret(new random.RandomPassword(`${name}-agent-token`, { length: 48, special: false }, { parent: this }).result);
         this.token = pulumi.secret(
             args.token ?? new random.RandomPassword(`${name}-token`, { length: 48, special: false }, { parent: this }).result,
         );
 
-        const firewallRules = this.firewallRules(name, servers, agents, apiAllowedCidrs);
+        const firewallRules = this.firewallRules(name, servers, agents, vultrPlans);
         const common = {
             k3sVersion: args.k3sVersion,
             options: args.options,
@@ -326,6 +336,7 @@ export class K3sCluster extends pulumi.ComponentResource {
         args: K3sClusterArgs,
         apiAllowedCidrs: ReadonlyArray<{ address: string; prefix: number }>,
         hosts: readonly ClusterHost[],
+        vultrPlans: ReadonlyMap<ClusterHost, VultrRulePlan>,
     ): void {
         if (apiAllowedCidrs.some((c) => c.prefix === 0)) {
             pulumi.log.warn(
@@ -341,11 +352,12 @@ export class K3sCluster extends pulumi.ComponentResource {
                 this,
             );
         }
-        const vultr = hosts.filter((h) => h.firewall.kind === "vultr-firewall-group").map((h) => h.name);
-        if (vultr.length > 0 && hosts.length - 1 > VULTR_MAX_PEER_RULES) {
+        const widened = [...vultrPlans].filter(([, plan]) => plan.widened.length > 0);
+        if (widened.length > 0) {
             const filter = args.hostFirewall === false ? "and with the host firewall off nothing else filters them" : "the host firewall on each node still admits only the cluster's members";
+            const which = widened.map(([host, plan]) => `${host.name} (${plan.widened.join(", ")})`).join(", ");
             pulumi.log.warn(
-                `${name}: with ${hosts.length} nodes a Vultr server has ${hosts.length - 1} peers, more than the ${VULTR_MAX_PEER_RULES} per-peer rules its firewall group holds, so the cloud firewall of ${vultr.join(", ")} opens 51820-51821/udp and 10250/tcp to anywhere; ${filter}.`,
+                `${name}: a Vultr firewall group holds at most ${args.vultrFirewallRuleLimit ?? VULTR_DEFAULT_RULE_LIMIT} rules, too few for one rule per peer and port, so the cloud firewall opens these ports to anywhere: ${which}; ${filter}. The API (6443) and etcd are never opened this way.`,
                 this,
             );
         }
@@ -365,12 +377,11 @@ export class K3sCluster extends pulumi.ComponentResource {
         name: string,
         servers: readonly ClusterHost[],
         agents: readonly ClusterHost[],
-        apiAllowedCidrs: ReadonlyArray<{ address: string; prefix: number }>,
+        vultrPlans: ReadonlyMap<ClusterHost, VultrRulePlan>,
     ): Map<ClusterHost, pulumi.Resource[]> {
         const matrix = clusterPortMatrix(servers.length);
         const all = [...servers.map((h) => ({ host: h, role: "server" as const })), ...agents.map((h) => ({ host: h, role: "agent" as const }))];
         const byName = new Map(all.map(({ host }) => [host.name, host]));
-        const peers = { nodes: all.map(({ host }) => host.name), servers: servers.map((h) => h.name) };
         const rules = new Map<ClusterHost, pulumi.Resource[]>();
         for (const { host, role } of all) {
             const firewall = host.firewall;
@@ -387,9 +398,19 @@ export class K3sCluster extends pulumi.ComponentResource {
                     ),
                 );
             } else if (firewall.kind === "vultr-firewall-group") {
+                const plan = vultrPlans.get(host)!;
+                // The group's real limit is known once it exists: a group that holds fewer rules than planned fails
+                // here, in words, instead of at the Vultr API halfway through the rules. The id itself is unchanged.
+                const groupId = firewall.maxRuleCount
+                    ? pulumi.all([firewall.firewallGroupId, firewall.maxRuleCount]).apply(([id, max]) => {
+                          const problem = vultrGroupTooSmall(`K3sCluster(${name})`, host.name, plan.total, max);
+                          if (problem) throw problem;
+                          return id;
+                      })
+                    : firewall.firewallGroupId;
                 rules.set(
                     host,
-                    vultrRulesFor(host.name, role, matrix, peers, apiAllowedCidrs).map((spec) => {
+                    plan.rules.map((spec) => {
                         const source =
                             spec.source.kind === "node"
                                 ? { subnet: byName.get(spec.source.node)!.publicIp, subnetSize: 32 }
@@ -397,7 +418,7 @@ export class K3sCluster extends pulumi.ComponentResource {
                         return new vultr.FirewallRule(
                             `${name}-${host.name}-fw-${spec.key}`,
                             {
-                                firewallGroupId: firewall.firewallGroupId,
+                                firewallGroupId: groupId,
                                 protocol: spec.protocol,
                                 ipType: "v4",
                                 port: spec.port,
@@ -412,4 +433,48 @@ export class K3sCluster extends pulumi.ComponentResource {
         }
         return rules;
     }
+}
+
+/**
+ * Each Vultr host's rules, planned within its firewall group's limit (components/network/portMatrix.ts); a host whose
+ * rules cannot fit even with WireGuard and the kubelet open to anywhere stops the preview in words.
+ */
+function planVultrFirewalls(
+    field: string,
+    servers: readonly ClusterHost[],
+    agents: readonly ClusterHost[],
+    apiAllowedCidrs: ReadonlyArray<{ address: string; prefix: number }>,
+    limit: number,
+): Map<ClusterHost, VultrRulePlan> {
+    const matrix = clusterPortMatrix(servers.length);
+    const peers = { nodes: [...servers, ...agents].map((h) => h.name), servers: servers.map((h) => h.name) };
+    const plans = new Map<ClusterHost, VultrRulePlan>();
+    for (const host of [...servers, ...agents]) {
+        const firewall = host.firewall;
+        if (firewall.kind !== "vultr-firewall-group") continue;
+        const role = servers.includes(host) ? "server" : "agent";
+        const plan = vultrRulesFor(host.name, role, matrix, peers, apiAllowedCidrs, { reserved: firewall.reservedRules ?? 0, limit });
+        if (plan.total > limit) {
+            const perPeer = plan.rules.filter((r) => r.source.kind === "node").length;
+            throw new ConfigError(
+                `${field}.vultrFirewallRuleLimit`,
+                limit,
+                `is less than the ${plan.total} rules ${host.name}'s Vultr firewall group needs (${firewall.reservedRules ?? 0} for SSH, ${plan.rules.length - perPeer} for API clients and ports open to anywhere, ${perPeer} for the API and etcd from each peer); the API (6443) and etcd are never opened to anywhere`,
+                "Open the API to anywhere at the cloud (apiAllowedCidrs: [0.0.0.0/0]; the host firewall and credentials still guard it), list fewer apiAllowedCidrs or sshAllowedCidrs, or set vultrFirewallRuleLimit if Vultr raised your account's limit.",
+            );
+        }
+        plans.set(host, plan);
+    }
+    return plans;
+}
+
+/** The group Vultr made holds fewer rules (its max_rule_count) than the plan needs: the error to stop on, else undefined. */
+export function vultrGroupTooSmall(field: string, host: string, planned: number, maxRuleCount: number | undefined): ConfigError | undefined {
+    if (typeof maxRuleCount !== "number" || maxRuleCount <= 0 || maxRuleCount >= planned) return undefined;
+    return new ConfigError(
+        `${field}.vultrFirewallRuleLimit`,
+        undefined,
+        `plans ${planned} rules for ${host}'s Vultr firewall group, which holds at most ${maxRuleCount} (its max_rule_count)`,
+        `Set vultrFirewallRuleLimit to ${maxRuleCount}, so the plan opens WireGuard and the kubelet to anywhere instead of per peer, or ask Vultr to raise the limit.`,
+    );
 }

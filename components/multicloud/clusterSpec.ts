@@ -333,6 +333,16 @@ export interface ClusterSpec {
      * @default ["0.0.0.0/0"]
      */
     apiAllowedCidrs?: string[];
+    /**
+     * How many rules a Vultr firewall group holds (Vultr's max_rule_count; raise it only if Vultr raised your
+     * account's limit). Each Vultr server's rules are planned within it: past it WireGuard and then the kubelet open
+     * to anywhere instead of per peer; the API and etcd never do.
+     * @integer
+     * @minimum 1
+     * @maximum 1000
+     * @default 50
+     */
+    vultrFirewallRuleLimit?: number;
     /** Annotations per node name, managed as resources (e.g. {tokyo-1: {example.com/owner: ops}}). */
     nodeAnnotations?: { [node: string]: { [key: string]: string } };
     /** Labels per node name, managed as resources. */

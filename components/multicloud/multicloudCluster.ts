@@ -69,6 +69,7 @@ export class MulticloudCluster extends pulumi.ComponentResource {
                 nodeLabels: args.nodeLabels,
                 nodeTaints: args.nodeTaints,
                 apiAllowedCidrs: args.apiAllowedCidrs,
+                vultrFirewallRuleLimit: args.vultrFirewallRuleLimit,
                 maxUnavailable: args.maxUnavailable,
                 verifyMesh: args.verifyMesh,
                 meshTimeoutSeconds: args.meshTimeoutSeconds,

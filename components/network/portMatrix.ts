@@ -88,14 +88,40 @@ export interface VultrRuleSpec {
 }
 
 /**
- * Vultr firewall groups hold a limited number of rules, so past this many peers a port opens to 0.0.0.0/0 instead of
- * one rule per peer (WireGuard answers nothing without a known key; kubelet and API require authentication).
+ * Past this many peers a widenable port (WireGuard, kubelet) opens to 0.0.0.0/0 instead of one rule per peer, as
+ * releases up to 0.3.0 did; kept so those clusters' rules do not change. The group's budget below decides the rest.
  */
 export const VULTR_MAX_PEER_RULES = 20;
 
 /**
- * Vultr rules for one host: one rule per (port, other node) with the peer's public IP as a /32, or one world rule per
- * port when the peers are too many; API clients from `apiAllowedCidrs`.
+ * What a Vultr firewall group holds: `max_rule_count` in the API's answers (50 in its published samples; support can
+ * raise it per account). Every rule of the group counts: SSH, API clients, one per peer and port.
+ */
+export const VULTR_DEFAULT_RULE_LIMIT = 50;
+
+/**
+ * The ports that may be opened to the world when a group's budget runs out, in the order they are widened:
+ * WireGuard answers nothing to a packet without a known key, and the kubelet requires authentication. The API (6443)
+ * and etcd (2379-2380) are never widened.
+ */
+const WIDENABLE: ReadonlyArray<{ protocol: Protocol; fromPort: number }> = [
+    { protocol: "udp", fromPort: 51820 },
+    { protocol: "tcp", fromPort: 10250 },
+];
+
+export interface VultrRulePlan {
+    readonly rules: VultrRuleSpec[];
+    /** Rules the group holds with these: the SSH rules made with the server, plus `rules`. */
+    readonly total: number;
+    /** Ports opened to the world instead of per peer (e.g. "51820:51821/udp"), in the order they were widened. */
+    readonly widened: string[];
+}
+
+/**
+ * Vultr rules for one host: one rule per (port, other node) with the peer's public IP as a /32, API clients from
+ * `apiAllowedCidrs`; within the group's budget (`reserved` rules it already holds, `limit` in all) the WireGuard and
+ * then the kubelet port open to the world instead of per peer. Fails in words when even then the group would hold
+ * more than `limit` (the API's and etcd's per-peer rules never widen).
  */
 export function vultrRulesFor(
     self: string,
@@ -103,15 +129,29 @@ export function vultrRulesFor(
     matrix: readonly PortRequirement[],
     peers: { readonly nodes: readonly string[]; readonly servers: readonly string[] },
     apiAllowedCidrs: ReadonlyArray<{ address: string; prefix: number }>,
-): VultrRuleSpec[] {
-    const rules: VultrRuleSpec[] = [];
+    budget: { readonly reserved: number; readonly limit: number } = { reserved: 0, limit: VULTR_DEFAULT_RULE_LIMIT },
+): VultrRulePlan {
     const apiOpenToWorld = apiAllowedCidrs.some((cidr) => cidr.prefix === 0);
     const servedToApiClients = (port: PortRequirement) =>
         matrix.some((p) => p.source === "api-clients" && p.protocol === port.protocol && p.fromPort === port.fromPort && p.toPort === port.toPort);
-    for (const port of matrix) {
-        if (port.on === "servers" && role !== "server") continue;
-        // Per-peer rules add nothing when the same port is already open to the world for API clients.
-        if (port.source !== "api-clients" && apiOpenToWorld && servedToApiClients(port)) continue;
+    const ports = matrix.filter(
+        (port) =>
+            !(port.on === "servers" && role !== "server") &&
+            // Per-peer rules add nothing when the same port is already open to the world for API clients.
+            !(port.source !== "api-clients" && apiOpenToWorld && servedToApiClients(port)),
+    );
+    const sourcesOf = (port: PortRequirement) => (port.source === "servers" ? peers.servers : peers.nodes).filter((node) => node !== self);
+    const widenable = (port: PortRequirement) => port.source !== "api-clients" && WIDENABLE.some((w) => w.protocol === port.protocol && w.fromPort === port.fromPort);
+    const widened = new Set(ports.filter((port) => widenable(port) && sourcesOf(port).length > VULTR_MAX_PEER_RULES));
+    const count = () =>
+        budget.reserved +
+        ports.reduce((sum, port) => sum + (port.source === "api-clients" ? apiAllowedCidrs.length : widened.has(port) ? 1 : sourcesOf(port).length), 0);
+    for (const next of WIDENABLE) {
+        if (count() <= budget.limit) break;
+        for (const port of ports) if (widenable(port) && port.protocol === next.protocol && port.fromPort === next.fromPort) widened.add(port);
+    }
+    const rules: VultrRuleSpec[] = [];
+    for (const port of ports) {
         const portText = vultrPort(port);
         const base = `${port.protocol}-${port.fromPort}`;
         const notes = `k3s-multicloud: ${port.purpose}`;
@@ -119,16 +159,11 @@ export function vultrRulesFor(
             apiAllowedCidrs.forEach((cidr, index) =>
                 rules.push({ key: `${base}-api-${index}`, protocol: port.protocol, port: portText, source: { kind: "cidr", ...cidr }, notes }),
             );
-            continue;
-        }
-        const sources = (port.source === "servers" ? peers.servers : peers.nodes).filter((node) => node !== self);
-        if (sources.length > VULTR_MAX_PEER_RULES) {
+        } else if (widened.has(port)) {
             rules.push({ key: `${base}-world`, protocol: port.protocol, port: portText, source: { kind: "cidr", address: "0.0.0.0", prefix: 0 }, notes });
-            continue;
-        }
-        for (const node of sources) {
-            rules.push({ key: `${base}-${node}`, protocol: port.protocol, port: portText, source: { kind: "node", node }, notes });
+        } else {
+            for (const node of sourcesOf(port)) rules.push({ key: `${base}-${node}`, protocol: port.protocol, port: portText, source: { kind: "node", node }, notes });
         }
     }
-    return rules;
+    return { rules, total: budget.reserved + rules.length, widened: ports.filter((p) => widened.has(p)).map((p) => `${vultrPort(p)}/${p.protocol}`) };
 }

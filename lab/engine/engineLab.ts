@@ -520,9 +520,12 @@ function leftOnHost(lab: EngineLabRun, kind: HostKind): string[] {
         "opt/k3s-multicloud",
         "etc/systemd/system/multicloud-k3s-firewall.service",
         "etc/systemd/system/k3s-multicloud-firewall.service",
+        "etc/systemd/system/multicloud-k3s-public-address.service",
     ];
     const found = paths.filter((path) => existsSync(join(root, path)));
     if (lab.world.inHost(kind, ["nft", "list", "table", "inet", "k3s_multicloud"]).status === 0) found.push("nft table inet k3s_multicloud");
+    const onLo = lab.world.inHost(kind, ["ip", "-4", "-o", "address", "show", "dev", "lo"]).stdout;
+    for (const address of [LAB_ADDRESSES.swasPublic, LAB_ADDRESSES.vultr, LAB_ADDRESSES.homePublic]) if (onLo.includes(` ${address}/32 `)) found.push(`${address} on lo`);
     return found;
 }
 

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ExistingServer, K3sCluster, K3sServer, VultrServer } from "../../components";
+import { vultrGroupTooSmall } from "../../components/k3s/k3sCluster";
 import { MockCloud, isSecretValue, plainStrings, resolve } from "../harness/mockCloud";
 import { ADDRESSES, buildCluster, clusterCloudFixture } from "../harness/clusterFixture";
 import { HOST_KEY, SECRETS, SSH_PUBLIC_KEY, TYPES, assertConfigError, secret } from "../harness/fixtures";
@@ -256,6 +257,26 @@ describe("K3sCluster guardrails", () => {
         rejects(
             () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [existing("s-1")], agents: [vultr, existing("edge-1", "home", "203.0.113.21")] }),
             'K3sCluster(c) node names = "edge-1": is used by more than one node. Give every node its own name (set nodeName on one of the hosts).',
+        );
+    });
+
+    it("refuses a Vultr server whose firewall group cannot hold its rules, naming the count, before anything is registered", () => {
+        const server = new VultrServer("v-0", { region: "nrt", plan: "p", osId: 1, sshPublicKey: SSH_PUBLIC_KEY, sshPrivateKey: "k" }).host;
+        const agents = Array.from({ length: 49 }, (_, i) => existing(`a-${i + 1}`, "home", `198.51.100.${i + 1}`));
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [server], agents, apiAllowedCidrs: ["203.0.113.0/24"] }),
+            "K3sCluster(c).vultrFirewallRuleLimit = 50: is less than the 53 rules v-0's Vultr firewall group needs (1 for SSH, 3 for API clients and ports open to anywhere, 49 for the API and etcd from each peer); " +
+                "the API (6443) and etcd are never opened to anywhere. Open the API to anywhere at the cloud (apiAllowedCidrs: [0.0.0.0/0]; the host firewall and credentials still guard it), list fewer apiAllowedCidrs or sshAllowedCidrs, or set vultrFirewallRuleLimit if Vultr raised your account's limit.",
+        );
+    });
+
+    it("once the group exists, a max_rule_count below the plan stops the rules in words (the limit Vultr reports wins)", () => {
+        assert.equal(vultrGroupTooSmall("K3sCluster(c)", "v-0", 37, 50), undefined);
+        assert.equal(vultrGroupTooSmall("K3sCluster(c)", "v-0", 37, undefined), undefined, "unknown until the group exists");
+        assert.equal(
+            vultrGroupTooSmall("K3sCluster(c)", "v-0", 37, 30)?.message,
+            "K3sCluster(c).vultrFirewallRuleLimit = (not set): plans 37 rules for v-0's Vultr firewall group, which holds at most 30 (its max_rule_count). " +
+                "Set vultrFirewallRuleLimit to 30, so the plan opens WireGuard and the kubelet to anywhere instead of per peer, or ask Vultr to raise the limit.",
         );
     });
 

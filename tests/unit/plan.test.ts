@@ -163,8 +163,11 @@ describe("offline plan (npm run plan)", function () {
             assert.ok(pr.stdout.startsWith("### k3s-multicloud plan: stack `n25`\n\nk3s v1.33.6+k3s1 · 25 nodes (1 server, 24 agents)"));
             assert.ok(pr.stdout.includes("Every node peers with every other over its public IP (300 tunnels); the diagram is in the full plan."));
             assert.ok(pr.stdout.includes("... and 15 more in the full plan."), "config.yaml for the first 10 nodes only");
-            // Past 20 peers a Vultr firewall group opens the node ports to anywhere: the plan says so.
-            assert.match(full.stdout, /\n- n25: with 25 nodes a Vultr server has 24 peers, more than the 20 per-peer rules its firewall group holds, so the cloud firewall of [a-z0-9-]+(, [a-z0-9-]+)* opens 51820-51821\/udp and 10250\/tcp to anywhere; the host firewall on each node still admits only the cluster's members\.\n/);
+            // Past 20 peers a Vultr firewall group opens WireGuard and the kubelet to anywhere: the plan says so, per host.
+            assert.match(
+                full.stdout,
+                /\n- n25: a Vultr firewall group holds at most 50 rules, too few for one rule per peer and port, so the cloud firewall opens these ports to anywhere: [a-z0-9-]+ \(51820:51821\/udp, 10250\/tcp\)(, [a-z0-9-]+ \(51820:51821\/udp, 10250\/tcp\))*; the host firewall on each node still admits only the cluster's members\. The API \(6443\) and etcd are never opened this way\.\n/,
+            );
         });
 
         it("stays within the budget it is given, naming what it left out", () => {
