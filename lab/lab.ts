@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { nodeFingerprint } from "../components/toolkit/contract";
 import { TEST_CA_HASH, generatedKey } from "../tests/harness/mockCloud";
 import { caHashOf } from "../components/k3s/nodeSteps";
@@ -213,7 +213,14 @@ const CHECKS: Check[] = [
             expect(serverToken !== agentToken, "the server token and the agent token are the same");
             const found: string[] = [];
             for (const kind of ["vultr", "home"] as const) {
-                const token = readFileSync(`${ctx.world.hosts[kind].root}/etc/rancher/k3s/cluster-token`, "utf8").trim();
+                const tokenFile = `${ctx.world.hosts[kind].root}/etc/rancher/k3s/cluster-token`;
+                if (!existsSync(tokenFile)) {
+                    // The install refuses a token without the CA hash before it writes anything.
+                    const install = ctx.created.get(`lab-${LAB_NODES[kind]}-install`);
+                    const refusal = /ERROR: (the join token given has no cluster CA hash \([^)]*\))/.exec(install?.stderr ?? "")?.[1];
+                    throw new CheckFailed(`${kind} has no join token: ${refusal ? `its install refused a short one (${refusal})` : lastLines(install ?? { status: null, stdout: "", stderr: "" })}`);
+                }
+                const token = readFileSync(tokenFile, "utf8").trim();
                 const form = !token.startsWith("K10") ? "a short token (no CA hash)" : token.startsWith(`K10${ctx.caHash}::`) ? "another credential than the agent token" : "a K10 token with another CA hash";
                 expect(token === `K10${ctx.caHash}::node:${agentToken}`, `${kind} was given ${form}, not K10<the server CA's hash>::node:<agent token>`);
                 // Nothing anywhere on the agent's filesystem view carries the server token.

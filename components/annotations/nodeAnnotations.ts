@@ -19,6 +19,8 @@ export interface RestartSettings {
     readonly restartKeys?: readonly string[];
     /** How long to wait for the node to be Ready again. Default 300 s. */
     readonly readyTimeoutSeconds?: number;
+    /** Restarts that must finish first (K3sCluster: the server before this one, so etcd keeps its quorum). */
+    readonly after?: readonly pulumi.Resource[];
 }
 
 export interface NodeAnnotationsArgs {
@@ -107,7 +109,7 @@ export class NodeAnnotations extends pulumi.ComponentResource {
                     // A trigger change replaces the step, so it runs again: only the restart keys are in it.
                     triggers: [annotations.apply((values) => restartTrigger(values, restartKeys))],
                 },
-                { parent: this, dependsOn: [this.patch] },
+                { parent: this, dependsOn: [this.patch, ...(restart.after ?? [])] },
             );
         }
         this.registerOutputs({});

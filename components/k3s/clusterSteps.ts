@@ -4,6 +4,7 @@ import { ClusterHost } from "../hosts/clusterHost";
 import { MeshNodeStatus, meshPeersFlag, meshStatusOf } from "../mesh/meshCheck";
 import { NodeAddresses, nodeAddressList } from "../network/nodeAddresses";
 import { toolkitCall } from "../toolkit/contract";
+import { sharedPublicAddress } from "./clusterValidation";
 import { listDigest } from "./digest";
 import { K3sOptions, K3sRole } from "./options";
 
@@ -20,11 +21,19 @@ export interface InstalledNode {
     readonly settled: pulumi.Resource;
 }
 
-/** Every node's name and addresses, servers first: what the host firewalls admit and the mesh checks expect. */
-export function clusterNodeAddresses(hosts: readonly ClusterHost[]): pulumi.Output<NodeAddresses[]> {
-    return pulumi.all(
-        hosts.map((h) => pulumi.all([h.publicIp, h.privateIp]).apply(([publicIp, privateIp]): NodeAddresses => ({ name: h.name, publicIp, privateIp }))),
-    );
+/**
+ * Every node's name and addresses, servers first: what the host firewalls admit and the mesh checks expect. Two nodes
+ * behind one public address stop the program here, in words, as soon as the addresses are known (a preview for
+ * existing servers, the first `up` for cloud servers).
+ */
+export function clusterNodeAddresses(hosts: readonly ClusterHost[], field = "the cluster"): pulumi.Output<NodeAddresses[]> {
+    return pulumi
+        .all(hosts.map((h) => pulumi.all([h.publicIp, h.privateIp]).apply(([publicIp, privateIp]): NodeAddresses => ({ name: h.name, publicIp, privateIp }))))
+        .apply((nodes) => {
+            const shared = sharedPublicAddress(`${field} nodes`, nodes);
+            if (shared) throw shared;
+            return nodes;
+        });
 }
 
 export interface HostFirewallArgs {
@@ -63,6 +72,8 @@ export function hostFirewallSteps(
                             servers: args.servers.map((h) => h.name).join(","),
                             "api-allowed": args.apiAllowedCidrs.map((c) => `${c.address}/${c.prefix}`).join(","),
                             "cluster-cidrs": clusterCidrs,
+                            // Only when on: the calls of clusters without it stay as they were.
+                            "member-ports": extra["embedded-registry"] === true ? "5001" : undefined,
                         },
                         host.sudo,
                     ),

@@ -67,3 +67,24 @@ export function keysNamingNoNode(perNode: PerNodeMaps, names: ReadonlySet<string
             .map((nodeName): [keyof PerNodeMaps, string] => [mapName, nodeName]),
     );
 }
+
+/**
+ * Two nodes behind one public address - two boxes behind one home router, or one machine listed twice - cannot both
+ * be members: every other node's flannel keeps one WireGuard peer per endpoint (it removes peers with the same
+ * endpoint and another key, flannel pkg/backend/wireguard/device.go cleanupEndpointPeers), so they evict each other,
+ * and a router forwards UDP 51820 to one of them only. Returns the error for the first address shared, if any;
+ * `nodesField` names where the nodes are listed (e.g. "K3sCluster(dev) nodes").
+ */
+export function sharedPublicAddress(nodesField: string, nodes: ReadonlyArray<{ readonly name: string; readonly publicIp: string }>): ConfigError | undefined {
+    const byAddress = new Map<string, string[]>();
+    for (const node of nodes) byAddress.set(node.publicIp, [...(byAddress.get(node.publicIp) ?? []), node.name]);
+    const shared = [...byAddress].find(([, names]) => names.length > 1);
+    if (!shared) return undefined;
+    const [address, names] = shared;
+    return new ConfigError(
+        `${nodesField} ${names.join(", ")}`,
+        address,
+        "share one public address: WireGuard peers are keyed by endpoint, so every other node keeps only one of them (flannel removes a peer whose endpoint another key took), and a router forwards UDP 51820 to one machine only",
+        "Give each node its own public address (another connection or a VPS), or keep one of them in the cluster; if it is the same machine listed twice, remove one entry.",
+    );
+}

@@ -56,6 +56,11 @@ export interface K3sClusterArgs {
     readonly hostFirewall?: boolean;
     /** The join token (secret). Default: generated. */
     readonly token?: pulumi.Input<string>;
+    /**
+     * Raise by one after rotating the cluster CA by hand (`k3s certificate rotate-ca`): the first server's CA hash is
+     * read again and every agent's join token carries the new one. Default 0.
+     */
+    readonly caGeneration?: number;
     /** How long each install waits for its node to be Ready. Default 300 s. */
     readonly readyTimeoutSeconds?: number;
     /**
@@ -118,7 +123,7 @@ export class K3sCluster extends pulumi.ComponentResource {
         const agents = [...(args.agents ?? [])];
         const field = `K3sCluster(${name})`;
         validateClusterName(`${field} name`, name);
-        parseK3sVersion(`${field}.k3sVersion`, args.k3sVersion);
+        const version = parseK3sVersion(`${field}.k3sVersion`, args.k3sVersion);
         validateK3sOptions(`${field}.options`, args.options ?? {});
         validateClusterShape(name, servers, agents, {
             nodeAnnotations: args.nodeAnnotations,
@@ -147,17 +152,25 @@ export class K3sCluster extends pulumi.ComponentResource {
         }
 
         const ruleLimit = requireWholeNumber(`${field}.vultrFirewallRuleLimit`, args.vultrFirewallRuleLimit ?? VULTR_DEFAULT_RULE_LIMIT, 1, "is not a positive whole number", "Use 50 (Vultr's default) or the limit Vultr set for your account.");
-        const vultrPlans = planVultrFirewalls(field, servers, agents, apiAllowedCidrs, ruleLimit);
+        // k3s' embedded registry (Spegel) needs its port open between the nodes.
+        const embeddedRegistry = args.options?.extraConfig?.["embedded-registry"] === true;
+        const vultrPlans = planVultrFirewalls(field, servers, agents, apiAllowedCidrs, ruleLimit, embeddedRegistry);
 
         super("k3s-multicloud:k3s:K3sCluster", name, {}, opts);
         this.warnAboutOpenPorts(name, args, apiAllowedCidrs, [...servers, ...agents], vultrPlans);
+        if (args.options?.kubeProxyMode === "ipvs" && version.minor >= 35) {
+            pulumi.log.warn(
+                `${name}: kube-proxy's ipvs mode is deprecated upstream from Kubernetes 1.35 (KEP-5495) and will be removed; its replacement is nftables mode (kube-proxy-arg proxy-mode=nftables). k3s ${args.k3sVersion} still runs ipvs.`,
+                this,
+            );
+        }
 
         this.agentToken = pulumi.secret(new random.RandomPassword(`${name}-agent-token`, { length: 48, special: false }, { parent: this }).result);
         this.token = pulumi.secret(
             args.token ?? new random.RandomPassword(`${name}-token`, { length: 48, special: false }, { parent: this }).result,
         );
 
-        const firewallRules = this.firewallRules(name, servers, agents, vultrPlans);
+        const firewallRules = this.firewallRules(name, servers, agents, vultrPlans, embeddedRegistry);
         const common = {
             k3sVersion: args.k3sVersion,
             options: args.options,
@@ -188,27 +201,38 @@ export class K3sCluster extends pulumi.ComponentResource {
                 agentToken: this.agentToken,
                 clusterInit: more.length > 0,
                 clusterName: name,
+                caGeneration: args.caGeneration,
                 // Every other node joins through it: a replaced machine is forgotten there before it joins again.
                 joiningNodes: [...more, ...agents].filter((h) => h.identity).map((h) => ({ name: h.name, identity: h.identity! })),
             },
             { parent: this },
         );
-        this.servers = [
-            firstServer,
-            ...more.map(
-                (host) =>
-                    new K3sServer(
-                        `${name}-${host.name}`,
-                        { ...nodeArgs(host), token: this.token, joinServer: firstServer, clusterName: name },
-                        { parent: this },
-                    ),
-            ),
-        ];
+        // Further servers (HA) join the first one at a time: each installs and upgrades after the one before it, so no
+        // two etcd members are down at once (with three servers, two down is a lost quorum).
+        this.servers = [firstServer];
+        for (const host of more) {
+            const previous = this.servers[this.servers.length - 1];
+            const own = nodeArgs(host);
+            this.servers.push(
+                new K3sServer(
+                    `${name}-${host.name}`,
+                    {
+                        ...own,
+                        installAfter: [...own.installAfter, previous.install],
+                        upgradeAfter: [...own.upgradeAfter, previous.upgrade],
+                        token: this.token,
+                        joinServer: firstServer,
+                        clusterName: name,
+                    },
+                    { parent: this },
+                ),
+            );
+        }
         const serverRules = firewallRules.get(first) ?? [];
         // The host firewall: every node gets the same member list; agents install after the first server's, so a
         // server whose image ships ufw enabled (Vultr) has 6443 open before anyone joins.
         // Every node's name and addresses, servers first: what the host firewalls admit and the mesh checks expect.
-        const nodeAddresses = clusterNodeAddresses([...servers, ...agents]);
+        const nodeAddresses = clusterNodeAddresses([...servers, ...agents], field);
         const firewallStep =
             args.hostFirewall === false ? undefined : hostFirewallSteps(this, name, { servers, nodeAddresses, apiAllowedCidrs, options: args.options ?? {} });
         const hostFirewall = firewallStep
@@ -235,7 +259,13 @@ export class K3sCluster extends pulumi.ComponentResource {
                     {
                         ...nodeArgs(host),
                         server: firstServer,
-                        installAfter: [...(firewallRules.get(host) ?? []), ...serverRules, ...(serverFirewall[0] ? [serverFirewall[0]] : [])],
+                        // After every server: an agent joins a control plane that is complete.
+                        installAfter: [
+                            ...(firewallRules.get(host) ?? []),
+                            ...serverRules,
+                            ...(serverFirewall[0] ? [serverFirewall[0]] : []),
+                            ...(lastServer !== firstServer ? [lastServer.install] : []),
+                        ],
                         upgradeAfter: [lastServer.upgrade, ...previous, ownFirewall[servers.length + index].promise],
                     },
                     { parent: this },
@@ -251,7 +281,9 @@ export class K3sCluster extends pulumi.ComponentResource {
         this.apiEndpoint = firstServer.url;
         this.provider = clusterProvider(name, this.kubeconfig, `k3s-multicloud-${name}`, this);
         if (args.options?.metricsServer === "external-ip") {
-            new MetricsServer(`${name}-metrics-server`, { provider: this.provider }, { parent: this });
+            // After every server restarted with the packaged one disabled: k3s removes that one's objects, which have
+            // our names, when it starts.
+            new MetricsServer(`${name}-metrics-server`, { provider: this.provider, after: this.servers.map((s) => s.upgrade) }, { parent: this });
         }
 
         // `settled`: the node runs what the stack says - installed, and any staged change applied by its upgrade step.
@@ -259,9 +291,12 @@ export class K3sCluster extends pulumi.ComponentResource {
             ...this.servers.map((s) => ({ host: s.host, role: "server" as const, settled: s.upgrade, removal: s.removal })),
             ...this.agents.map((a) => ({ host: a.host, role: "agent" as const, settled: a.upgrade, removal: a.removal })),
         ];
+        // A server's restart for a changed annotation waits for the server before it: one etcd member down at a time.
+        let previousServerRestart: pulumi.Resource | undefined;
         this.annotations = installed.map(({ host, role, removal }) => {
             const { annotations: userAnnotations, labels } = metadata.get(host)!;
-            return new NodeAnnotations(
+            const after = role === "server" && previousServerRestart ? [previousServerRestart] : [];
+            const annotated = new NodeAnnotations(
                 `${name}-${host.name}-metadata`,
                 {
                     nodeName: host.name,
@@ -278,10 +313,13 @@ export class K3sCluster extends pulumi.ComponentResource {
                         role,
                         restartKeys: args.restartOnAnnotationChange,
                         readyTimeoutSeconds: args.readyTimeoutSeconds,
+                        after,
                     },
                 },
                 { parent: this },
             );
+            if (role === "server") previousServerRestart = annotated.restart ?? annotated.patch;
+            return annotated;
         });
 
         this.nodes = pulumi.all(
@@ -365,7 +403,7 @@ export class K3sCluster extends pulumi.ComponentResource {
             const swas = hosts.filter((h) => h.firewall.kind === "aliyun-swas").map((h) => h.name);
             if (swas.length > 0) {
                 pulumi.log.warn(
-                    `${name}: hostFirewall is off and SWAS cloud rules cannot filter by source, so k3s' ports (6443, 10250, 51820-51821) on ${swas.join(", ")} are open to the whole internet.`,
+                    `${name}: hostFirewall is off and SWAS cloud rules made through Pulumi cannot filter by source (the SWAS API can; the provider's FirewallRule has no field for it), so k3s' ports (6443, 10250, 51820-51821) on ${swas.join(", ")} are open to the whole internet.`,
                     this,
                 );
             }
@@ -378,8 +416,9 @@ export class K3sCluster extends pulumi.ComponentResource {
         servers: readonly ClusterHost[],
         agents: readonly ClusterHost[],
         vultrPlans: ReadonlyMap<ClusterHost, VultrRulePlan>,
+        embeddedRegistry: boolean,
     ): Map<ClusterHost, pulumi.Resource[]> {
-        const matrix = clusterPortMatrix(servers.length);
+        const matrix = clusterPortMatrix(servers.length, { embeddedRegistry });
         const all = [...servers.map((h) => ({ host: h, role: "server" as const })), ...agents.map((h) => ({ host: h, role: "agent" as const }))];
         const byName = new Map(all.map(({ host }) => [host.name, host]));
         const rules = new Map<ClusterHost, pulumi.Resource[]>();
@@ -393,7 +432,9 @@ export class K3sCluster extends pulumi.ComponentResource {
                             new alicloud.simpleapplicationserver.FirewallRule(
                                 `${name}-${host.name}-fw-${spec.key}`,
                                 { instanceId: firewall.instanceId, ruleProtocol: spec.ruleProtocol, port: spec.port, remark: spec.remark },
-                                { parent: this, provider: firewall.provider },
+                                // A rule's port never changes under its name (the name holds the port); what changed is
+                                // its form ("6443" up to 0.3.0, "6443/6443" now), and a change of `port` replaces the rule.
+                                { parent: this, provider: firewall.provider, ignoreChanges: ["port"] },
                             ),
                     ),
                 );
@@ -445,8 +486,9 @@ function planVultrFirewalls(
     agents: readonly ClusterHost[],
     apiAllowedCidrs: ReadonlyArray<{ address: string; prefix: number }>,
     limit: number,
+    embeddedRegistry: boolean,
 ): Map<ClusterHost, VultrRulePlan> {
-    const matrix = clusterPortMatrix(servers.length);
+    const matrix = clusterPortMatrix(servers.length, { embeddedRegistry });
     const peers = { nodes: [...servers, ...agents].map((h) => h.name), servers: servers.map((h) => h.name) };
     const plans = new Map<ClusterHost, VultrRulePlan>();
     for (const host of [...servers, ...agents]) {

@@ -65,6 +65,11 @@ export interface K3sServerArgs extends K3sNodeArgs {
      * node password before the new machine joins (k3s would reject it: "Node password rejected"). K3sCluster fills it.
      */
     readonly joiningNodes?: ReadonlyArray<{ readonly name: string; readonly identity: pulumi.Input<string> }>;
+    /**
+     * Raise after rotating the cluster CA by hand (`k3s certificate rotate-ca`): the server's CA hash is read again and
+     * every agent's join token carries the new one (an agent checks it at every start). Default 0.
+     */
+    readonly caGeneration?: number;
 }
 
 export interface K3sAgentArgs extends K3sNodeArgs {
@@ -309,7 +314,10 @@ export class K3sServer extends pulumi.ComponentResource {
     public readonly token: pulumi.Output<string>;
     /** The agent token, as the server knows it; secret. */
     public readonly agentToken: pulumi.Output<string>;
-    /** sha256 of the cluster's server CA as the server's install step printed it ("" before it ran, e.g. under mocks). */
+    /**
+     * The cluster CA's hash as k3s put it in its own secure token, read by the server's ca-hash step ("" before it
+     * ran, e.g. under mocks).
+     */
     public readonly caHash: pulumi.Output<string>;
     /**
      * What agents join with: the agent token in k3s' secure format, `K10<CA hash>::node:<agent token>`, so an agent
@@ -336,6 +344,7 @@ export class K3sServer extends pulumi.ComponentResource {
     constructor(name: string, args: K3sServerArgs, opts?: pulumi.ComponentResourceOptions) {
         validateNodeArgs(name, args);
         if (args.clusterName !== undefined) validateClusterName(`${name}.clusterName`, args.clusterName);
+        const caGeneration = requireWholeNumber(`${name}.caGeneration`, args.caGeneration ?? 0, 0, "is not a whole number", "Use 0 (default) and raise it by one after each CA rotation.");
         super("k3s-multicloud:k3s:K3sServer", name, {}, opts);
         this.host = args.host;
         this.token = pulumi.secret(
@@ -350,7 +359,12 @@ export class K3sServer extends pulumi.ComponentResource {
         this.url = args.host.publicIp.apply(serverUrlFor);
 
         const upgradeAfter = [...(args.joinServer ? [args.joinServer.upgrade] : []), ...(args.upgradeAfter ?? [])];
-        const joinSecrets = pulumi.interpolate`${this.token}\n${this.agentToken}\n`;
+        // A joining server (HA) sends its token over the internet to the first server: in k3s' secure format,
+        // K10<CA hash>::server:<token>, it checks the first server's CA before it does (the short form trusts any).
+        const joinToken = args.joinServer
+            ? pulumi.all([args.joinServer.caHash, this.token]).apply(([hash, token]) => (hash ? `K10${hash}::server:${token}` : token))
+            : this.token;
+        const joinSecrets = pulumi.interpolate`${joinToken}\n${this.agentToken}\n`;
         const { steps, prepare, install, removal, upgrade, version, prepared } = registerNodeSteps(this, name, "server", { ...args, upgradeAfter }, joinSecrets, {
             serverUrl: args.joinServer?.url,
             clusterInit: args.clusterInit,
@@ -365,7 +379,19 @@ export class K3sServer extends pulumi.ComponentResource {
         this.prepared = prepared;
         this.k3sVersion = version;
         this.configYaml = steps.configYaml;
-        this.caHash = install.stdout.apply(caHashOf);
+        // The hash comes from the token k3s wrote, read by a step of its own: re-created when caGeneration changes, so
+        // a CA rotated by hand reaches the agents' tokens without re-running the install.
+        const readCaHash = new command.remote.Command(
+            `${name}-ca-hash`,
+            {
+                connection: args.host.connection,
+                create: toolkitCall("ca-hash", { "node-name": args.host.name }, args.host.sudo),
+                triggers: [caGeneration],
+                addPreviousOutputInEnv: false,
+            },
+            { parent: this, dependsOn: [install] },
+        );
+        this.caHash = readCaHash.stdout.apply(caHashOf);
         this.agentJoinToken = pulumi.secret(pulumi.all([this.caHash, this.agentToken]).apply(([hash, agent]) => (hash ? `K10${hash}::node:${agent}` : agent)));
 
         const readKubeconfig = new command.remote.Command(

@@ -27,6 +27,12 @@ export interface MetricsServerArgs {
     readonly provider: k8s.Provider;
     /** Default: METRICS_SERVER_IMAGE. */
     readonly image?: string;
+    /**
+     * What must finish before any object is created: the servers' steps that restart k3s with the packaged
+     * metrics-server disabled. k3s deletes a disabled add-on's objects when it starts (docs, packaged-components), and
+     * ours carry the same names: created earlier, they would be deleted by that restart.
+     */
+    readonly after?: readonly pulumi.Resource[];
 }
 
 /**
@@ -38,7 +44,9 @@ export interface MetricsServerArgs {
 export class MetricsServer extends pulumi.ComponentResource {
     constructor(name: string, args: MetricsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("k3s-multicloud:metrics:MetricsServer", name, {}, opts);
-        const child: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
+        const child: pulumi.CustomResourceOptions = { parent: this, provider: args.provider, dependsOn: [...(args.after ?? [])] };
+        /** The child options, waiting also for `resources`. */
+        const after = (...resources: pulumi.Resource[]): pulumi.CustomResourceOptions => ({ ...child, dependsOn: [...(args.after ?? []), ...resources] });
         const namespace = "kube-system";
         const labels = { "k8s-app": "metrics-server" };
         const metadata = (objectName: string, extra: Record<string, string> = {}) => ({ name: objectName, labels: { ...labels, ...extra } });
@@ -82,7 +90,7 @@ export class MetricsServer extends pulumi.ComponentResource {
             new k8s.rbac.v1.ClusterRoleBinding(
                 `${name}-binding`,
                 { metadata: metadata("system:metrics-server"), roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:metrics-server" }, subjects },
-                { ...child, dependsOn: [role] },
+                after(role),
             ),
         ];
         const service = new k8s.core.v1.Service(
@@ -134,7 +142,7 @@ export class MetricsServer extends pulumi.ComponentResource {
                     },
                 },
             },
-            { ...child, dependsOn: [account, ...bindings] },
+            after(account, ...bindings),
         );
         new k8s.apiregistration.v1.APIService(
             `${name}-api`,
@@ -150,7 +158,7 @@ export class MetricsServer extends pulumi.ComponentResource {
                     service: { name: "metrics-server", namespace },
                 },
             },
-            { ...child, dependsOn: [service, deployment] },
+            after(service, deployment),
         );
         this.registerOutputs({});
     }

@@ -159,8 +159,7 @@ export interface NodeSpec {
      * Prepaid months of an Alibaba lightweight server.
      * @clouds aliyun
      * @integer
-     * @minimum 1
-     * @maximum 60
+     * @oneOfValues [1, 3, 6, 12, 24, 36]
      * @default 1
      */
     period?: number;
@@ -329,7 +328,7 @@ export interface ClusterSpec {
     sshAllowedCidrs?: string[];
     /**
      * Who may reach the Kubernetes API (6443/tcp) besides the nodes: enforced by every node's host firewall and by
-     * Vultr's cloud firewall (SWAS rules cannot filter by source).
+     * Vultr's cloud firewall (SWAS rules made through Pulumi cannot filter by source: the SWAS API can, the provider's rule cannot).
      * @default ["0.0.0.0/0"]
      */
     apiAllowedCidrs?: string[];
@@ -343,6 +342,15 @@ export interface ClusterSpec {
      * @default 50
      */
     vultrFirewallRuleLimit?: number;
+    /**
+     * Raise by one after rotating the cluster CA by hand (`k3s certificate rotate-ca` on the server): the CA hash is
+     * read again and every agent's join token carries the new one.
+     * @integer
+     * @minimum 0
+     * @maximum 1000
+     * @default 0
+     */
+    caGeneration?: number;
     /** Annotations per node name, managed as resources (e.g. {tokyo-1: {example.com/owner: ops}}). */
     nodeAnnotations?: { [node: string]: { [key: string]: string } };
     /** Labels per node name, managed as resources. */

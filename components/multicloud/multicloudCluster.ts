@@ -70,6 +70,7 @@ export class MulticloudCluster extends pulumi.ComponentResource {
                 nodeTaints: args.nodeTaints,
                 apiAllowedCidrs: args.apiAllowedCidrs,
                 vultrFirewallRuleLimit: args.vultrFirewallRuleLimit,
+                caGeneration: args.caGeneration,
                 maxUnavailable: args.maxUnavailable,
                 verifyMesh: args.verifyMesh,
                 meshTimeoutSeconds: args.meshTimeoutSeconds,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import { ConfigError, describeValue, throwIfAny } from "../validation/configError";
-import { keysNamingNoNode } from "../k3s/clusterValidation";
+import { keysNamingNoNode, sharedPublicAddress } from "../k3s/clusterValidation";
 import { nearestWord } from "../validation/suggest";
 import { ClusterSpec, NodeSpec } from "./clusterSpec";
 import SPEC_SCHEMA from "./clusterSpec.schema.json";
@@ -193,6 +193,14 @@ function crossFieldProblems(spec: ClusterSpec, source: SpecSource): Found[] {
             });
         }
     });
+    // Existing servers name their public address in the file: two behind one address are refused now (cloud servers'
+    // addresses are checked by the cluster once known).
+    const existing = spec.nodes.map((node, index) => ({ node, index })).filter(({ node }) => node.cloud === "existing" && typeof node.publicIp === "string");
+    const shared = sharedPublicAddress(`${source.prefix}nodes`, existing.map(({ node }) => ({ name: node.name, publicIp: node.publicIp as string })));
+    if (shared) {
+        const second = existing.filter(({ node }) => node.publicIp === shared.value)[1];
+        problems.push({ error: shared, position: positionOf(spec, ["nodes", String(second.index), "publicIp"]) });
+    }
     const names = [...owner.keys()];
     const perNode = { nodeAnnotations: spec.nodeAnnotations, nodeLabels: spec.nodeLabels, nodeTaints: spec.nodeTaints };
     for (const [key, name] of keysNamingNoNode(perNode, new Set(names))) {
@@ -271,7 +279,7 @@ function explain(error: ErrorObject, root: unknown, source: SpecSource): Found[]
         case "maximum":
             return make([], error.data, schema.type === "integer" ? typeProblem(schema) : `must be ${rangeText(schema)}`, typeFix(schema, error.data));
         case "enum": {
-            const choices = (error.params.allowedValues as string[]).map((v) => `"${v}"`);
+            const choices = (error.params.allowedValues as unknown[]).map((v) => (typeof v === "string" ? `"${v}"` : String(v)));
             return make([], error.data, "is not one of the choices", `Use ${listText(choices, "or")}.`);
         }
         case "contains": {

@@ -25,8 +25,11 @@ export interface PortRequirement {
     readonly purpose: string;
 }
 
-/** The table for a cluster with `serverCount` servers. */
-export function clusterPortMatrix(serverCount: number): PortRequirement[] {
+/**
+ * The table for a cluster with `serverCount` servers; with `embeddedRegistry` (k3s' `embedded-registry: true`,
+ * Spegel) also its registry port, 5001/tcp between all nodes (docs: installation/registry-mirror).
+ */
+export function clusterPortMatrix(serverCount: number, { embeddedRegistry = false } = {}): PortRequirement[] {
     const ports: PortRequirement[] = [
         { protocol: "tcp", fromPort: 6443, toPort: 6443, on: "servers", source: "nodes", purpose: "Kubernetes API and k3s supervisor (agents join here)" },
         { protocol: "tcp", fromPort: 6443, toPort: 6443, on: "servers", source: "api-clients", purpose: "Kubernetes API for kubectl and Pulumi" },
@@ -36,12 +39,19 @@ export function clusterPortMatrix(serverCount: number): PortRequirement[] {
     if (serverCount > 1) {
         ports.push({ protocol: "tcp", fromPort: 2379, toPort: 2380, on: "servers", source: "servers", purpose: "embedded etcd between servers" });
     }
+    if (embeddedRegistry) {
+        ports.push({ protocol: "tcp", fromPort: 5001, toPort: 5001, on: "all", source: "nodes", purpose: "embedded registry (Spegel) between nodes" });
+    }
     return ports;
 }
 
-/** Ports as the SWAS API writes them: "22" or "1024/1055" (slash). */
+/**
+ * Ports as the SWAS API writes them: always a range with a slash, "6443/6443" for one port (CreateFirewallRule's own
+ * form). Releases up to 0.3.0 wrote a single port bare ("6443"); those stored rules keep it (K3sCluster ignores changes
+ * of `port`, which would replace the rule).
+ */
 export function swasPort(port: PortRequirement): string {
-    return port.fromPort === port.toPort ? String(port.fromPort) : `${port.fromPort}/${port.toPort}`;
+    return `${port.fromPort}/${port.toPort}`;
 }
 
 /** Ports as the Vultr API writes them: "22" or "30000:32767" (colon). */
@@ -101,12 +111,14 @@ export const VULTR_DEFAULT_RULE_LIMIT = 50;
 
 /**
  * The ports that may be opened to the world when a group's budget runs out, in the order they are widened:
- * WireGuard answers nothing to a packet without a known key, and the kubelet requires authentication. The API (6443)
- * and etcd (2379-2380) are never widened.
+ * WireGuard answers nothing to a packet without a known key, the kubelet requires authentication, and the embedded
+ * registry serves only images (the host firewall still admits members only). The API (6443) and etcd (2379-2380) are
+ * never widened.
  */
 const WIDENABLE: ReadonlyArray<{ protocol: Protocol; fromPort: number }> = [
     { protocol: "udp", fromPort: 51820 },
     { protocol: "tcp", fromPort: 10250 },
+    { protocol: "tcp", fromPort: 5001 },
 ];
 
 export interface VultrRulePlan {

@@ -55,7 +55,7 @@ export const TOOLKIT_VERBS = {
     prune: { summary: "remove WireGuard peers that route nothing", flags: ["node-name"] },
     firewall: {
         summary: "open k3s' ports to cluster members only (nftables, and ufw where it is active)",
-        flags: ["node-name", "role", "members", "servers", "api-allowed", "cluster-cidrs"],
+        flags: ["node-name", "role", "members", "servers", "api-allowed", "cluster-cidrs", "member-ports"],
     },
     "mesh-check": {
         summary: "wait for a handshake with every peer at its public IP; fail in words when the mesh did not form",
@@ -65,6 +65,7 @@ export const TOOLKIT_VERBS = {
     drain: { summary: "on a server: drain and delete, drain, or uncordon another node", flags: ["node-name", "target-node", "action"] },
     uninstall: { summary: "remove k3s with the uninstaller the installer left", flags: ["node-name", "role"] },
     fingerprint: { summary: "print the sha256 of the installed k3s version and config.yaml", flags: ["node-name"] },
+    "ca-hash": { summary: "on a server: print the cluster CA's hash from the secure token k3s wrote", flags: ["node-name"] },
     status: { summary: "what this host runs: toolkit, k3s, fingerprint, WireGuard peers", flags: ["node-name"] },
 } as const satisfies Record<string, VerbSpec>;
 
@@ -89,6 +90,7 @@ export const STEP_REVISIONS: Readonly<Record<ToolkitVerb, number>> = {
     drain: 1,
     uninstall: 1,
     fingerprint: 1,
+    "ca-hash": 1,
     status: 1,
 };
 

@@ -3,16 +3,17 @@
 # node, with userspace WireGuard (wireguard-go) for the kernel module and a shared directory for the Kubernetes API
 # ($LAB_API). Every value comes from what our steps left on the host or set through the API:
 #   - k3s at start: writes the node's public-ip-overwrite annotation = node-external-ip from the config.yaml our
-#     install step wrote, when the node has node-external-ip and the servers have flannel-external-ip; otherwise it
-#     removes the annotation (current k3s does);
+#     install step wrote, when the node has node-external-ip and the servers have flannel-external-ip; it never
+#     removes the annotation (k3s pkg/agent/flannel/setup.go only adds it);
 #   - flannel at start: advertises public-ip = the overwrite if present, else the NIC's address, with its WireGuard
 #     public key (/run/flannel/wgkey lives on tmpfs: a reboot makes a new key) and the node's pod subnet;
 #   - joining (agents): like k3s' TLS bootstrap, an agent accepts only a secure token K10<hash>::node:<password> whose
 #     hash is the sha256 of the server CA the server serves, and the server admits only the password of its agent
 #     token (user "node"); otherwise the agent never becomes Ready. The server creates its CA at first start.
 #   - flannel then programs one peer per other node: endpoint <their public-ip>:51820, their subnet, keepalive 25 s;
-#     a peer whose Node object is deleted is removed; a changed key adds a peer and leaves the old one routing
-#     nothing ("(none)"), as real nodes accumulate them.
+#     a peer whose Node object is deleted is removed; adding a peer first removes every other peer at the same
+#     endpoint IP (flannel pkg/backend/wireguard/device.go, addPeer -> cleanupEndpointPeers), so a node's old key is
+#     gone once its new one is programmed, and two nodes behind one address evict each other.
 # Usage: k3s-node.sh restart | stop | run (the daemon; started by restart, detached from the SSH session).
 set -euo pipefail
 api=${LAB_API:?the lab API directory is not set}
@@ -65,6 +66,11 @@ if grep -q '^flannel-backend:' "$config"; then
         openssl req -new -key "$tls/client-admin.key" -subj "/O=system:masters/CN=system:admin" 2>/dev/null |
             openssl x509 -req -CA "$tls/client-ca.crt" -CAkey "$tls/client-ca.key" -set_serial 1 -days 365 -out "$tls/client-admin.crt" 2>/dev/null
     fi
+    # k3s writes its token in secure format at its first start, K10<CA hash>::server:<password> (the hash of
+    # pkg/clientaccess/token.go hashCA: for one self-signed certificate, the sha256 of the file); our install and
+    # ca-hash steps read the hash from there.
+    hash=$(sha256sum <"$tls/server-ca.crt" | awk '{ print $1 }')
+    [ -s "$tls/../token" ] || printf 'K10%s::server:%s\n' "$hash" "$(head -n 1 "$K3SMC_ROOT/etc/rancher/k3s/cluster-token")" >"$tls/../token"
     cp "$tls/server-ca.crt" "$api/server-ca.crt"
     if [ -s "$K3SMC_ROOT/etc/rancher/k3s/agent-token" ]; then
         printf 'node:%s' "$(head -n 1 "$K3SMC_ROOT/etc/rancher/k3s/agent-token")" | sha256sum | awk '{ print $1 }' >"$api/agent-credential.sha256"
@@ -94,8 +100,6 @@ mkdir -p "$api/leases" "$api/subnets" "$api/annotations/$name"
 overwrite=$api/annotations/$name/public-ip-overwrite
 if [ -n "$external" ] && [ "$(cat "$api/flannel-external-ip" 2>/dev/null)" = true ]; then
     printf '%s\n' "$external" >"$overwrite"
-else
-    rm -f "$overwrite"
 fi
 nic=$(/usr/sbin/ip -4 -o addr show scope global | awk '$2 != "flannel-wg" { sub(/\/.*/, "", $4); print $4; exit }')
 public=$(cat "$overwrite" 2>/dev/null || printf '%s' "$nic")
@@ -148,6 +152,8 @@ while :; do
         if [ ! -f "$lease" ] || [ "$peer" = "$name" ] || [ "${peer%.new}" != "$peer" ]; then continue; fi
         read -r ip key peer_subnet <"$lease"
         if [ "${programmed[$peer]:-}" != "$ip $key $peer_subnet" ]; then
+            wg show flannel-wg endpoints | awk -v ip="$ip" -v key="$key" '$1 != key && index($2, ip ":") == 1 { print $1 }' |
+                while read -r old; do wg set flannel-wg peer "$old" remove; done
             wg set flannel-wg peer "$key" endpoint "$ip:51820" allowed-ips "$peer_subnet" persistent-keepalive 25
             /usr/sbin/ip route replace "$peer_subnet" dev flannel-wg
             programmed[$peer]="$ip $key $peer_subnet"

@@ -63,8 +63,8 @@ export function topologyWarnings(nodes: readonly ClusterNodeInfo[], firewall: re
             const open = firewall.filter((r) => r.node === node.name).map((r) => `${r.port}/${r.protocol}`);
             warnings.push(
                 filtered
-                    ? `${node.name}: SWAS firewall rules cannot filter by source, so the cloud lets ${open.join(", ")} through from the whole internet; the host firewall on the node admits only the cluster's members (TCP 22/80/443 are open by default).`
-                    : `${node.name}: SWAS firewall rules cannot filter by source and the host firewall is off, so ${open.join(", ")} are open to the whole internet (TCP 22/80/443 are open by default).`,
+                    ? `${node.name}: SWAS firewall rules made through Pulumi cannot filter by source (the SWAS API can; the provider's rule has no field for it), so the cloud lets ${open.join(", ")} through from the whole internet; the host firewall on the node admits only the cluster's members (TCP 22/80/443 are open by default).`
+                    : `${node.name}: SWAS firewall rules made through Pulumi cannot filter by source (the SWAS API can; the provider's rule has no field for it) and the host firewall is off, so ${open.join(", ")} are open to the whole internet (TCP 22/80/443 are open by default).`,
             );
         }
     }
@@ -81,7 +81,7 @@ export function apiEnforcement(plan: PlanData): string[][] {
             const sources = plan.firewall.filter((r) => r.node === server.name && r.protocol === "tcp" && r.port === "6443").map((r) => r.source);
             const cloud =
                 server.cloud === "aliyun"
-                    ? "anyone (SWAS rules cannot filter by source)"
+                    ? "anyone (SWAS rules made through Pulumi cannot filter by source)"
                     : server.cloud === "vultr"
                       ? sources.length > 0
                           ? sources.join(", ")

@@ -17,7 +17,7 @@ describe("deterministic evaluation", () => {
     it("registers byte-identical inputs for every resource on a second evaluation", async () => {
         const first = await evaluate();
         const second = await evaluate();
-        assert.equal(first.size, 59); // hosts and their cloud resources (a host-key check each, a generated key for Vultr), the cluster and its two tokens, 3 nodes with upgrade, removal, metadata, host firewall, prune and mesh steps, the mesh barrier
+        assert.equal(first.size, 60); // hosts and their cloud resources (a host-key check each, a generated key for Vultr), the cluster and its two tokens, 3 nodes with upgrade, removal, metadata, host firewall, prune and mesh steps, the mesh barrier, the server's CA-hash read
         assert.deepEqual([...second.keys()].sort(), [...first.keys()].sort());
         const differing = [...first].filter(([urn, inputs]) => second.get(urn) !== inputs).map(([urn]) => urn);
         assert.deepEqual(differing, []);

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { ExistingServer, K3sCluster, K3sServer, VultrServer } from "../../components";
 import { vultrGroupTooSmall } from "../../components/k3s/k3sCluster";
+import { sharedPublicAddress } from "../../components/k3s/clusterValidation";
 import { MockCloud, isSecretValue, plainStrings, resolve } from "../harness/mockCloud";
 import { ADDRESSES, buildCluster, clusterCloudFixture } from "../harness/clusterFixture";
 import { HOST_KEY, SECRETS, SSH_PUBLIC_KEY, TYPES, assertConfigError, secret } from "../harness/fixtures";
@@ -16,10 +17,13 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
         await cloud.settle();
         const rules = cloud.ofType(TYPES.swasFirewallRule).map((r) => [r.name, r.inputs.instanceId, r.inputs.ruleProtocol, r.inputs.port]);
         assert.deepEqual(rules.sort(), [
-            ["dev-sh-server-fw-tcp-10250", "sh-server-instance-id", "Tcp", "10250"],
-            ["dev-sh-server-fw-tcp-6443", "sh-server-instance-id", "Tcp", "6443"],
+            ["dev-sh-server-fw-tcp-10250", "sh-server-instance-id", "Tcp", "10250/10250"],
+            ["dev-sh-server-fw-tcp-6443", "sh-server-instance-id", "Tcp", "6443/6443"],
             ["dev-sh-server-fw-udp-51820", "sh-server-instance-id", "Udp", "51820/51821"],
         ]);
+        // A rule stored by 0.3.0 holds "6443": with `port` ignored the engine keeps the stored value, so such a stack
+        // previews no replacement (a changed `port` would replace the rule and reopen the port for a moment).
+        for (const rule of cloud.ofType(TYPES.swasFirewallRule)) assert.deepEqual(rule.ignoreChanges, ["port"], rule.name);
         for (const rule of cloud.ofType(TYPES.swasFirewallRule)) {
             assert.equal(rule.provider, `${cloud.named("sh-server-alicloud").urn}::sh-server-alicloud-id`, "the SWAS region's provider");
         }
@@ -77,12 +81,25 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
         }
     });
 
+    it("warns that kube-proxy's ipvs mode is deprecated upstream from Kubernetes 1.35, naming nftables mode", async () => {
+        const ipvs = { disable: ["traefik", "servicelb"], kubeProxyMode: "ipvs" as const };
+        buildCluster({ k3sVersion: "v1.34.2+k3s1", options: ipvs });
+        await cloud.settle();
+        assert.equal(cloud.warnings.filter((w) => w.includes("KEP-5495")).length, 0, "1.34 is quiet");
+        cloud = await MockCloud.install({ fixture: clusterCloudFixture() });
+        buildCluster({ k3sVersion: "v1.35.0+k3s1", options: ipvs });
+        await cloud.settle();
+        assert.deepEqual(cloud.warnings.filter((w) => w.includes("KEP-5495")), [
+            "dev: kube-proxy's ipvs mode is deprecated upstream from Kubernetes 1.35 (KEP-5495) and will be removed; its replacement is nftables mode (kube-proxy-arg proxy-mode=nftables). k3s v1.35.0+k3s1 still runs ipvs.",
+        ]);
+    });
+
     it("says in every preview what anyone on the internet can reach", async () => {
         buildCluster({ hostFirewall: false });
         await cloud.settle();
         assert.deepEqual(cloud.warnings.filter((w) => !w.includes("prepaid")).sort(), [
             'dev: `kubectl top` cannot reach sh-server, home-1: k3s\' packaged metrics-server dials each node\'s InternalIP, a private address behind NAT. Set the cluster option metricsServer: "external-ip" to deploy one that dials public addresses (the servers restart k3s once to disable the packaged one).',
-            "dev: hostFirewall is off and SWAS cloud rules cannot filter by source, so k3s' ports (6443, 10250, 51820-51821) on sh-server are open to the whole internet.",
+            "dev: hostFirewall is off and SWAS cloud rules made through Pulumi cannot filter by source (the SWAS API can; the provider's FirewallRule has no field for it), so k3s' ports (6443, 10250, 51820-51821) on sh-server are open to the whole internet.",
             "dev: the Kubernetes API (6443/tcp on the servers) accepts connections from anywhere (apiAllowedCidrs 0.0.0.0/0); it still requires credentials. Set apiAllowedCidrs to where kubectl and pulumi run from.",
             "sh-server: its SSH host key is trusted on first use: Alibaba SWAS offers this release no authenticated way to learn it, so the key the server first presents is recorded in state and every later session pins it.",
             "tokyo-1: SSH (22/tcp) is open to the whole internet (sshAllowedCidrs 0.0.0.0/0); narrow it to where you administer from.",
@@ -140,6 +157,10 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
         ]);
         const provider = cloud.named("dev-k8s");
         for (const child of children) assert.ok(child.provider.startsWith(`${provider.urn}::`), `${child.name} uses the cluster's provider`);
+        // The takeover: k3s deletes a disabled add-on's objects (our names) when it starts, so every object of ours is
+        // created only after the server's upgrade step, which restarts k3s with metrics-server disabled.
+        const serverUpgrade = cloud.named("dev-sh-server-upgrade").urn;
+        for (const child of children) assert.ok(child.dependencies.includes(serverUpgrade), `${child.name} waits for the server's restart`);
         const container = (cloud.named("dev-metrics-server-deployment").inputs.spec as any).template.spec.containers[0];
         assert.deepEqual(container.args, [
             "--cert-dir=/tmp",
@@ -277,6 +298,20 @@ describe("K3sCluster guardrails", () => {
             vultrGroupTooSmall("K3sCluster(c)", "v-0", 37, 30)?.message,
             "K3sCluster(c).vultrFirewallRuleLimit = (not set): plans 37 rules for v-0's Vultr firewall group, which holds at most 30 (its max_rule_count). " +
                 "Set vultrFirewallRuleLimit to 30, so the plan opens WireGuard and the kubelet to anywhere instead of per peer, or ask Vultr to raise the limit.",
+        );
+    });
+
+    it("stops on two nodes behind one public address as soon as the addresses are known (a machine listed twice too)", () => {
+        const nodes = [
+            { name: "s-1", publicIp: "198.51.100.7" },
+            { name: "pi-1", publicIp: "203.0.113.10" },
+            { name: "pi-2", publicIp: "203.0.113.10" },
+        ];
+        assert.equal(sharedPublicAddress("K3sCluster(c) nodes", nodes.slice(0, 2)), undefined);
+        assert.equal(
+            sharedPublicAddress("K3sCluster(c) nodes", nodes)?.message,
+            'K3sCluster(c) nodes pi-1, pi-2 = "203.0.113.10": share one public address: WireGuard peers are keyed by endpoint, so every other node keeps only one of them (flannel removes a peer whose endpoint another key took), and a router forwards UDP 51820 to one machine only. ' +
+                "Give each node its own public address (another connection or a VPS), or keep one of them in the cluster; if it is the same machine listed twice, remove one entry.",
         );
     });
 

@@ -73,7 +73,7 @@ describe("K3sServer and K3sAgent (mocks)", () => {
         assert.equal(token, "generated-password-for-sh-server-k3s-token");
         await cloud.settle();
         const commands = cloud.ofType(TYPES.remoteCommand);
-        assert.equal(commands.length, 4 * 2 + 1);
+        assert.equal(commands.length, 4 * 2 + 2, "prepare and install per node, the server's kubeconfig and ca-hash");
         for (const registration of cloud.registrations) {
             for (const { path, value } of plainStrings(registration.inputs)) {
                 assert.ok(!value.includes(token), `${registration.name}.${path} carries the token`);
@@ -128,8 +128,15 @@ describe("K3sServer and K3sAgent (mocks)", () => {
             const prepare = cloud.named(`${agent}-prepare`);
             const host = agent.replace(/-k3s$/, "");
             // Explicit: own prepare and the server's install. Through its inputs: the addresses in its config (own
-            // host, server host) and the agent token (never the server token). Not its upgrade step: that one runs after the install.
-            const expected = [prepare.urn, serverInstall.urn, cloud.named("sh-server-instance").urn, cloud.named("sh-server-k3s-agent-token").urn];
+            // host, server host), the agent token (never the server token) and the CA hash the server's ca-hash step
+            // read. Not its upgrade step: that one runs after the install.
+            const expected = [
+                prepare.urn,
+                serverInstall.urn,
+                cloud.named("sh-server-instance").urn,
+                cloud.named("sh-server-k3s-agent-token").urn,
+                cloud.named("sh-server-k3s-ca-hash").urn,
+            ];
             // A Vultr host's connection pins the key its host-key check learned.
             if (host !== "home-1") expected.push(cloud.named(`${host}-instance`).urn, cloud.named(`${host}-host-key-check`).urn);
             assert.deepEqual([...install.dependencies].sort(), expected.sort(), agent);

@@ -123,9 +123,11 @@ export class MockCloud {
                 return { id, state: { ...inputs, stdout: `${presented}\n`, ...extra } };
             }
             case "command:remote:Command": {
-                // A server's install step prints its CA hash (what agents' secure join token carries).
+                // A server's install and ca-hash steps print its CA hash (what agents' secure join token carries).
                 const create = String(inputs.create ?? "");
-                if (/ v1 install .*--role server /.test(create)) return { id, state: { ...inputs, stdout: `k3s-multicloud: installed\n# ca-hash ${TEST_CA_HASH}\n`, ...extra } };
+                if (/ v1 install .*--role server /.test(create) || / v1 ca-hash /.test(create)) {
+                    return { id, state: { ...inputs, stdout: `k3s-multicloud: installed\n# ca-hash ${TEST_CA_HASH}\n`, ...extra } };
+                }
                 return { id, state: { ...inputs, ...extra } };
             }
             case "random:index/randomPassword:RandomPassword":

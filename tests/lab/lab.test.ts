@@ -63,7 +63,7 @@ describe("the namespace lab (npm run lab)", function () {
     it("agents given the server token (as before 0.2.1) are refused by the stand-in's TLS bootstrap, and the check says why", async () => {
         const results = await runLab({ breaks: ["agent-token"], only: ["agents-hold-agent-token-only"] });
         assert.deepEqual(lines(results), [
-            "FAIL agents-hold-agent-token-only: vultr was given a short token (no CA hash), not K10<the server CA's hash>::node:<agent token>",
+            "FAIL agents-hold-agent-token-only: vultr has no join token: its install refused a short one (the join token given has no cluster CA hash (K10<hash>::<user>:<token>))",
         ]);
     });
 

@@ -125,6 +125,24 @@ describe("host firewall (real nftables in network namespaces: a node, a member, 
         assert.equal(tables, "table inet k3s_multicloud\n");
     });
 
+    it("with k3s' embedded registry on, its port 5001 is for members only too (--member-ports)", async () => {
+        const registry = spawn("ip", ["netns", "exec", NS.node, process.execPath, "-e", 'require("node:net").createServer((s) => s.end("hi")).listen(5001, "0.0.0.0"); setTimeout(() => process.exit(0), 60000);'], { stdio: "ignore" });
+        try {
+            await new Promise((done) => setTimeout(done, 500));
+            const reaches5001 = (ns: string, address: string) =>
+                execFileSync("ip", ["netns", "exec", ns, process.execPath, "-e", `const s = require("node:net").connect({ host: "${address}", port: 5001, timeout: 1000 }); s.on("data", () => { console.log("yes"); s.destroy(); }); s.on("timeout", () => { console.log("no"); s.destroy(); }); s.on("error", () => console.log("no"));`], { encoding: "utf8" }).trim();
+            const call = toolkitCall(
+                "firewall",
+                { "node-name": "node", role: "agent", members: `node=${NODE_TO_MEMBER},member=${MEMBER}`, servers: "member", "api-allowed": "", "cluster-cidrs": "10.42.0.0/16,10.43.0.0/16", "member-ports": "5001" },
+                false,
+            );
+            assert.equal(box.run(call, { netns: NS.node }).status, 0);
+            assert.deepEqual([reaches5001(NS.member, NODE_TO_MEMBER), reaches5001(NS.stranger, NODE_TO_STRANGER)], ["yes", "no"]);
+        } finally {
+            registry.kill("SIGTERM");
+        }
+    });
+
     it("opens 6443 to the API CIDRs too, and a member that left loses access", () => {
         assert.equal(box.run(firewall(`${STRANGER}/32`), { netns: NS.node }).status, 0);
         assert.deepEqual(reachable(NS.stranger, NODE_TO_STRANGER), ["6443/tcp", "2222/tcp"]);

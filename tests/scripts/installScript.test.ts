@@ -6,6 +6,13 @@ import { renderNodeSteps, NodeStepsInput } from "../../components/k3s/nodeSteps"
 import { ScriptSandbox } from "../harness/scriptSandbox";
 
 const TOKEN = "K10-test-token-7c1d";
+/** An agent's join token: k3s' secure format (the install refuses a token without the CA hash). */
+const AGENT_TOKEN = `K10${"ab".repeat(32)}::node:agent-secret-7c1d`;
+
+/** The line a server's install ends with: the CA hash from the token the k3s stand-in wrote at its first start. */
+function caHashLine(box: ScriptSandbox): string {
+    return `# ca-hash ${/^K10([0-9a-f]{64})::/.exec(box.read("var/lib/rancher/k3s/server/token"))![1]}\n`;
+}
 
 function serverSteps(overrides: Partial<NodeStepsInput> = {}, options = {}) {
     return renderNodeSteps({
@@ -64,7 +71,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
                 "k3s-multicloud [sh-server] k3s v1.33.6+k3s1, config and token unchanged, node Ready: nothing to do",
                 "k3s-multicloud [sh-server] tokyo-1 runs on a new machine (vultr-instance-1 -> vultr-instance-2): drained and deleted its old Node object and node password, so it can join",
                 "",
-            ].join("\n"),
+            ].join("\n") + caHashLine(box),
         );
         // Once forgotten, the same identity again changes nothing.
         box.clearCalls();
@@ -133,7 +140,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
     });
 
     it("an agent installs in agent mode and waits with the kubelet's credentials", () => {
-        const run = box.run(agentSteps().install, { stdin: `${TOKEN}\n` });
+        const run = box.run(agentSteps().install, { stdin: `${AGENT_TOKEN}\n` });
         assert.equal(run.status, 0, run.stderr);
         assert.equal(box.calls()[1], "installer role=agent version=v1.33.6+k3s1 mirror= skip-start=true");
         assert.equal(box.calls()[2], "systemctl restart --no-block k3s-agent");
@@ -141,7 +148,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
     });
 
     it("uses the China mirror installer with INSTALL_K3S_MIRROR=cn when asked", () => {
-        const run = box.run(agentSteps("cn").install, { stdin: `${TOKEN}\n` });
+        const run = box.run(agentSteps("cn").install, { stdin: `${AGENT_TOKEN}\n` });
         assert.equal(run.status, 0, run.stderr);
         assert.deepEqual(box.calls().slice(0, 2), [
             "curl https://rancher-mirror.rancher.cn/k3s/k3s-install.sh",
@@ -157,7 +164,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
         assert.equal(second.status, 0, second.stderr);
         assert.equal(
             second.stdout,
-            "k3s-multicloud [sh-server] k3s v1.33.6+k3s1, config and token unchanged, node Ready: nothing to do\n",
+            "k3s-multicloud [sh-server] k3s v1.33.6+k3s1, config and token unchanged, node Ready: nothing to do\n" + caHashLine(box),
         );
         assert.deepEqual(box.calls().filter((c) => !c.startsWith("k3s kubectl")), []);
     });
@@ -174,7 +181,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
         assert.equal(box.read("etc/rancher/k3s/config.yaml"), first.configYaml);
         assert.equal(
             staged.stdout,
-            `k3s-multicloud [sh-server] k3s v1.33.6+k3s1 runs here with another config or version: staged k3s v1.33.6+k3s1 and the new config (fingerprint ${changed.fingerprint.slice(0, 12)}); the node's upgrade step drains the node and applies it\n`,
+            `k3s-multicloud [sh-server] k3s v1.33.6+k3s1 runs here with another config or version: staged k3s v1.33.6+k3s1 and the new config (fingerprint ${changed.fingerprint.slice(0, 12)}); the node's upgrade step drains the node and applies it\n` + caHashLine(box),
         );
         assert.equal(box.run(changed.readFingerprint).stdout, `${first.fingerprint}\n`);
 
@@ -220,7 +227,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
         const back = box.run(first.install, { stdin: `${TOKEN}\n` });
         assert.equal(back.status, 0, back.stderr);
         assert.equal(box.exists("var/lib/k3s-multicloud/next"), false);
-        assert.match(back.stdout, /nothing to do\n$/);
+        assert.match(back.stdout, /nothing to do\n# ca-hash [0-9a-f]{64}\n$/);
     });
 
     it("when flannel cannot create the WireGuard interface, prints the journal and says so in words", () => {
@@ -248,7 +255,7 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
     it("a node that never gets Ready for another reason fails after the timeout with the journal", () => {
         box.plant("ready-status", "False");
         box.plant("journal.txt", "k3s-agent[90]: level=error msg=\"failed to get CA certs: connection refused\"\n");
-        const run = box.run(agentSteps().install.replace("--ready-timeout 5 ", "--ready-timeout 1 "), { stdin: `${TOKEN}\n` });
+        const run = box.run(agentSteps().install.replace("--ready-timeout 5 ", "--ready-timeout 1 "), { stdin: `${AGENT_TOKEN}\n` });
         assert.equal(run.status, 1);
         assert.match(run.stderr, /k3s-multicloud \[tokyo-1\] ERROR: node tokyo-1 did not become Ready within 1s; the journal lines above say why\.\n$/);
         assert.match(run.stderr, /failed to get CA certs: connection refused/);
@@ -338,7 +345,7 @@ describe("uninstall script", () => {
     });
 
     it("a host set up by release 0.3.0 (firewall unit k3s-multicloud-firewall.service) is uninstalled completely: the old unit goes first", () => {
-        assert.equal(box.run(agentSteps().install, { stdin: `${TOKEN}\n` }).status, 0);
+        assert.equal(box.run(agentSteps().install, { stdin: `${AGENT_TOKEN}\n` }).status, 0);
         box.plant("etc/systemd/system/k3s-multicloud-firewall.service", FIREWALL_UNIT);
         box.clearCalls();
         const run = box.run(agentSteps().uninstall);
@@ -348,7 +355,7 @@ describe("uninstall script", () => {
     });
 
     it("k3s' uninstaller stopping early (another k3s*.service unit on the host) fails the removal in words, and keeps the toolkit for the next attempt", () => {
-        assert.equal(box.run(agentSteps().install, { stdin: `${TOKEN}\n` }).status, 0);
+        assert.equal(box.run(agentSteps().install, { stdin: `${AGENT_TOKEN}\n` }).status, 0);
         box.plant("etc/systemd/system/k3s-backup.service", "[Unit]\nDescription=someone's own unit\n");
         const run = box.run(agentSteps().uninstall);
         assert.equal(run.status, 1);
@@ -383,7 +390,7 @@ describe("installs that cannot hang (real bash, stand-ins that block the way sys
         box.addStandin("systemctl", 'echo "systemctl $*" >>"$K3SMC_ROOT/calls.log"; case " $* " in *" --no-block "*) ;; *) sleep 5 ;; esac');
         box.plant("ready-status", "False");
         const started = Date.now();
-        const run = box.run(agentSteps().install.replace("--ready-timeout 5 ", "--ready-timeout 1 "), { stdin: `${TOKEN}\n` });
+        const run = box.run(agentSteps().install.replace("--ready-timeout 5 ", "--ready-timeout 1 "), { stdin: `${AGENT_TOKEN}\n` });
         assert.equal(run.status, 1);
         assert.ok(Date.now() - started < 4000, `the step returned after its own bounded wait, not systemctl's (${Date.now() - started} ms)`);
         assert.deepEqual(box.calls().filter((c) => c.startsWith("systemctl") || c.startsWith("installer")), [
@@ -452,10 +459,82 @@ describe("changes k3s does not support, refused on the host against what it runs
         }
     });
 
+    it("the CA hash is the one k3s wrote in its own token (a CA bundle's is its root's DER hash, not the file's)", () => {
+        const fresh = new ScriptSandbox();
+        try {
+            // A custom CA as k3s takes it, intermediate and root in one file: k3s hashes the root's DER (token.go
+            // hashCA), which no sha256 of the file gives. What k3s wrote is what the agents must be given.
+            fresh.plant("var/lib/rancher/k3s/server/tls/server-ca.crt", "-----BEGIN CERTIFICATE-----\nintermediate\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----\n");
+            const rootHash = "5e".repeat(32);
+            fresh.plant("var/lib/rancher/k3s/server/token", `K10${rootHash}::server:${TOKEN}\n`);
+            const caHash = renderNodeSteps({
+                config: { role: "server", nodeName: "sh-server", privateIp: "172.17.61.146", publicIp: "47.100.1.10", options: {} },
+                version: "v1.33.6+k3s1",
+                mirror: "github",
+                sudo: false,
+                readyTimeoutSeconds: 5,
+            });
+            const run = fresh.run(caHash.install, { stdin: `${TOKEN}\nagent-1\n` });
+            assert.equal(run.status, 0, run.stderr);
+            assert.equal(run.stdout.split("\n").slice(-2)[0], `# ca-hash ${rootHash}`);
+            const verb = fresh.run("/opt/k3s-multicloud/bin/k3smc v1 ca-hash --node-name sh-server");
+            assert.equal(verb.stdout, `# ca-hash ${rootHash}\n`);
+        } finally {
+            fresh.cleanup();
+        }
+    });
+
+    it("no secure token from k3s means no hash and no join: the server's step fails in words instead of handing out a short token", () => {
+        const fresh = new ScriptSandbox();
+        const run = fresh.run("/opt/k3s-multicloud/bin/k3smc v1 ca-hash --node-name sh-server");
+        fresh.cleanup();
+        assert.equal(run.status, 1);
+        assert.equal(
+            run.stderr,
+            "k3s-multicloud [sh-server] ERROR: k3s has written no secure token with the cluster CA's hash (/var/lib/rancher/k3s/server/token, K10<hash>::server:..., written at the server's first start): agents are not given a join token without the hash, since they would trust whatever server answers. Check that k3s started ('journalctl -u k3s'), then run 'pulumi up' again.\n",
+        );
+    });
+
+    it("an agent refuses a join token without the CA hash (the short format trusts any server)", () => {
+        const fresh = new ScriptSandbox();
+        const run = fresh.run(agentSteps().install, { stdin: "agent-secret-7c1d\n" });
+        const written = fresh.exists("etc/rancher/k3s/cluster-token");
+        fresh.cleanup();
+        assert.equal(run.status, 1);
+        assert.equal(
+            run.stderr,
+            "k3s-multicloud [tokyo-1] ERROR: the join token given has no cluster CA hash (K10<hash>::<user>:<token>): with it this node would trust whatever answers at the server's address. The first server's ca-hash step reports the hash; run 'pulumi up' again once it has.\n",
+        );
+        assert.equal(written, false, "nothing written");
+    });
+
+    it("a joining server given its token in secure format since 0.4.0 writes it for its next start and restarts nothing", () => {
+        const joining = serverSteps({ config: { role: "server", nodeName: "sh-2", privateIp: "172.17.61.147", publicIp: "47.100.1.11", serverUrl: "https://47.100.1.10:6443", options: {} } });
+        const fresh = new ScriptSandbox();
+        try {
+            // What 0.3.0 wrote: the short token.
+            fresh.plant("etc/rancher/k3s/cluster-token", `${TOKEN}\n`);
+            const secure = `K10${"cd".repeat(32)}::server:${TOKEN}`;
+            assert.equal(fresh.run(joining.install, { stdin: `${secure}\nagent-1\n` }).status, 0);
+            fresh.clearCalls();
+            fresh.plant("etc/rancher/k3s/cluster-token", `${TOKEN}\n`);
+            const run = fresh.run(joining.install, { stdin: `${secure}\nagent-1\n` });
+            assert.equal(run.status, 0, run.stderr);
+            assert.equal(fresh.read("etc/rancher/k3s/cluster-token"), `${secure}\n`);
+            assert.deepEqual(fresh.calls().filter((c) => c.startsWith("systemctl restart")), [], "the same credential in another form restarts nothing");
+            // A short token for a joining server is refused, like an agent's.
+            const short = fresh.run(joining.install, { stdin: `${TOKEN}\nagent-1\n` });
+            assert.equal(short.status, 1);
+            assert.match(short.stderr, /ERROR: the join token given has no cluster CA hash/);
+        } finally {
+            fresh.cleanup();
+        }
+    });
+
     it("an agent takes a new join token (the agent token, in secure format) without a restart", () => {
         const agent = new ScriptSandbox();
         try {
-            assert.equal(agent.run(agentSteps().install, { stdin: `${TOKEN}\n` }).status, 0);
+            assert.equal(agent.run(agentSteps().install, { stdin: `${AGENT_TOKEN}\n` }).status, 0);
             agent.clearCalls();
             const secure = `K10${"ab".repeat(32)}::node:agent-token-only-joins-agents-4b2e`;
             const run = agent.run(agentSteps().install, { stdin: `${secure}\n` });

@@ -75,7 +75,7 @@ describe("China registry mirrors: registries.yaml, checked on the node before k3
         const steps = mainlandSteps(port);
         const run = box.run(steps.install, { stdin: `${TOKEN}\n` });
         assert.equal(run.status, 0, run.stderr);
-        assert.deepEqual(box.calls().slice(0, 3), [
+        assert.deepEqual(box.calls().filter((c) => !/public-address|address replace|daemon-reload/.test(c)).slice(0, 3), [
             // The list of the pinned release's system images, from the China mirror (+ written as -).
             "curl https://rancher-mirror.rancher.cn/k3s/v1.33.6-k3s1/k3s-images.txt",
             "curl https://rancher-mirror.rancher.cn/k3s/k3s-install.sh",
@@ -113,6 +113,13 @@ describe("China registry mirrors: registries.yaml, checked on the node before k3
         assert.equal(run.status, 0, run.stderr);
     });
 
+    it("disabled CoreDNS and Traefik are not asked for either (their images are mirrored-coredns-coredns and mirrored-library-traefik)", async () => {
+        const port = await withRegistry(["rancher/mirrored-pause:3.6"]);
+        const run = box.run(mainlandSteps(port, { disable: ["coredns", "traefik"] }).install, { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 0, run.stderr);
+        assert.match(run.stdout, /registry mirrors: every system image of k3s v1\.33\.6\+k3s1 found on/);
+    });
+
     it("on a node that already runs k3s: warns, writes the file for the next restart, restarts nothing", async () => {
         const full = await withRegistry(["rancher/mirrored-pause:3.6", "rancher/mirrored-coredns-coredns:1.12.3", "rancher/mirrored-library-traefik:3.3.6"]);
         // Installed as a node outside the mainland lists would be: no registries.yaml.
@@ -130,6 +137,7 @@ describe("China registry mirrors: registries.yaml, checked on the node before k3
                 `k3s-multicloud [sh-server] WARNING: the registry mirrors cannot serve k3s v1.33.6+k3s1's system images (rancher/mirrored-coredns-coredns:1.12.3 rancher/mirrored-library-traefik:3.3.6 not found on http://127.0.0.1:${port}); this node already runs k3s, so it keeps the images it has`,
                 "k3s-multicloud [sh-server] registries.yaml changed: k3s uses it from its next restart",
                 "k3s-multicloud [sh-server] k3s v1.33.6+k3s1, config and token unchanged, node Ready: nothing to do",
+                `# ca-hash ${/^K10([0-9a-f]{64})::/.exec(box.read("var/lib/rancher/k3s/server/token"))![1]}`,
                 "",
             ].join("\n"),
         );

@@ -18,7 +18,7 @@ describe("restart-for-flannel script (real bash, stand-ins for systemd and k3s)"
             sudo: false,
             readyTimeoutSeconds: 5,
         }).install;
-        assert.equal(box.run(install, { stdin: "token\n" }).status, 0);
+        assert.equal(box.run(install, { stdin: `K10${"ab".repeat(32)}::node:token\n` }).status, 0);
         box.clearCalls();
     });
     afterEach(() => box.cleanup());

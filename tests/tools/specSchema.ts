@@ -71,6 +71,8 @@ export function specSchema(): Schema {
         if (tags.has("integer")) target.type = "integer";
         for (const key of ["minimum", "maximum", "minItems"]) if (tags.has(key)) target[key] = Number(tags.get(key));
         if (tags.has("contains")) target.contains = JSON.parse(tags.get("contains")!);
+        // A number from a fixed list (e.g. the terms a cloud sells), written as a JSON array.
+        if (tags.has("oneOfValues")) target.enum = JSON.parse(tags.get("oneOfValues")!);
         if (tags.has("default")) target.default = parseTagValue(tags.get("default")!);
         if (tags.has("example")) target.examples = [parseTagValue(tags.get("example")!)];
         if (tags.has("clouds")) target["x-clouds"] = tags.get("clouds")!.split(/\s+/);
@@ -189,6 +191,7 @@ export function specTable(schema: Schema): string {
         }
         if (p.type === "array") return `list of ${typeText(p.items as Schema)}`;
         if (p.type === "object") return p.additionalProperties && Object.keys(p.additionalProperties as Schema).length > 0 ? `map of ${typeText(p.additionalProperties as Schema)}` : "map";
+        if (p.type === "integer" && p.enum) return `one of ${(p.enum as number[]).join(", ")}`;
         if (p.type === "integer") {
             const range = p.maximum !== undefined ? ` ${p.minimum}-${p.maximum}` : p.minimum !== undefined ? ` >= ${p.minimum}` : "";
             return `whole number${range}`;

@@ -60,7 +60,8 @@ describe("cluster spec: one declaration, its schema, its table", () => {
     });
 
     it("a cluster needs a server; node names are used once, pools included; per-node settings name nodes that exist", () => {
-        const existing = (name: string, role = "agent") => ({ name, role, cloud: "existing", publicIp: "203.0.113.1", location: "lab" });
+        let address = 0;
+        const existing = (name: string, role = "agent") => ({ name, role, cloud: "existing", publicIp: `203.0.113.${++address}`, location: "lab" });
         assert.throws(() => parseStackConfig({ k3sVersion: "v1.33.6+k3s1", nodes: [existing("a")] }), {
             message: 'k3s-multicloud:nodes = [{"name":"a","role":"agent","cloud":"existing","publicIp":"203.0.113.1","location":"lab"}]: has no entry with role: server. Give one entry role: server (the control plane; agents may be in any cloud).',
         });
@@ -77,6 +78,18 @@ describe("cluster spec: one declaration, its schema, its table", () => {
                     '  - k3s-multicloud:nodes[2].name = "edge": gives "edge-2" (a member of the pool edge), which nodes[1] already names. Give each node its own name; a pool names its nodes <name>-1 to <name>-<count>.',
                     '  - k3s-multicloud:nodeLabels["edge-3"] = "edge-3": names no node of this cluster. Did you mean edge-2? Key it by a node name: s, edge-2, edge-1.',
                 ].join("\n"),
+            },
+        );
+    });
+
+    it("two existing servers at one public address (one home router, or one machine twice) are refused, saying why", () => {
+        const node = (name: string, role: string, publicIp: string) => ({ name, role, cloud: "existing", publicIp, location: "home" });
+        assert.throws(
+            () => parseStackConfig({ k3sVersion: "v1.33.6+k3s1", nodes: [node("s", "server", "198.51.100.7"), node("pi-1", "agent", "203.0.113.10"), node("pi-2", "agent", "203.0.113.10")] }),
+            {
+                message:
+                    'k3s-multicloud:nodes pi-1, pi-2 = "203.0.113.10": share one public address: WireGuard peers are keyed by endpoint, so every other node keeps only one of them (flannel removes a peer whose endpoint another key took), and a router forwards UDP 51820 to one machine only. ' +
+                    "Give each node its own public address (another connection or a VPS), or keep one of them in the cluster; if it is the same machine listed twice, remove one entry.",
             },
         );
     });

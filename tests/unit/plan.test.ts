@@ -49,7 +49,7 @@ describe("offline plan (npm run plan)", function () {
         assert.ok(run.stdout.includes("| annotation | example.com/owner | platform-team |"));
         assert.ok(
             run.stdout.includes(
-                "| server | cloud firewall | host firewall |\n| --- | --- | --- |\n| hz-server | anyone (SWAS rules cannot filter by source) | cluster members, 198.51.100.0/24 (nftables; ufw where active) |\n",
+                "| server | cloud firewall | host firewall |\n| --- | --- | --- |\n| hz-server | anyone (SWAS rules made through Pulumi cannot filter by source) | cluster members, 198.51.100.0/24 (nftables; ufw where active) |\n",
             ),
             "prod says how apiAllowedCidrs is enforced on its server",
         );
@@ -231,13 +231,13 @@ describe("who reaches the API on each server (plan)", () => {
 
     it("names both layers per server, and nobody when a Vultr group has no rule for 6443", () => {
         assert.deepEqual(apiEnforcement(plan(["198.51.100.0/24"], ["swas-s", "vultr-s", "vultr-a"])), [
-            ["swas-s", "anyone (SWAS rules cannot filter by source)", "cluster members, 198.51.100.0/24 (nftables; ufw where active)"],
+            ["swas-s", "anyone (SWAS rules made through Pulumi cannot filter by source)", "cluster members, 198.51.100.0/24 (nftables; ufw where active)"],
             ["vultr-s", "203.0.113.7/32, 198.51.100.0/24", "cluster members, 198.51.100.0/24 (nftables; ufw where active)"],
             ["own-s", "none created: whatever you run in front of it", "off (hostFirewall: false): the host's own rules"],
         ]);
         const open = apiEnforcement({ ...plan(["0.0.0.0/0"], ["swas-s"]), firewall: [] });
         assert.deepEqual(open.map((row) => row.slice(1)), [
-            ["anyone (SWAS rules cannot filter by source)", "anyone (apiAllowedCidrs 0.0.0.0/0) (nftables; ufw where active)"],
+            ["anyone (SWAS rules made through Pulumi cannot filter by source)", "anyone (apiAllowedCidrs 0.0.0.0/0) (nftables; ufw where active)"],
             ["nobody (no rule for 6443)", "off (hostFirewall: false): the host's own rules"],
             ["none created: whatever you run in front of it", "off (hostFirewall: false): the host's own rules"],
         ]);
@@ -283,7 +283,7 @@ describe("stack config parsing", () => {
     }
 
     it("rejects unknown settings, clouds and fields with the allowed ones", () => {
-        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds, hostFirewall, protectServers (README, "Stack config").');
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, vultrFirewallRuleLimit, caGeneration, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds, hostFirewall, protectServers (README, "Stack config").');
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [] }, 'k3s-multicloud:nodes = []: must list at least 1 entry. List at least one server (README, "Stack config").');
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "hetzner" }] }, 'k3s-multicloud:nodes[0].cloud = "hetzner": is not one of the choices. Use "aliyun", "vultr" or "existing".');
         rejects(

@@ -16,11 +16,11 @@ describe("port matrix", () => {
 
     it("writes SWAS ranges with a slash, one rule per port, with exact protocol case", () => {
         assert.deepEqual(swasRulesFor("server", clusterPortMatrix(1)), [
-            { key: "tcp-6443", ruleProtocol: "Tcp", port: "6443", remark: "k3s-multicloud: Kubernetes API and k3s supervisor (agents join here)" },
+            { key: "tcp-6443", ruleProtocol: "Tcp", port: "6443/6443", remark: "k3s-multicloud: Kubernetes API and k3s supervisor (agents join here)" },
             { key: "udp-51820", ruleProtocol: "Udp", port: "51820/51821", remark: "k3s-multicloud: flannel wireguard-native (IPv4 51820, IPv6 51821)" },
-            { key: "tcp-10250", ruleProtocol: "Tcp", port: "10250", remark: "k3s-multicloud: kubelet (metrics-server)" },
+            { key: "tcp-10250", ruleProtocol: "Tcp", port: "10250/10250", remark: "k3s-multicloud: kubelet (metrics-server)" },
         ]);
-        assert.deepEqual(swasRulesFor("agent", clusterPortMatrix(1)).map((r) => r.port), ["51820/51821", "10250"]);
+        assert.deepEqual(swasRulesFor("agent", clusterPortMatrix(1)).map((r) => r.port), ["51820/51821", "10250/10250"]);
     });
 
     it("writes Vultr ranges with a colon and restricts node ports to each peer's address", () => {
@@ -55,6 +55,14 @@ describe("port matrix", () => {
             ["udp-51820-world", "51820:51821", '{"kind":"cidr","address":"0.0.0.0","prefix":0}'],
             ["tcp-10250-world", "10250", '{"kind":"cidr","address":"0.0.0.0","prefix":0}'],
         ]);
+    });
+
+    it("with k3s' embedded registry (Spegel) on, 5001/tcp between all nodes", () => {
+        assert.deepEqual(
+            clusterPortMatrix(1, { embeddedRegistry: true }).map((p) => `${p.protocol}/${p.fromPort}-${p.toPort} on ${p.on} from ${p.source}`).slice(-1),
+            ["tcp/5001-5001 on all from nodes"],
+        );
+        assert.equal(clusterPortMatrix(1).some((p) => p.fromPort === 5001), false);
     });
 
     describe("a Vultr server's whole firewall group within its rule limit (SSH, API clients, per-peer rules)", () => {

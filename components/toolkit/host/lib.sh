@@ -146,6 +146,35 @@ release_public_address() {
     systemctl daemon-reload
 }
 
+# k3s' data directory: data-dir in config.yaml, else the default.
+k3s_data_dir() {
+    local dir=""
+    [ ! -f "$K3S_CONFIG_DIR/config.yaml" ] || dir=$(sed -n 's/^data-dir: *//p' "$K3S_CONFIG_DIR/config.yaml" | head -n 1 | tr -d "'\"")
+    printf '%s' "$K3SMC_ROOT${dir:-/var/lib/rancher/k3s}"
+}
+
+# The cluster CA's hash as k3s itself computes it (pkg/clientaccess/token.go, hashCA: the sha256 of the CA file when it
+# is one self-signed certificate, of the root certificate's DER for a bundle - a custom or rotated CA), read from the
+# secure token k3s writes at its first start (<data-dir>/server/token: K10<hash>::server:<password>), never computed
+# here. Fails when k3s has not written one.
+k3s_ca_hash() {
+    local token_file token
+    token_file="$(k3s_data_dir)/server/token"
+    [ -s "$token_file" ] || return 1
+    token=$(head -n 1 "$token_file")
+    [[ "$token" =~ ^K10([0-9a-f]{64}):: ]] || return 1
+    printf '%s' "${BASH_REMATCH[1]}"
+}
+
+# Servers: `# ca-hash <hash>`, from which the program builds the agents' secure join token (K10<hash>::node:<agent
+# token>). No hash means no join: agents are never given a token without it (they would trust any server).
+print_ca_hash() {
+    local hash
+    hash=$(k3s_ca_hash) ||
+        die "k3s has written no secure token with the cluster CA's hash ($(k3s_data_dir | sed "s|^$K3SMC_ROOT||")/server/token, K10<hash>::server:..., written at the server's first start): agents are not given a join token without the hash, since they would trust whatever server answers. Check that k3s started ('journalctl -u k3s'), then run 'pulumi up' again."
+    printf '# ca-hash %s\n' "$hash"
+}
+
 UPSTREAM_INSTALLER_URL=https://get.k3s.io
 CHINA_INSTALLER_URL=https://rancher-mirror.rancher.cn/k3s/k3s-install.sh
 # Where the install step stages a change for a node that already runs k3s; the upgrade step applies it after the

@@ -10,7 +10,8 @@
 #
 # Flags: --node-name, --role (server|agent), --members (name=publicIp[/privateIp],... of every node, this one too),
 # --servers (names of the server nodes), --api-allowed (CIDRs that may reach 6443 besides the members, comma
-# separated; 0.0.0.0/0 for anyone), --cluster-cidrs (pod and service CIDRs, comma separated).
+# separated; 0.0.0.0/0 for anyone), --cluster-cidrs (pod and service CIDRs, comma separated), --member-ports (optional:
+# more TCP ports for members only, comma separated, e.g. 5001 for k3s' embedded registry).
 
 require_root
 members=${K3SMC_MEMBERS:-}
@@ -35,6 +36,11 @@ member_ips=$(addresses_of "" | set_of)
 server_ips=$(addresses_of "${K3SMC_SERVERS:-}" | set_of)
 api_cidrs=$(printf '%s' "${K3SMC_API_ALLOWED:-}" | tr ',' '\n' | set_of)
 local_cidrs=$(printf '%s' "127.0.0.0/8,$cluster_cidrs" | tr ',' '\n' | set_of)
+extra_ports=""
+for port in $(printf '%s' "${K3SMC_MEMBER_PORTS:-}" | tr ',' ' '); do
+    [[ "$port" =~ ^[0-9]{1,5}$ ]] || die "--member-ports must be port numbers, not '$port'"
+    extra_ports+=", $port"
+done
 
 rules=$(
     cat <<EOF
@@ -49,11 +55,11 @@ table inet $NFT_TABLE {
         type filter hook input priority -10; policy accept;
         iifname "lo" accept
         ip saddr @local accept
-        ip saddr @members tcp dport { 6443, 10250 } accept
+        ip saddr @members tcp dport { 6443, 10250$extra_ports } accept
         ip saddr @members udp dport { 51820, 51821 } accept
         ip saddr @servers tcp dport { 2379, 2380 } accept
         ip saddr @api tcp dport 6443 accept
-        tcp dport { 6443, 10250, 2379, 2380 } counter drop comment "k3s ports: cluster members only"
+        tcp dport { 6443, 10250, 2379, 2380$extra_ports } counter drop comment "k3s ports: cluster members only"
         udp dport { 51820, 51821 } counter drop comment "WireGuard: cluster members only"
     }
 }
@@ -76,6 +82,7 @@ log "nftables: k3s ports open to $(printf '%s' "$member_ips" | tr ',' '\n' | gre
 if command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q '^Status: active'; then
     allow=("6443/tcp" "10250/tcp" "51820:51821/udp")
     [ "${K3SMC_ROLE:-agent}" = server ] && allow+=("2379:2380/tcp")
+    for port in $(printf '%s' "${K3SMC_MEMBER_PORTS:-}" | tr ',' ' '); do allow+=("$port/tcp"); done
     for port in "${allow[@]}"; do
         ufw allow "$port" comment "$UFW_COMMENT" >/dev/null
     done

@@ -1,7 +1,7 @@
 # Installs k3s from a rendered config.yaml. Reads the join token from stdin (never from the command line or the
 # environment) - on a server, then the agent token on a second line - writes config and tokens atomically, runs the
-# pinned installer, and waits until the node is Ready. A server prints `# ca-hash <sha256 of its server CA>`, from
-# which the program builds the agents' secure join token (K10<hash>::node:<agent token>).
+# pinned installer, and waits until the node is Ready. A server prints `# ca-hash <hash>` (lib.sh, print_ca_hash: the
+# hash k3s put in its own secure token); an agent refuses a join token without one.
 # On a node that already runs k3s with another version or config (another fingerprint) it only stages the change:
 # the node's upgrade step drains it and applies the staged change (verbs/apply.sh), one node at a time. With the
 # same fingerprint it restarts k3s only for a node that is not Ready. A different join token, a downgrade or a step over
@@ -80,6 +80,19 @@ registry_endpoints() {
     printf '%s\n' "$K3SMC_REGISTRIES" | sed -n 's/^ *- "\(.*\)"$/\1/p'
 }
 
+# The images (k3s-images.txt names, without rancher/ and the tag) a packaged component brings: not needed when it is
+# disabled. CoreDNS is mirrored-coredns-coredns, Traefik mirrored-library-traefik; the local-path provisioner's helper
+# pods run busybox.
+images_of_component() {
+    case "$1" in
+        coredns) echo mirrored-coredns-coredns ;;
+        traefik) echo mirrored-library-traefik ;;
+        metrics-server) echo mirrored-metrics-server ;;
+        local-storage) printf '%s\n' local-path-provisioner mirrored-library-busybox ;;
+        servicelb) echo klipper-lb ;;
+    esac
+}
+
 # Prints the docker.io system images of the pinned version that none of the mirrors serves; fails when the list
 # cannot be had. Images of components the config disables are not needed.
 missing_system_images() {
@@ -95,12 +108,12 @@ missing_system_images() {
         return 2
     }
     disabled=$(printf '%s\n' "$K3SMC_CONFIG" | awk '/^disable:/ { on = 1; next } on && /^  - / { print $2; next } { on = 0 }' |
-        sed -e 's/^servicelb$/klipper-lb/' -e 's/^local-storage$/local-path-provisioner/')
+        while read -r component; do images_of_component "$component"; done)
     local -a endpoints
     mapfile -t endpoints < <(registry_endpoints)
     while IFS= read -r image; do
         case "$image" in docker.io/*) image=${image#docker.io/} ;; *) continue ;; esac
-        if [ -n "$disabled" ] && printf '%s\n' "$disabled" | grep -qxF -f - <(printf '%s\n' "$image" | sed 's|.*/||; s|:.*||; s|^mirrored-library-||; s|^mirrored-||'); then
+        if [ -n "$disabled" ] && printf '%s\n' "$disabled" | grep -qxF -f - <(printf '%s\n' "$image" | sed 's|.*/||; s|:.*||'); then
             continue
         fi
         repository=${image%:*}
@@ -142,12 +155,6 @@ write_registries() {
     printf '%s' "$K3SMC_REGISTRIES" | write_if_changed "$file" 0600
 }
 
-# Servers: the hash agents check the server's CA against before they send their token.
-print_ca_hash() {
-    local ca="$K3SMC_ROOT/var/lib/rancher/k3s/server/tls/server-ca.crt"
-    [ "$K3SMC_ROLE" = server ] && [ -s "$ca" ] || return 0
-    printf '# ca-hash %s\n' "$(sha256sum <"$ca" | awk '{ print $1 }')"
-}
 
 require_root
 token=""
@@ -155,17 +162,31 @@ agent_token=""
 IFS= read -r token || true
 [ -n "$token" ] || die "no join token on stdin"
 if [ "$K3SMC_ROLE" = server ]; then IFS= read -r agent_token || true; fi
+# Agents, and servers joining another server, join only with k3s' secure format, K10<CA hash>::<user>:<password>:
+# with a short token they would trust whatever answers at the server's address (docs.k3s.io, cli/token) and send it
+# the credential.
+if { [ "$K3SMC_ROLE" = agent ] || grep -q '^server:' <<<"$K3SMC_CONFIG"; } && ! [[ "$token" =~ ^K10[0-9a-f]{64}::[^:]+:. ]]; then
+    die "the join token given has no cluster CA hash (K10<hash>::<user>:<token>): with it this node would trust whatever answers at the server's address. The first server's ca-hash step reports the hash; run 'pulumi up' again once it has."
+fi
+# The credential without k3s' secure prefix: what stays the same when only the format (or the CA hash) changes.
+credential_of() { sed 's/^K10[0-9a-f]*::server://'; }
 
 mkdir -p "$config_dir"
 chmod 0755 "$config_dir"
 token_changed=no
-if [ -f "$config_dir/cluster-token" ] && [ -n "$(installed_version)" ] && ! printf '%s\n' "$token" | cmp -s - "$config_dir/cluster-token"; then
+if [ -f "$config_dir/cluster-token" ] && [ -n "$(installed_version)" ] && [ "$(printf '%s\n' "$token" | credential_of)" != "$(credential_of <"$config_dir/cluster-token")" ]; then
     # The server token encrypts the datastore's secrets: a different one would not be a harmless restart. Changing it
     # is a deliberate rotation, not something a `pulumi up` does on the side.
     [ "$K3SMC_ROLE" = agent ] ||
         die "the join token given differs from the one this node runs with. k3s uses the server token to encrypt its datastore, so it is not changed by a redeploy: keep the stack's token, or rotate it deliberately with 'k3s token rotate' on the server (docs.k3s.io/cli/token) and then set the new value in the stack."
     # An agent uses its token only to join (its certificates do the rest): a new one is used from its next start.
     token_changed=yes
+fi
+# The same credential in another form (a joining server's token in secure format since 0.4.0, or with a rotated CA's
+# hash): written for k3s' next start, nothing restarted.
+token_form_only=no
+if [ -f "$config_dir/cluster-token" ] && [ "$token_changed" = no ] && ! printf '%s\n' "$token" | cmp -s - "$config_dir/cluster-token"; then
+    token_form_only=yes
 fi
 agent_token_changed=no
 if [ -n "$agent_token" ] && printf '%s\n' "$agent_token" | write_if_changed "$config_dir/agent-token" 0600; then
@@ -192,13 +213,13 @@ if [ "$running" != none ] && [ "$running" != "$wanted" ]; then
     mv "$next.tmp" "$next"
     log "k3s $(installed_version) runs here with another config or version: staged k3s $K3SMC_VERSION and the new config (fingerprint ${wanted:0:12}); the node's upgrade step drains the node and applies it"
     forget_replaced_nodes
-    print_ca_hash
+    [ "$K3SMC_ROLE" != server ] || print_ca_hash
     exit 0
 fi
 # Nothing left to apply: a change staged earlier was reverted in the stack.
 rm -rf "$(staging_dir)"
 changed=()
-if printf '%s\n' "$token" | write_if_changed "$config_dir/cluster-token" 0600 && [ "$token_changed" = no ]; then changed+=(token); fi
+if printf '%s\n' "$token" | write_if_changed "$config_dir/cluster-token" 0600 && [ "$token_changed" = no ] && [ "$token_form_only" = no ]; then changed+=(token); fi
 if [ "$agent_token_changed" = yes ]; then changed+=(agent-token); fi
 if printf '%s' "$K3SMC_CONFIG" | write_if_changed "$config_dir/config.yaml" 0600; then changed+=(config.yaml); fi
 bind_public_address
@@ -219,7 +240,7 @@ elif [ "$(node_ready_status)" = True ]; then
         log "k3s $K3SMC_VERSION, config and token unchanged, node Ready: nothing to do"
     fi
     forget_replaced_nodes
-    print_ca_hash
+    [ "$K3SMC_ROLE" != server ] || print_ca_hash
     exit 0
 else
     log "k3s $K3SMC_VERSION and config unchanged, but the node is not Ready: restarting $service"
@@ -227,4 +248,4 @@ else
 fi
 wait_until_ready
 forget_replaced_nodes
-print_ca_hash
+[ "$K3SMC_ROLE" != server ] || print_ca_hash
