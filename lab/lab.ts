@@ -9,8 +9,8 @@ import { LabStep, StepRunner, orderedSteps } from "./steps";
 
 /** Ways to break the lab on purpose, to see the checks that guard a feature fail. */
 export const BREAKS = {
-    /** Removes node-external-ip from every node's rendered config.yaml (the write-up's bug). */
-    "node-external-ip": "node-external-ip removed from every rendered config.yaml",
+    /** Removes node-external-ip from every node's rendered config.yaml and the overwrite from its patch (the write-up's bug). */
+    "node-external-ip": "node-external-ip removed from every rendered config.yaml, and the public-ip-overwrite annotation from every node patch",
     /** Pins a wrong host key for the existing server. */
     "host-key": "a wrong host key pinned for the existing server",
     /** Gives the agents the server token, as releases before 0.2.1 did. */
@@ -427,8 +427,17 @@ function removeNodeExternalIp(steps: LabStep[]): LabStep[] {
         const broken = config.replace(/^node-external-ip: .*\n/m, "");
         replacements.push([quoted, broken.replace(/'/g, "'\\''")], [nodeFingerprint(version, config), nodeFingerprint(version, broken)]);
     }
-    return steps.map((step) => rewriteStrings(step, (text) => replacements.reduce((out, [from, to]) => out.split(from).join(to), text)));
+    const rewritten = steps.map((step) => rewriteStrings(step, (text) => replacements.reduce((out, [from, to]) => out.split(from).join(to), text)));
+    // And without the overwrite annotation the node patches set: k3s never removes one, and flannel would still
+    // advertise the public address from it - the write-up's fix, made by hand there.
+    return rewritten.map((step) => {
+        if (step.kind !== "node-patch") return step;
+        const annotations = Object.fromEntries(Object.entries((step.inputs.metadata.annotations ?? {}) as Record<string, string>).filter(([key]) => key !== OVERWRITE));
+        return { ...step, inputs: { ...step.inputs, metadata: { ...step.inputs.metadata, annotations } } };
+    });
 }
+
+const OVERWRITE = "flannel.alpha.coreos.com/public-ip-overwrite";
 
 /** The agents' install steps read the server token (the first line the server's install reads) instead. */
 function giveAgentsTheServerToken(steps: LabStep[]): LabStep[] {

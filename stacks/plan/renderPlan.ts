@@ -60,7 +60,8 @@ export function topologyWarnings(nodes: readonly ClusterNodeInfo[], firewall: re
             warnings.push(`${node.name} is a server you manage: open ${ports} to the other nodes in any firewall in front of it (and forward them when it sits behind a router).${api}`);
         }
         if (node.cloud === "aliyun") {
-            const open = firewall.filter((r) => r.node === node.name).map((r) => `${r.port}/${r.protocol}`);
+            // "6443/6443" as the SWAS API writes one port is 6443 to a reader.
+            const open = firewall.filter((r) => r.node === node.name).map((r) => `${r.port.replace(/^(\d+)\/\1$/, "$1")}/${r.protocol}`);
             warnings.push(
                 filtered
                     ? `${node.name}: SWAS firewall rules made through Pulumi cannot filter by source (the SWAS API can; the provider's rule has no field for it), so the cloud lets ${open.join(", ")} through from the whole internet; the host firewall on the node admits only the cluster's members (TCP 22/80/443 are open by default).`

@@ -179,6 +179,10 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
         // The install step touches nothing that runs: the upgrade step drains the node first.
         assert.deepEqual(box.calls(), []);
         assert.equal(box.read("etc/rancher/k3s/config.yaml"), first.configYaml);
+        // The staged token is for root's eyes only (the verb writes with umask 077).
+        for (const file of ["cluster-token", "config.yaml", "version"]) {
+            assert.equal(statSync(join(box.root, "var/lib/k3s-multicloud/next", file)).mode & 0o777, 0o600, file);
+        }
         assert.equal(
             staged.stdout,
             `k3s-multicloud [sh-server] k3s v1.33.6+k3s1 runs here with another config or version: staged k3s v1.33.6+k3s1 and the new config (fingerprint ${changed.fingerprint.slice(0, 12)}); the node's upgrade step drains the node and applies it\n` + caHashLine(box),

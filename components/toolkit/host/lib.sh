@@ -200,8 +200,10 @@ run_installer() {
         rm -f "$installer"
         die "could not download the k3s installer from $url"
     fi
-    timeout "$INSTALLER_TIMEOUT" env INSTALL_K3S_VERSION="$K3SMC_VERSION" INSTALL_K3S_SKIP_START=true "${mirror_env[@]}" \
-        sh "$installer" "$K3SMC_ROLE" || status=$?
+    # The installer writes the binary and the unit for everyone to read: it runs with the usual umask, not the
+    # verbs' 077.
+    (umask 022 && timeout "$INSTALLER_TIMEOUT" env INSTALL_K3S_VERSION="$K3SMC_VERSION" INSTALL_K3S_SKIP_START=true "${mirror_env[@]}" \
+        sh "$installer" "$K3SMC_ROLE") || status=$?
     rm -f "$installer"
     if [ "$status" -eq 124 ]; then
         die "the k3s installer did not finish within ${INSTALLER_TIMEOUT}s (a stalled download from ${K3SMC_MIRROR:-github}?). Run 'pulumi up' again."

@@ -6,6 +6,7 @@
 # Flags: --node-name, --role (server|agent), --fingerprint (sha256 of version and config.yaml), --ready-timeout.
 
 K3SMC_READY_TIMEOUT="${K3SMC_READY_TIMEOUT:-300}"
+umask 077
 service=$(service_of "${K3SMC_ROLE:-}")
 [ -n "${K3SMC_FINGERPRINT:-}" ] || die "--fingerprint is missing"
 require_root

@@ -23,6 +23,8 @@
 # (optional: the registries.yaml text), --config (the config.yaml text).
 
 K3SMC_READY_TIMEOUT="${K3SMC_READY_TIMEOUT:-300}"
+# Everything this verb writes may hold a token (the staged change, the token files): readable by root only.
+umask 077
 
 service=$(service_of "${K3SMC_ROLE:-}")
 [ -n "${K3SMC_VERSION:-}" ] || die "--version is missing"
