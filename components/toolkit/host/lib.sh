@@ -146,7 +146,7 @@ release_public_address() {
     systemctl daemon-reload
 }
 
-# k3s' data directory: data-dir in config.yaml, else the default.
+# k3s' data directory: data-dir in config.yaml (a user may set it through extraConfig), else k3s' default.
 k3s_data_dir() {
     local dir=""
     [ ! -f "$K3S_CONFIG_DIR/config.yaml" ] || dir=$(sed -n 's/^data-dir: *//p' "$K3S_CONFIG_DIR/config.yaml" | head -n 1 | tr -d "'\"")
@@ -220,7 +220,7 @@ start_service() {
 node_ready_status() {
     local kubeconfig="$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml"
     # Agents have no admin kubeconfig; the kubelet's own credentials may read Node objects.
-    [ "$K3SMC_ROLE" = agent ] && kubeconfig="$K3SMC_ROOT/var/lib/rancher/k3s/agent/kubelet.kubeconfig"
+    [ "$K3SMC_ROLE" = agent ] && kubeconfig="$(k3s_data_dir)/agent/kubelet.kubeconfig"
     "$K3S_BIN" kubectl --kubeconfig "$kubeconfig" get node "$K3SMC_NODE_NAME" \
         -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true
 }

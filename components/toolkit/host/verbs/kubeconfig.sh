@@ -14,7 +14,7 @@ kubeconfig="$K3S_CONFIG_DIR/k3s.yaml"
 # so a kubeconfig it could not rewrite fails this step (and is read again next time) instead of being stored.
 grep -q '^ *server: https://127\.0\.0\.1:6443$' "$kubeconfig" ||
     die "$kubeconfig does not point at https://127.0.0.1:6443 (a changed https-listen-port or bind-address?); the kubeconfig cannot be rewritten to this server's public address."
-tls="$K3SMC_ROOT/var/lib/rancher/k3s/server/tls"
+tls="$(k3s_data_dir)/server/tls"
 if ! command -v openssl >/dev/null 2>&1 || [ ! -s "$tls/client-ca.crt" ] || [ ! -s "$tls/client-ca.key" ]; then
     printf "k3s-multicloud [%s] WARNING: no openssl or no client CA in %s: the kubeconfig keeps k3s' own client certificate, which expires a year after it was issued.\n" "$K3SMC_NODE_NAME" "$tls" >&2
     cat "$kubeconfig"

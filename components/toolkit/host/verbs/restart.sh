@@ -8,7 +8,7 @@
 K3SMC_READY_TIMEOUT="${K3SMC_READY_TIMEOUT:-300}"
 case "${K3SMC_ROLE:-}" in
     server) service=k3s kubeconfig="$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml" ;;
-    agent) service=k3s-agent kubeconfig="$K3SMC_ROOT/var/lib/rancher/k3s/agent/kubelet.kubeconfig" ;;
+    agent) service=k3s-agent kubeconfig="$(k3s_data_dir)/agent/kubelet.kubeconfig" ;;
     *) die "--role must be server or agent, not '${K3SMC_ROLE:-}'" ;;
 esac
 

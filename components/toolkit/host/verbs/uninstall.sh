@@ -28,6 +28,7 @@ for unit in "$FIREWALL_UNIT" "$OLD_FIREWALL_UNIT"; do
 done
 systemctl daemon-reload
 release_public_address
+data_dir=$(k3s_data_dir)
 had_k3s=no
 if [ -x "$uninstaller" ]; then
     had_k3s=yes
@@ -37,11 +38,12 @@ else
     log "k3s ($K3SMC_ROLE) is not installed: nothing to uninstall"
 fi
 
-# What is left of k3s after its uninstaller ran; anything means it stopped early.
+# What is left of k3s after its uninstaller ran; anything means it stopped early. (The data directory is read before:
+# the uninstaller removes config.yaml, which names it.)
 left=()
 [ ! -e "$K3S_BIN" ] || left+=("${K3S_BIN#"$K3SMC_ROOT"}")
 [ ! -e "$K3S_CONFIG_DIR" ] || left+=("${K3S_CONFIG_DIR#"$K3SMC_ROOT"} (tokens)")
-[ ! -e "$K3SMC_ROOT/var/lib/rancher/k3s" ] || left+=(/var/lib/rancher/k3s)
+[ ! -e "$data_dir" ] || left+=("${data_dir#"$K3SMC_ROOT"}")
 if [ "${#left[@]}" -gt 0 ]; then
     others=$(find "$units" -maxdepth 1 -name 'k3s*.service' -printf '%f\n' 2>/dev/null | sort | paste -sd' ' -)
     die "k3s is still installed after its uninstaller ran: ${left[*]} remain.${others:+ Its uninstaller stops early while other k3s*.service units exist ($others): remove them, then run 'pulumi up' (or 'pulumi destroy') again.}"
