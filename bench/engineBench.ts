@@ -36,6 +36,7 @@ function stages(graph: GraphNode[], server: string): Array<Array<{ name: string;
         of((n) => n.endsWith("-prepare")),
         of((n) => n.endsWith("-host-firewall")),
         of((n) => n.endsWith(`${server}-install`)),
+        of((n) => n.endsWith("-ca-hash")),
         of((n) => n.endsWith("-install") && !n.endsWith(`${server}-install`)),
         of((n) => n.endsWith("-kubeconfig")),
         of((n) => n.endsWith("-prune")),

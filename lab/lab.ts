@@ -385,6 +385,23 @@ const CHECKS: Check[] = [
         },
     },
     {
+        name: "removal-leaves-nothing",
+        async run(ctx) {
+            // The home host's stored removal, run for real: drained and deleted through the server, uninstalled over SSH.
+            const run = ctx.runLocal(`lab-${LAB_NODES.home}-removal`, "delete");
+            expect(run.status === 0, `the removal failed: ${lastLines(run)}`);
+            const root = ctx.world.hosts.home.root;
+            const promised = ["usr/local/bin/k3s", "etc/rancher/k3s", "var/lib/rancher/k3s", "var/lib/k3s-multicloud", "etc/k3s-multicloud", "etc/systemd/system/multicloud-k3s-firewall.service", "etc/systemd/system/multicloud-k3s-public-address.service"];
+            const left = promised.filter((path) => existsSync(`${root}/${path}`));
+            if (ctx.world.inHost("home", ["test", "-e", "/opt/k3s-multicloud"]).status === 0) left.push("opt/k3s-multicloud");
+            if (ctx.world.inHost("home", ["nft", "list", "table", "inet", "k3s_multicloud"]).status === 0) left.push("nft table inet k3s_multicloud");
+            if (ctx.world.inHost("home", ["ip", "-4", "-o", "address", "show", "dev", "lo"]).stdout.includes(` ${LAB_ADDRESSES.homePublic}/32 `)) left.push(`${LAB_ADDRESSES.homePublic} on lo`);
+            expect(left.length === 0, `left on the home host after its removal: ${left.join(", ")}`);
+            expect(run.stdout.includes("nothing of k3s-multicloud is left"), `the uninstall did not say what it removed: ${lastLines(run)}`);
+            return "the stored removal drains the node through the server and leaves no k3s, token, toolkit, firewall or bound address on it";
+        },
+    },
+    {
         name: "removal-unreachable-skipped",
         async run(ctx) {
             ctx.world.inNamespace(ctx.world.ns("inet"), ["ip", "link", "set", "p-vultr", "down"]);

@@ -82,6 +82,12 @@ describe("cluster spec: one declaration, its schema, its table", () => {
         );
     });
 
+    it("an Alibaba term is one SWAS sells (1, 3, 6, 12, 24 or 36 months), in the schema and in the message", () => {
+        const swas = (period: number) => ({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "sh-1", role: "server", cloud: "aliyun", region: "cn-shanghai", planId: "p", imageId: "i", period }] });
+        assert.throws(() => parseStackConfig(swas(2)), { message: "k3s-multicloud:nodes[0].period = 2: is not one of the choices. Use 1, 3, 6, 12, 24 or 36." });
+        assert.doesNotThrow(() => parseStackConfig(swas(36)));
+    });
+
     it("two existing servers at one public address (one home router, or one machine twice) are refused, saying why", () => {
         const node = (name: string, role: string, publicIp: string) => ({ name, role, cloud: "existing", publicIp, location: "home" });
         assert.throws(
