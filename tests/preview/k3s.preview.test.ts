@@ -31,7 +31,16 @@ describe("k3s nodes in preview (unknown addresses, token and kubeconfig)", () =>
         assert.equal(prepare.stdin, shippedToolkit().payload);
         // Its trigger, the instance id, is unknown until the instance exists.
         assert.deepEqual(prepare.triggers, [UNKNOWN]);
-        assert.equal(cloud.ofType(TYPES.remoteCommand).length, 5);
+        // Each node's steps, including the server's CA hash read from its token (known only after install).
+        assert.deepEqual(cloud.ofType(TYPES.remoteCommand).map((r) => r.name).sort(), [
+            "sh-1-k3s-ca-hash",
+            "sh-1-k3s-install",
+            "sh-1-k3s-kubeconfig",
+            "sh-1-k3s-prepare",
+            "tokyo-1-k3s-install",
+            "tokyo-1-k3s-prepare",
+        ]);
+        assert.equal(cloud.named("sh-1-k3s-ca-hash").inputs.create, "/opt/k3s-multicloud/bin/k3smc v1 ca-hash --node-name sh-1");
         const leaks = cloud.registrations.flatMap((r) =>
             plainStrings(r.inputs)
                 .filter(({ value }) => value.includes(SECRETS.vultrPrivateKey) || value.includes("generated-password"))
