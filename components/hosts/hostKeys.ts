@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { keyscanCommand } from "../toolkit/bundle";
+import { requireLocalSshPrograms } from "./localTools";
 
 /** The comment that marks user-data carrying a host key this project generated. */
 export const HOST_KEY_USER_DATA_HEADER = "# k3s-multicloud: the SSH host key every step pins (generated in the stack, secret).";
@@ -49,6 +50,7 @@ export interface HostKeyStepArgs {
  * to the host pins from then on. It sends nothing to the host but the SSH greeting.
  */
 export function hostKeyStep(parent: pulumi.Resource, name: string, args: HostKeyStepArgs): command.local.Command {
+    requireLocalSshPrograms();
     return new command.local.Command(
         `${name}-host-key-check`,
         {

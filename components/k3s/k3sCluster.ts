@@ -11,7 +11,7 @@ import { MeshNodeStatus } from "../mesh/meshCheck";
 import { clusterPortMatrix, swasRulesFor, VULTR_DEFAULT_RULE_LIMIT, VultrRulePlan, vultrRulesFor } from "../network/portMatrix";
 import { ConfigError } from "../validation/configError";
 import { parseIpv4Cidr } from "../validation/addresses";
-import { requireWholeNumber } from "../validation/numbers";
+import { NUMBER_BOUNDS, requireWholeNumber } from "../validation/numbers";
 import { validateClusterName } from "../validation/names";
 import { validateClusterShape } from "./clusterValidation";
 import { clusterNodeAddresses, hostFirewallSteps, InstalledNode, meshCheckSteps, pruneSteps } from "./clusterSteps";
@@ -145,13 +145,13 @@ export class K3sCluster extends pulumi.ComponentResource {
             }),
         );
 
-        const maxUnavailable = requireWholeNumber(`${field}.maxUnavailable`, args.maxUnavailable ?? 1, 1, "is not a positive whole number", "Use 1 (default) or more.");
-        const meshTimeoutSeconds = requireWholeNumber(`${field}.meshTimeoutSeconds`, args.meshTimeoutSeconds ?? 180, 0, "is not a whole number of seconds", "Use e.g. 180 (default).");
+        const maxUnavailable = requireWholeNumber(`${field}.maxUnavailable`, args.maxUnavailable ?? 1, NUMBER_BOUNDS.maxUnavailable, "is not a whole number from 1 to 500", "Use 1 (default) or more.");
+        const meshTimeoutSeconds = requireWholeNumber(`${field}.meshTimeoutSeconds`, args.meshTimeoutSeconds ?? 180, NUMBER_BOUNDS.waitSeconds, "is not a whole number of seconds from 1 to 3600", "Use e.g. 180 (default).");
         if (args.readyTimeoutSeconds !== undefined) {
-            requireWholeNumber(`${field}.readyTimeoutSeconds`, args.readyTimeoutSeconds, 1, "is not a positive whole number of seconds", "Use e.g. 300 (default).");
+            requireWholeNumber(`${field}.readyTimeoutSeconds`, args.readyTimeoutSeconds, NUMBER_BOUNDS.waitSeconds, "is not a whole number of seconds from 1 to 3600", "Use e.g. 300 (default).");
         }
 
-        const ruleLimit = requireWholeNumber(`${field}.vultrFirewallRuleLimit`, args.vultrFirewallRuleLimit ?? VULTR_DEFAULT_RULE_LIMIT, 1, "is not a positive whole number", "Use 50 (Vultr's default) or the limit Vultr set for your account.");
+        const ruleLimit = requireWholeNumber(`${field}.vultrFirewallRuleLimit`, args.vultrFirewallRuleLimit ?? VULTR_DEFAULT_RULE_LIMIT, NUMBER_BOUNDS.vultrFirewallRuleLimit, "is not a whole number from 1 to 1000", "Use 50 (Vultr's default) or the limit Vultr set for your account.");
         // k3s' embedded registry (Spegel) needs its port open between the nodes.
         const embeddedRegistry = args.options?.extraConfig?.["embedded-registry"] === true;
         const vultrPlans = planVultrFirewalls(field, servers, agents, apiAllowedCidrs, ruleLimit, embeddedRegistry);

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ClusterHost, SshConnection } from "../hosts/clusterHost";
+import { requireLocalSshPrograms } from "../hosts/localTools";
 import { validateLabels, validateTaint } from "../validation/kubernetesNames";
 import { resolveInstallMirror } from "./installSource";
 import { relayCommand, shippedToolkit } from "../toolkit/bundle";
@@ -14,7 +15,7 @@ import { NodeSteps, renderNodeSteps, renderPrepareCommand, renderReprobeCommand,
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
 import { compareK3sVersions, parseK3sVersion } from "./version";
 import { ConfigError } from "../validation/configError";
-import { requireWholeNumber } from "../validation/numbers";
+import { NUMBER_BOUNDS, requireWholeNumber } from "../validation/numbers";
 import { validateClusterName, validateNodeName } from "../validation/names";
 
 /** What servers and agents share. */
@@ -191,6 +192,7 @@ function registerNodeSteps(
     // fingerprint, so the node is left alone. Its ordering against other nodes' upgrade steps makes the server go
     // first and agents go in batches. It holds no config and no token: only connections, names and fingerprints.
     const drainVia = extra.drainVia;
+    requireLocalSshPrograms();
     const version = pulumi.output(args.deployedK3sVersion).apply((deployed) => refuseDowngrade(name, args.k3sVersion, deployed));
     const upgrade = new command.local.Command(
         `${name}-upgrade`,
@@ -300,7 +302,7 @@ function validateNodeArgs(name: string, args: K3sNodeArgs): void {
     validateLabels(`${name}.nodeLabels`, args.nodeLabels ?? {});
     (args.nodeTaints ?? []).forEach((taint, index) => validateTaint(`${name}.nodeTaints[${index}]`, taint));
     if (args.readyTimeoutSeconds !== undefined) {
-        requireWholeNumber(`${name}.readyTimeoutSeconds`, args.readyTimeoutSeconds, 1, "is not a positive whole number of seconds", "Use e.g. 300 (default).");
+        requireWholeNumber(`${name}.readyTimeoutSeconds`, args.readyTimeoutSeconds, NUMBER_BOUNDS.waitSeconds, "is not a whole number of seconds from 1 to 3600", "Use e.g. 300 (default).");
     }
 }
 
@@ -344,7 +346,7 @@ export class K3sServer extends pulumi.ComponentResource {
     constructor(name: string, args: K3sServerArgs, opts?: pulumi.ComponentResourceOptions) {
         validateNodeArgs(name, args);
         if (args.clusterName !== undefined) validateClusterName(`${name}.clusterName`, args.clusterName);
-        const caGeneration = requireWholeNumber(`${name}.caGeneration`, args.caGeneration ?? 0, 0, "is not a whole number", "Use 0 (default) and raise it by one after each CA rotation.");
+        const caGeneration = requireWholeNumber(`${name}.caGeneration`, args.caGeneration ?? 0, NUMBER_BOUNDS.caGeneration, "is not a whole number from 0 to 1000", "Use 0 (default) and raise it by one after each CA rotation.");
         super("k3s-multicloud:k3s:K3sServer", name, {}, opts);
         this.host = args.host;
         this.token = pulumi.secret(

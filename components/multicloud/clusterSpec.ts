@@ -77,24 +77,28 @@ export interface AliyunPlanSize {
      * @example 2
      * @integer
      * @minimum 1
+     * @maximum 128
      */
     core: number;
     /**
      * Memory in GiB.
      * @example 2
      * @minimum 0.5
+     * @maximum 1024
      */
     memory: number;
     /**
      * Peak bandwidth in Mbit/s.
      * @integer
      * @minimum 1
+     * @maximum 10000
      */
     bandwidth?: number;
     /**
      * System disk in GiB.
      * @integer
      * @minimum 1
+     * @maximum 10000
      */
     diskSize?: number;
 }
@@ -182,6 +186,7 @@ export interface NodeSpec {
      * @clouds vultr
      * @integer
      * @minimum 1
+     * @maximum 1000000
      */
     osId?: number;
     /**
@@ -361,6 +366,7 @@ export interface ClusterSpec {
      * How many agents an upgrade drains at once.
      * @integer
      * @minimum 1
+     * @maximum 500
      * @default 1
      */
     maxUnavailable?: number;
@@ -373,6 +379,7 @@ export interface ClusterSpec {
      * How long each node's mesh check waits for handshakes, in seconds.
      * @integer
      * @minimum 1
+     * @maximum 3600
      * @default 180
      */
     meshTimeoutSeconds?: number;

@@ -164,7 +164,8 @@ let relayText: string | undefined;
 
 export function relayCommand(mode: RelayMode): string {
     relayText ??= stripComments(readFileSync(join(__dirname, "relay.sh"), "utf8"));
-    return ["ssh-agent", "bash", "-c", shellQuote(relayText), "k3smc-relay", mode].join(" ");
+    // Not `ssh-agent bash ...`: the relay starts its agent itself, after checking that OpenSSH is there.
+    return ["bash", "--norc", "-c", shellQuote(relayText), "k3smc-relay", mode].join(" ");
 }
 
 let keyscanText: string | undefined;

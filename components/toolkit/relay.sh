@@ -2,9 +2,10 @@
 # it reaches hosts over SSH and runs the toolkit calls the step stored (K3SMC_*_COMMAND, rendered by
 # components/toolkit/contract.ts), so a library upgrade that changes the toolkit does not change these steps. It is
 # stored in every node's state twice, so it is kept short.
-# It runs as `ssh-agent bash -c '<this file>' k3smc-relay <mode>` in whatever directory `pulumi` runs in (a Python or
-# YAML project too): no file of this package is read. Private keys go into the ssh-agent that wraps it, never onto
-# disk, and that agent exits with it. Needs bash and OpenSSH's ssh, ssh-agent and ssh-add.
+# It runs as `bash --norc -c '<this file>' k3smc-relay <mode>` in whatever directory `pulumi` runs in (a Python or
+# YAML project too): no file of this package is read. It re-runs itself inside an ssh-agent of its own; private keys
+# go into that agent, never onto disk, and the agent exits with it. Needs bash and OpenSSH's ssh, ssh-agent and
+# ssh-add, checked first: a missing one is named (it would otherwise be exit 127, blocking `destroy`).
 #
 # Modes and their environment (stored with the step; credentials secret):
 #   remove:  K3SMC_NODE_NAME, K3SMC_NODE_*, K3SMC_UNINSTALL_COMMAND; optionally K3SMC_SERVER_* and K3SMC_DRAIN_COMMAND.
@@ -22,10 +23,15 @@ die() {
     log "ERROR: $*" >&2
     exit 1
 }
+for t in ssh ssh-agent ssh-add; do
+    command -v $t >/dev/null || die "'$t' is not installed on the machine running pulumi: install OpenSSH's client (Debian, Ubuntu: apt-get install openssh-client; Alpine: apk add openssh-client)"
+done
+[ -n "${K3SMC_RELAY_AGENT:-}" ] || K3SMC_RELAY_AGENT=1 exec ssh-agent bash --norc -c "$BASH_EXECUTION_STRING" "$0" "$@"
 w=$(mktemp -d)
 trap 'rm -rf "$w"' EXIT
-# OpenSSH reads a password only from an askpass program; this one prints it from its environment.
-printf "#!/bin/sh\necho \"\$K3SMC_ASKPASS\"\n" >"$w/askpass"
+# OpenSSH reads a password only from an askpass program; this one prints it from its environment (printf: dash's
+# echo would turn \t or \c in a password into other bytes).
+printf "#!/bin/sh\nprintf '%%s\\\\n' \"\$K3SMC_ASKPASS\"\n" >"$w/askpass"
 chmod 700 "$w/askpass"
 
 # hop P WHAT COMMAND [STDIN]: runs COMMAND on host K3SMC_<P>_*; returns 3 when it does not answer on its SSH port.
@@ -34,7 +40,9 @@ hop() {
     local h=${!a} p=${!b:-22}
     # shellcheck disable=SC2016 # $1 and $2 belong to the inner bash
     timeout 15 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$h" "$p" 2>/dev/null || return 3
-    local -a o=(-p "$p" -o ConnectTimeout=15 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -o LogLevel=ERROR)
+    # -F none: nothing of the operator's ssh configuration (agent forwarding would hand our key to the node, a
+    # ControlMaster session would skip the host-key check); IdentityFile=none: only the key in our own agent.
+    local -a o=(-F none -o IdentityFile=none -p "$p" -o ConnectTimeout=15 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -o LogLevel=ERROR)
     if [ -n "${!f:-}" ]; then
         # OpenSSH writes the default port bare and any other as [host]:port.
         if [ "$p" = 22 ]; then echo "$h ${!f}"; else echo "[$h]:$p ${!f}"; fi >"$w/known"

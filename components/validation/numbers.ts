@@ -1,10 +1,23 @@
 import { ConfigError } from "./configError";
 
 /**
- * A count or a number of seconds: a whole number, at least `min`. Such values reach shell arithmetic on hosts, so
- * anything else is refused here, before anything is registered (and the toolkit checks again on the host).
+ * A count or a number of seconds: a whole number from `min` to `max`. Such values reach shell arithmetic and timers
+ * on hosts, so anything else is refused here, before anything is registered (and the toolkit checks again on the
+ * host); the upper bound keeps a typo (`1e9` seconds: 31 years) from passing a preview.
  */
-export function requireWholeNumber(field: string, value: number, min: number, problem: string, fix: string): number {
-    if (!Number.isSafeInteger(value) || value < min) throw new ConfigError(field, value, problem, fix);
+export function requireWholeNumber(field: string, value: number, range: { min: number; max: number }, problem: string, fix: string): number {
+    if (!Number.isSafeInteger(value) || value < range.min || value > range.max) throw new ConfigError(field, value, problem, fix);
     return value;
 }
+
+/** The bounds shared by the stack config's schema and the components' own checks. */
+export const NUMBER_BOUNDS = {
+    /** Seconds a node may take to become Ready, and a mesh check to see its handshakes: an hour at most. */
+    waitSeconds: { min: 1, max: 3600 },
+    /** Agents drained at once: at most as many nodes as a stack may declare in one entry. */
+    maxUnavailable: { min: 1, max: 500 },
+    /** CA rotations done by hand. */
+    caGeneration: { min: 0, max: 1000 },
+    /** Rules in one Vultr firewall group (50 by default; Vultr raises it per account on request). */
+    vultrFirewallRuleLimit: { min: 1, max: 1000 },
+} as const;

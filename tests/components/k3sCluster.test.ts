@@ -1,4 +1,7 @@
 import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { NUMBER_BOUNDS } from "../../components/validation/numbers";
 import { ExistingServer, K3sCluster, K3sServer, VultrServer } from "../../components";
 import { vultrGroupTooSmall } from "../../components/k3s/k3sCluster";
 import { sharedPublicAddress } from "../../components/k3s/clusterValidation";
@@ -346,6 +349,24 @@ describe("K3sCluster guardrails", () => {
             () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [existing("s-1")], options: { kubeProxyMode: "ipvs" } }),
             'K3sCluster(c).options.kubeProxyMode = "ipvs": IPVS with ServiceLB enabled black-holes traffic between nodes: IPVS binds every LoadBalancer IP to kube-ipvs0 on each node, and ServiceLB publishes the nodes\' own IPs as LoadBalancer IPs, so nodes stop reaching each other and go NotReady once a LoadBalancer Service exists (k3s #5000, #7183). Add "servicelb" to disable (and use another load balancer), or keep kubeProxyMode "iptables".',
         );
+    });
+
+    it("refuses numbers past their upper bound (1e9 seconds is 31 years), with the bound the stack config's schema has", () => {
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [existing("s-1")], meshTimeoutSeconds: 1e9 }),
+            "K3sCluster(c).meshTimeoutSeconds = 1000000000: is not a whole number of seconds from 1 to 3600. Use e.g. 180 (default).",
+        );
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [existing("s-1")], maxUnavailable: 501 }),
+            "K3sCluster(c).maxUnavailable = 501: is not a whole number from 1 to 500. Use 1 (default) or more.",
+        );
+        const schema = JSON.parse(readFileSync(join(__dirname, "..", "..", "components", "multicloud", "clusterSpec.schema.json"), "utf8"));
+        const spec = schema.definitions.ClusterSpec.properties;
+        const bounds = (name: string) => ({ min: spec[name].minimum, max: spec[name].maximum });
+        assert.deepEqual(bounds("meshTimeoutSeconds"), NUMBER_BOUNDS.waitSeconds);
+        assert.deepEqual(bounds("maxUnavailable"), NUMBER_BOUNDS.maxUnavailable);
+        assert.deepEqual(bounds("caGeneration"), NUMBER_BOUNDS.caGeneration);
+        assert.deepEqual(bounds("vultrFirewallRuleLimit"), NUMBER_BOUNDS.vultrFirewallRuleLimit);
     });
 
     it("refuses per-node settings for a node that does not exist", () => {

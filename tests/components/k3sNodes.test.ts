@@ -197,7 +197,7 @@ describe("K3sServer and K3sAgent (mocks)", () => {
         assert.equal(removal.type, "command:local:Command");
         assert.equal(removal.inputs.create, "true");
         assert.equal(removal.inputs.delete, relayCommand("remove"));
-        assert.ok((removal.inputs.delete as string).startsWith("ssh-agent bash -c '"));
+        assert.ok((removal.inputs.delete as string).startsWith("bash --norc -c '"));
         assert.ok((removal.inputs.delete as string).endsWith("' k3smc-relay remove"));
         const env = removal.inputs.environment as Record<string, unknown>;
         const secretKeys = Object.keys(env).filter((k) => isSecretValue(env[k])).sort();

@@ -43,12 +43,13 @@ export class SshServer {
 
     /**
      * `onPort22`: run sshd on 127.0.0.1:22 inside a network namespace of its own, where port 22 is free whatever this
-     * machine runs; clients must then run inside it too (`inNamespace`).
+     * machine runs; clients must then run inside it too (`inNamespace`). `sudoUserPassword`: the sudo test user
+     * logs in with this password too (sshd checks it against /etc/shadow, as a stock sshd without PAM does).
      */
     constructor(
         private readonly sandboxRoot: string,
         private readonly pathForSessions: string,
-        private readonly options: { onPort22?: boolean; hostPrivateKey?: string } = {},
+        private readonly options: { onPort22?: boolean; hostPrivateKey?: string; sudoUserPassword?: string } = {},
     ) {
         this.dir = mkdtempSync(join(tmpdir(), "k3smc-sshd-"));
         this.clientKey = join(this.dir, "client_key");
@@ -98,7 +99,7 @@ export class SshServer {
                 `PidFile ${join(this.dir, "sshd.pid")}`,
                 `AuthorizedKeysFile ${join(this.dir, "authorized", "%u")}`,
                 "StrictModes no",
-                "PasswordAuthentication no",
+                `PasswordAuthentication ${this.options.sudoUserPassword === undefined ? "no" : "yes"}`,
                 "KbdInteractiveAuthentication no",
                 "PubkeyAuthentication yes",
                 "PermitRootLogin prohibit-password",
@@ -130,7 +131,9 @@ export class SshServer {
             this.createdUser = true;
         }
         // A new system account is locked ("!"), and sshd refuses locked accounts; "*" allows key logins only.
-        execFileSync("usermod", ["-p", "*", SUDO_TEST_USER]);
+        const password = this.options.sudoUserPassword;
+        const hash = password === undefined ? "*" : execFileSync("openssl", ["passwd", "-6", "-stdin"], { input: password, encoding: "utf8" }).trim();
+        execFileSync("usermod", ["-p", hash, SUDO_TEST_USER]);
         const sudoers = [
             `${SUDO_TEST_USER} ALL=(root) NOPASSWD: ALL`,
             `Defaults:${SUDO_TEST_USER} secure_path="${this.pathForSessions}"`,

@@ -1,10 +1,11 @@
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { chmodSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import { join } from "node:path";
 import { toolkitCall } from "../../components/toolkit/contract";
 import { K3S_YAML } from "../harness/fixtures";
-import { ScriptSandbox } from "../harness/scriptSandbox";
+import { STANDINS_BIN, ScriptSandbox } from "../harness/scriptSandbox";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -52,6 +53,44 @@ describe("kubeconfig verb: an admin client certificate that lasts as long as the
         assert.match(run.stderr, /^k3s-multicloud \[sh-server\] kubeconfig: a new admin client certificate, valid until [A-Z][a-z]{2} +\d+ [\d:]+ \d{4} GMT\n$/);
         // A second read mints another certificate: each run of the step renews it.
         assert.notEqual(field(read().stdout, "client-certificate-data"), field(run.stdout, "client-certificate-data"));
+    });
+
+    it("puts no key material in any process's arguments, where every local user could read it (/proc/*/cmdline)", async () => {
+        plantClientCa(box);
+        // Every program the verb could start pauses before it execs the real one, so a poller sees each argv for sure.
+        const slow = join(box.root, "slow-bin");
+        mkdirSync(slow);
+        writeFileSync(join(slow, ".pause"), '#!/bin/bash\n/usr/bin/sleep 0.25\nPATH=${PATH#*:} exec "${0##*/}" "$@"\n');
+        chmodSync(join(slow, ".pause"), 0o755);
+        const keep = new Set(["bash", "sh", "env", "sleep", "unshare", "mount"]);
+        for (const dir of ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", box.extraBin, STANDINS_BIN]) {
+            for (const name of readdirSync(dir)) {
+                try {
+                    if (!keep.has(name)) symlinkSync(join(slow, ".pause"), join(slow, name));
+                } catch {
+                    // a name already shimmed from an earlier directory
+                }
+            }
+        }
+        // The poller runs as nobody: an unprivileged local user on the server.
+        const seen = join(box.root, "seen");
+        mkdirSync(seen, { mode: 0o777 });
+        chmodSync(seen, 0o777);
+        const poller: ChildProcess = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-c",
+            `while :; do cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n' >>"$0/cmdlines"; /usr/bin/sleep 0.02; done`, seen], { stdio: "ignore" });
+        try {
+            const run = await box.runAsync(toolkitCall("kubeconfig", { "node-name": "sh-server" }, false), { env: { PATH: `${slow}:${box.env().PATH}` } });
+            assert.equal(run.status, 0, run.stderr);
+            const key = /^ *client-key-data: (\S+)$/m.exec(run.stdout)![1];
+            const pemBody = field(run.stdout, "client-key-data").split("\n").filter((l) => l && !l.startsWith("-----")).join("");
+            const argvs = box.read("seen/cmdlines").split("\n");
+            // The poller did see the verb's programs (the CA signing), so it was looking at the right time.
+            assert.ok(argvs.some((arg) => arg.endsWith("/client-ca.key")), "the poller saw openssl sign with the client CA");
+            const leaked = argvs.filter((arg) => arg.includes(key.slice(0, 40)) || arg.includes(pemBody.slice(0, 40)));
+            assert.deepEqual(leaked.map((arg) => `${arg.slice(0, 30)}...`), []);
+        } finally {
+            poller.kill();
+        }
     });
 
     it("refuses in words when the CA itself is about to end", () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ExistingServer, K3sAgent, K3sServer } from "../../components";
 import { shippedToolkit } from "../../components/toolkit/bundle";
@@ -66,7 +66,7 @@ function callsOf(box: ScriptSandbox): string[] {
 }
 
 /** A sandbox and a real sshd serving it (sessions see the sandbox's /opt and stand-ins), for one suite's tests. */
-function sandboxWithSshd(options: { onPort22?: boolean } = {}): { box: ScriptSandbox; sshd: SshServer } {
+function sandboxWithSshd(options: { onPort22?: boolean; sudoUserPassword?: string } = {}): { box: ScriptSandbox; sshd: SshServer } {
     const lab = {} as { box: ScriptSandbox; sshd: SshServer };
     before(async () => {
         lab.box = new ScriptSandbox();
@@ -308,6 +308,90 @@ describe("the relay pins host keys the way OpenSSH writes them (real sshd on por
         const run = spawnSync(program, args, { encoding: "utf8" });
         assert.equal(run.status, 255);
         assert.match(run.stderr, /Host key verification failed\./);
+    });
+});
+
+describe("the relay ignores the operator's ssh configuration (a hostile ~/.ssh/config, real sshd)", function () {
+    this.timeout(120_000);
+    // A password dash's echo would mangle (\t, \c and a leading -n), for the relay's askpass.
+    const password = "-n k3s\\tsmc\\c!1";
+    const lab = sandboxWithSshd({ sudoUserPassword: password });
+    let home: string;
+    let steps: Awaited<ReturnType<typeof registeredSteps>>;
+    const newKey = () => execFileSync("bash", ["-c", `d=$(mktemp -d) && ssh-keygen -q -t ed25519 -N '' -f "$d/k" && cat "$d/k" && rm -rf "$d"`], { encoding: "utf8" });
+    /** The command the relay runs on the node instead of the uninstall: what the session there can see. */
+    const probe = `printf 'user %s, forwarded agent %s\\n' "$(id -un)" "\${SSH_AUTH_SOCK:-none}"`;
+    /**
+     * The operator: the test's login user runs `pulumi` here. OpenSSH finds ~/.ssh/config through the password
+     * database, not $HOME, so the hostile config goes into that user's real home directory.
+     */
+    const asOperator = (argv: string[]) => ["setpriv", `--reuid=${SUDO_TEST_USER}`, `--regid=${SUDO_TEST_USER}`, "--init-groups", ...argv];
+    function runAsOperator(step: LocalStep, env: Record<string, string>) {
+        const [program, ...args] = asOperator(["sh", "-c", step.command]);
+        const result = spawnSync(program, args, { env: { PATH: process.env.PATH, HOME: home, ...step.env, ...env }, encoding: "utf8", timeout: 60_000 });
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+    }
+
+    before(async () => {
+        steps = await registeredSteps("root", lab.sshd);
+        home = execFileSync("getent", ["passwd", SUDO_TEST_USER], { encoding: "utf8" }).split(":")[5];
+        // The operator's own key, which the node accepts too (they administer it with it), and a config that uses it
+        // everywhere, forwards the agent and multiplexes sessions - all plausible in a real ~/.ssh/config.
+        mkdirSync(join(home, ".ssh"), { mode: 0o700, recursive: true });
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(home, ".ssh", "operator")]);
+        appendFileSync(join(lab.sshd.dir, "authorized", "root"), readFileSync(join(home, ".ssh", "operator.pub")));
+        writeFileSync(
+            join(home, ".ssh", "config"),
+            ["Host *", "    ForwardAgent yes", "    ControlMaster auto", `    ControlPath ${home}/.ssh/cm-%C`, "    ControlPersist 120",
+                `    IdentityFile ${home}/.ssh/operator`, "    StrictHostKeyChecking no", "    UserKnownHostsFile /dev/null", "    LogLevel ERROR", ""].join("\n"),
+        );
+        execFileSync("chown", ["-R", `${SUDO_TEST_USER}:`, join(home, ".ssh")]);
+    });
+
+    it("forwards no agent to the node, so root there cannot use the cluster key", () => {
+        const run = runAsOperator(steps.serverRemoval, { K3SMC_UNINSTALL_COMMAND: probe });
+        assert.equal(run.status, 0, run.stderr);
+        assert.match(run.stdout, /^user root, forwarded agent none\n/);
+    });
+
+    it("offers no identity but the node's own: a wrong key is refused although the operator's would be accepted", () => {
+        const run = runAsOperator(steps.serverRemoval, { K3SMC_NODE_KEY: newKey(), K3SMC_UNINSTALL_COMMAND: probe });
+        assert.equal(run.status, 1, run.stdout);
+        assert.match(run.stderr, /ERROR: uninstall k3s on lab-1: SSH to 127\.0\.0\.1:[0-9]+ failed: root@127\.0\.0\.1: Permission denied \(publickey,password\)\.\n$/);
+    });
+
+    it("does not ride an open ControlMaster session past a wrong pinned host key", () => {
+        // The operator's own session to the node, left open in the background as ControlPersist does.
+        const [ssh, ...open] = asOperator(["ssh", "-p", String(lab.sshd.port), "-fN", "root@127.0.0.1"]);
+        execFileSync(ssh, open, { env: { ...process.env, HOME: home } });
+        const [, ...checkArgs] = asOperator(["ssh", "-p", String(lab.sshd.port), "-O", "check", "root@127.0.0.1"]);
+        const check = spawnSync(ssh, checkArgs, { encoding: "utf8", env: { ...process.env, HOME: home } });
+        const master = Number(/pid=(\d+)/.exec(check.stderr)?.[1]);
+        assert.ok(master > 0, `a master session is open: ${check.stderr}`);
+        try {
+            const other = execFileSync("bash", ["-c", `d=$(mktemp -d) && ssh-keygen -q -t ed25519 -N '' -f "$d/k" && cut -d' ' -f1,2 "$d/k.pub" && rm -rf "$d"`], { encoding: "utf8" }).trim();
+            const run = runAsOperator(steps.serverRemoval, { K3SMC_NODE_HOST_KEY: other, K3SMC_UNINSTALL_COMMAND: probe });
+            assert.equal(run.status, 1, run.stdout);
+            assert.match(run.stderr, /ERROR: uninstall k3s on lab-1: SSH to 127\.0\.0\.1:[0-9]+ failed: Host key verification failed\.\n$/);
+        } finally {
+            process.kill(master, "SIGTERM");
+        }
+    });
+
+    it("logs in with a password holding backslashes and a leading -n, as typed", async () => {
+        const user = await registeredSteps(SUDO_TEST_USER, lab.sshd);
+        const run = runLocally(user.serverRemoval, { K3SMC_NODE_KEY: "", K3SMC_NODE_PASSWORD: password, K3SMC_UNINSTALL_COMMAND: probe });
+        assert.equal(run.status, 0, run.stderr);
+        assert.match(run.stdout, new RegExp(`^user ${SUDO_TEST_USER}, forwarded agent none\\n`));
+    });
+
+    it("names the missing OpenSSH program instead of failing with exit 127", () => {
+        const run = lab.box.run(steps.serverRemoval.command, { env: steps.serverRemoval.env, hideTools: ["ssh-agent"] });
+        assert.equal(run.status, 1);
+        assert.equal(
+            run.stderr,
+            "k3s-multicloud [lab-1] ERROR: 'ssh-agent' is not installed on the machine running pulumi: install OpenSSH's client (Debian, Ubuntu: apt-get install openssh-client; Alpine: apk add openssh-client)\n",
+        );
     });
 });
 

@@ -172,7 +172,7 @@ describe("MulticloudCluster (the data-only component)", () => {
                     [
                         "2 problems in the inputs of MulticloudCluster(bad):",
                         "  - MulticloudCluster(bad).nodes[0].port = 0: must be a whole number from 1 to 65535. Write it without quotes, e.g. 22.",
-                        "  - MulticloudCluster(bad).maxUnavailable = 1.5: must be a positive whole number. Write it without quotes, e.g. 1.",
+                        "  - MulticloudCluster(bad).maxUnavailable = 1.5: must be a whole number from 1 to 500. Write it without quotes, e.g. 1.",
                     ].join("\n"),
                 );
                 return true;

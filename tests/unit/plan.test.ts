@@ -115,7 +115,7 @@ describe("offline plan (npm run plan)", function () {
             const run = plan("broken", "--config-dir", dir);
             assert.equal(run.status, 1);
             assert.equal(run.stdout, "");
-            assert.equal(run.stderr, 'error: k3s-multicloud:nodes[1].osId = "2284": must be a positive whole number. Write it without quotes, e.g. 2284.\n');
+            assert.equal(run.stderr, 'error: k3s-multicloud:nodes[1].osId = "2284": must be a whole number from 1 to 1000000. Write it without quotes, e.g. 2284.\n');
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
@@ -367,7 +367,9 @@ describe("stack config parsing", () => {
         const parsed = parseStackConfig({ ...base, verifyMesh: false, meshTimeoutSeconds: 600, hostFirewall: false });
         assert.deepEqual([parsed.verifyMesh, parsed.meshTimeoutSeconds, parsed.hostFirewall], [false, 600, false]);
         rejects({ ...base, verifyMesh: "false" }, 'k3s-multicloud:verifyMesh = "false": must be true or false. Write it without quotes: true or false.');
-        rejects({ ...base, meshTimeoutSeconds: "60; reboot" }, 'k3s-multicloud:meshTimeoutSeconds = "60; reboot": must be a positive whole number. Write it without quotes, e.g. 180.');
+        rejects({ ...base, meshTimeoutSeconds: "60; reboot" }, 'k3s-multicloud:meshTimeoutSeconds = "60; reboot": must be a whole number from 1 to 3600. Write it without quotes, e.g. 180.');
+        // An upper bound too: a typo of 31 years does not pass a preview.
+        rejects({ ...base, meshTimeoutSeconds: 1e9 }, "k3s-multicloud:meshTimeoutSeconds = 1000000000: must be a whole number from 1 to 3600. Write it without quotes, e.g. 180.");
     });
 
     it("parses a valid config into typed values, and asks for the SSH public key as soon as a node is on Vultr", () => {

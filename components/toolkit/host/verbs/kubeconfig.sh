@@ -33,8 +33,18 @@ printf 'keyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage
 openssl x509 -req -in "$work/req.pem" -CA "$tls/client-ca.crt" -CAkey "$tls/client-ca.key" -set_serial "0x$(openssl rand -hex 16)" \
     -days "$days" -extfile "$work/ext" -out "$work/cert.pem" 2>/dev/null ||
     die "could not sign a client certificate with the cluster's client CA in $tls"
+# The key goes from its file to stdout through redirections and bash built-ins only: an argument of any program
+# (sed, printf as a binary) is readable by every local user in /proc/<pid>/cmdline and kept by execve audit logs.
 cert=$(base64 -w0 <"$work/cert.pem")
 key=$(base64 -w0 <"$work/key.pem")
 # k3s.yaml has one user; its two data lines are replaced, everything else is printed as k3s wrote it.
-sed -e "s|^\( *client-certificate-data:\).*|\1 $cert|" -e "s|^\( *client-key-data:\).*|\1 $key|" "$kubeconfig"
+while IFS= read -r line || [ -n "$line" ]; do
+    if [[ $line =~ ^(\ *client-certificate-data:) ]]; then
+        printf '%s %s\n' "${BASH_REMATCH[1]}" "$cert"
+    elif [[ $line =~ ^(\ *client-key-data:) ]]; then
+        printf '%s %s\n' "${BASH_REMATCH[1]}" "$key"
+    else
+        printf '%s\n' "$line"
+    fi
+done <"$kubeconfig"
 printf 'k3s-multicloud [%s] kubeconfig: a new admin client certificate, valid until %s\n' "$K3SMC_NODE_NAME" "$(openssl x509 -noout -enddate -in "$work/cert.pem" | sed 's/^notAfter=//')" >&2
