@@ -6,7 +6,7 @@ import { NodeAddresses, nodeAddressList } from "../network/nodeAddresses";
 import { toolkitCall } from "../toolkit/contract";
 import { sharedPublicAddress } from "./clusterValidation";
 import { listDigest } from "./digest";
-import { K3sOptions, K3sRole } from "./options";
+import { K3sOptions, K3sRole, podNetworks } from "./options";
 
 /**
  * The steps that span the whole cluster - each node's host firewall, its prune of stale WireGuard peers and its mesh
@@ -55,8 +55,8 @@ export function hostFirewallSteps(
 ): (host: ClusterHost, role: K3sRole, prepared: pulumi.Resource) => command.remote.Command {
     const members = args.nodeAddresses.apply(nodeAddressList);
     const extra = args.options.extraConfig ?? {};
-    const cidr = (key: string, fallback: string) => (typeof extra[key] === "string" ? (extra[key] as string) : fallback);
-    const clusterCidrs = `${cidr("cluster-cidr", "10.42.0.0/16")},${cidr("service-cidr", "10.43.0.0/16")}`;
+    const { pods, services } = podNetworks(args.options);
+    const clusterCidrs = [pods, services].map((c) => `${c.address}/${c.prefix}`).join(",");
     return (host, role, prepared) =>
         new command.remote.Command(
             `${name}-${host.name}-host-firewall`,

@@ -1,4 +1,5 @@
 import { ConfigError } from "../validation/configError";
+import { Ipv4Cidr, cidrContains, parsePodNetworkCidr } from "../validation/addresses";
 import { AGENT_KEYS, DISABLEABLE_COMPONENTS, SERVER_ONLY_KEYS } from "./k3sFlags";
 import { validateRegistryMirrors } from "./registries";
 import { ConfigValue } from "./yaml";
@@ -114,9 +115,29 @@ export function validateK3sOptions(field: string, options: K3sOptions): void {
     for (const [key, value] of Object.entries(options.extraConfig ?? {})) {
         validateExtraKey(`${field}.extraConfig`, key, value, "server");
     }
+    podNetworks(options, field);
     for (const [key, value] of Object.entries(options.agentExtraConfig ?? {})) {
         validateExtraKey(`${field}.agentExtraConfig`, key, value, "agent");
     }
+}
+
+/**
+ * The pod and service networks as parsed blocks (k3s' defaults unless `extraConfig` sets them), checked apart and
+ * against each other: the host firewall opens k3s' ports to both.
+ */
+export function podNetworks(options: K3sOptions, field = "options"): { readonly pods: Ipv4Cidr; readonly services: Ipv4Cidr } {
+    const extra = options.extraConfig ?? {};
+    const pods = parsePodNetworkCidr(`${field}.extraConfig.cluster-cidr`, extra["cluster-cidr"] ?? "10.42.0.0/16", "cluster-cidr");
+    const services = parsePodNetworkCidr(`${field}.extraConfig.service-cidr`, extra["service-cidr"] ?? "10.43.0.0/16", "service-cidr");
+    if (cidrContains(pods, services) || cidrContains(services, pods)) {
+        throw new ConfigError(
+            `${field}.extraConfig.service-cidr`,
+            extra["service-cidr"] ?? "10.43.0.0/16",
+            `overlaps the pod network ${pods.address}/${pods.prefix}`,
+            "Give pods and services separate blocks, e.g. cluster-cidr \"10.42.0.0/16\" and service-cidr \"10.43.0.0/16\".",
+        );
+    }
+    return { pods, services };
 }
 
 /** Checks one extra config key for the role whose config.yaml it would land in. */

@@ -85,7 +85,7 @@ export const STEP_REVISIONS: Readonly<Record<ToolkitVerb, number>> = {
     kubeconfig: 1,
     restart: 1,
     prune: 1,
-    firewall: 1,
+    firewall: 2,
     "mesh-check": 1,
     drain: 1,
     uninstall: 1,

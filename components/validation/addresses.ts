@@ -73,3 +73,49 @@ export function validatePort(field: string, value: unknown): number {
     }
     return value;
 }
+
+/** Private IPv4 space a pod or service network may use: RFC 1918 and the shared address space of RFC 6598. */
+const PRIVATE_BLOCKS: readonly Ipv4Cidr[] = [
+    { address: "10.0.0.0", prefix: 8 },
+    { address: "172.16.0.0", prefix: 12 },
+    { address: "192.168.0.0", prefix: 16 },
+    { address: "100.64.0.0", prefix: 10 },
+];
+
+function toNumber(address: string): number {
+    return address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+}
+
+/** True when block `inner` lies inside block `outer`. */
+export function cidrContains(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
+    if (inner.prefix < outer.prefix) return false;
+    const size = 2 ** (32 - outer.prefix);
+    return Math.floor(toNumber(inner.address) / size) === Math.floor(toNumber(outer.address) / size);
+}
+
+/**
+ * k3s' `cluster-cidr` (pods) or `service-cidr`. Each node's host firewall accepts k3s' ports from these blocks, so a
+ * wide or public block would open them to strangers (0.0.0.0/0 opened every port); the bounds are Kubernetes' own:
+ * each node takes a /24 of the pod network (node-cidr-mask-size), and kube-apiserver refuses an IPv4 service range
+ * wider than /12. IPv4 only: the host firewall and the WireGuard mesh here are not dual-stack.
+ */
+export function parsePodNetworkCidr(field: string, value: unknown, kind: "cluster-cidr" | "service-cidr"): Ipv4Cidr {
+    const example = kind === "cluster-cidr" ? "10.42.0.0/16" : "10.43.0.0/16";
+    if (typeof value === "string" && value.includes(":")) {
+        throw new ConfigError(field, value, "holds an IPv6 block (dual-stack), which this project's host firewall and WireGuard mesh do not carry", `Use one IPv4 block, e.g. "${example}".`);
+    }
+    const cidr = parseIpv4Cidr(field, value);
+    const [min, max] = kind === "cluster-cidr" ? [8, 23] : [12, 28];
+    if (cidr.prefix < min || cidr.prefix > max) {
+        throw new ConfigError(field, value, `is a /${cidr.prefix}; a ${kind} must be from /${min} to /${max}`, `Use e.g. "${example}".`);
+    }
+    if (!PRIVATE_BLOCKS.some((block) => cidrContains(block, cidr))) {
+        throw new ConfigError(
+            field,
+            value,
+            "is not private address space, and every node's firewall accepts k3s' ports from it",
+            `Use a block inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10, e.g. "${example}".`,
+        );
+    }
+    return cidr;
+}

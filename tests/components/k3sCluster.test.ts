@@ -70,11 +70,11 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
         const members = "sh-server=47.100.1.10/172.17.61.146,tokyo-1=104.156.140.173,home-1=203.0.113.10/192.168.1.20";
         assert.equal(
             cloud.named("dev-sh-server-host-firewall").inputs.create,
-            `/opt/k3s-multicloud/bin/k3smc v1 firewall --node-name sh-server --role server --members ${members} --servers sh-server --api-allowed 198.51.100.0/24 --cluster-cidrs 10.42.0.0/16,10.43.0.0/16`,
+            `/opt/k3s-multicloud/bin/k3smc v1 firewall --node-name sh-server --role server --members ${members} --servers sh-server --api-allowed 198.51.100.0/24 --cluster-cidrs 10.42.0.0/16,10.43.0.0/16 --step-revision 2`,
         );
         assert.equal(
             cloud.named("dev-home-1-host-firewall").inputs.create,
-            `sudo -n /opt/k3s-multicloud/bin/k3smc v1 firewall --node-name home-1 --role agent --members ${members} --servers sh-server --api-allowed 198.51.100.0/24 --cluster-cidrs 10.42.0.0/16,10.43.0.0/16`,
+            `sudo -n /opt/k3s-multicloud/bin/k3smc v1 firewall --node-name home-1 --role agent --members ${members} --servers sh-server --api-allowed 198.51.100.0/24 --cluster-cidrs 10.42.0.0/16,10.43.0.0/16 --step-revision 2`,
         );
         const serverFirewall = cloud.named("dev-sh-server-host-firewall");
         assert.ok(serverFirewall.dependencies.includes(cloud.named("dev-sh-server-prepare").urn), "after the toolkit is there");

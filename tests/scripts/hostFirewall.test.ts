@@ -151,20 +151,79 @@ describe("host firewall (real nftables in network namespaces: a node, a member, 
         assert.deepEqual(reachable(NS.member, NODE_TO_MEMBER), ["2222/tcp"]);
     });
 
-    it("opens the same ports in ufw where ufw is active", () => {
+    it("gives ufw, where active, the same rules: from each member, to k3s' ports only", () => {
         box.addStandin("ufw", 'echo "ufw $*" >>"$K3SMC_ROOT/calls.log"; [ "$1" = status ] && echo "Status: active"; exit 0');
         const applied = box.run(firewall(""), { netns: NS.node });
         assert.equal(applied.status, 0, applied.stderr);
         assert.deepEqual(box.calls().filter((c) => c.startsWith("ufw")), [
             "ufw status",
-            "ufw allow 6443/tcp comment k3s-multicloud",
-            "ufw allow 10250/tcp comment k3s-multicloud",
-            "ufw allow 51820:51821/udp comment k3s-multicloud",
-            "ufw allow 2379:2380/tcp comment k3s-multicloud",
-            "ufw allow from 10.42.0.0/16 comment k3s-multicloud",
-            "ufw allow from 10.43.0.0/16 comment k3s-multicloud",
+            "ufw show added",
+            "ufw allow from 10.42.0.0/16 to any port 6443,10250 proto tcp comment k3s-multicloud",
+            "ufw allow from 10.43.0.0/16 to any port 6443,10250 proto tcp comment k3s-multicloud",
+            "ufw allow from 198.51.100.1 to any port 2379:2380 proto tcp comment k3s-multicloud",
+            "ufw allow from 198.51.100.1 to any port 51820:51821 proto udp comment k3s-multicloud",
+            "ufw allow from 198.51.100.1 to any port 6443,10250 proto tcp comment k3s-multicloud",
+            "ufw allow from 198.51.100.2 to any port 51820:51821 proto udp comment k3s-multicloud",
+            "ufw allow from 198.51.100.2 to any port 6443,10250 proto tcp comment k3s-multicloud",
+            "ufw allow from 203.0.113.1 to any port 2379:2380 proto tcp comment k3s-multicloud",
+            "ufw allow from 203.0.113.1 to any port 51820:51821 proto udp comment k3s-multicloud",
+            "ufw allow from 203.0.113.1 to any port 6443,10250 proto tcp comment k3s-multicloud",
         ]);
-        assert.match(applied.stdout, /ufw is active: allowed 6443\/tcp 10250\/tcp 51820:51821\/udp 2379:2380\/tcp and traffic from 10\.42\.0\.0\/16,10\.43\.0\.0\/16/);
+        assert.match(applied.stdout, /ufw is active: 10 rules of ours from the members, the API CIDRs and the pods to k3s' ports \(10 added, 0 no longer wanted deleted\)\n$/);
+    });
+
+    it("drops a pod-network source arriving on the public interface (spoofed), where 0.3.0 accepted it on k3s' ports", async () => {
+        // The node routes its pod network through its own interface, as cni0 and flannel-wg do; rp_filter is loose
+        // (2), as many images set it, so the kernel alone lets the spoofed packet in.
+        // A pod: its own namespace on a veth pair whose node end routes the pod network.
+        const podDev = `pods${process.pid}`.slice(0, 15);
+        const pod = `k3smc-fw-pod-${run}`;
+        ip("netns", "add", pod);
+        ip("-n", NS.node, "link", "add", podDev, "type", "veth", "peer", "name", "eth0", "netns", pod);
+        ip("-n", NS.node, "addr", "add", "10.42.0.1/24", "dev", podDev);
+        ip("-n", NS.node, "link", "set", podDev, "up");
+        ip("-n", pod, "addr", "add", "10.42.0.5/24", "dev", "eth0");
+        ip("-n", pod, "link", "set", "eth0", "up");
+        ip("-n", NS.node, "route", "add", "10.42.0.0/16", "dev", podDev);
+        ip("-n", NS.stranger, "addr", "add", "10.42.5.5/32", "dev", "eth0");
+        execFileSync("ip", ["netns", "exec", NS.node, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=2"]);
+        // A listener on 51821 (WireGuard's second port, a k3s port our table guards) that prints what reaches it.
+        const listener = spawn("ip", ["netns", "exec", NS.node, process.execPath, "-e", 'const u = require("node:dgram").createSocket("udp4"); u.on("message", (m, r) => console.log(`from ${r.address}`)); u.bind(51821, "0.0.0.0"); setTimeout(() => process.exit(0), 30000);'], { stdio: ["ignore", "pipe", "ignore"] });
+        let heard = "";
+        listener.stdout!.on("data", (chunk) => (heard += chunk));
+        const sendSpoofed = () =>
+            execFileSync("ip", ["netns", "exec", NS.stranger, process.execPath, "-e", `const c = require("node:dgram").createSocket("udp4"); c.bind(0, "10.42.5.5", () => c.send("x", 51821, "${NODE_TO_STRANGER}", () => c.close()));`]);
+        try {
+            await new Promise((done) => setTimeout(done, 500));
+            assert.equal(box.run(firewall(""), { netns: NS.node }).status, 0);
+            sendSpoofed();
+            await new Promise((done) => setTimeout(done, 500));
+            assert.equal(heard, "", "the spoofed packet reached the listener");
+            const spoofRule = execFileSync("ip", ["netns", "exec", NS.node, "nft", "list", "chain", "inet", "k3s_multicloud", "input"], { encoding: "utf8" }).split("\n").find((l) => l.includes("spoofed"));
+            assert.match(spoofRule ?? "", /counter packets 1 /);
+            // A pod-network source on the interface that routes it is a pod, and reaches the kubelet and the API.
+            assert.deepEqual(reachable(pod, "10.42.0.1"), ["6443/tcp", "10250/tcp", "2222/tcp"]);
+        } finally {
+            listener.kill("SIGTERM");
+            ip("-n", NS.stranger, "addr", "del", "10.42.5.5/32", "dev", "eth0");
+            spawnSync("ip", ["netns", "delete", pod]);
+        }
+    });
+
+    it("refuses a pod or service CIDR that would open k3s' ports to the world, or that its IPv4 sets cannot hold", () => {
+        for (const [cidrs, bad] of [["0.0.0.0/0,10.43.0.0/16", "0.0.0.0/0"], ["10.42.0.0/16,fd00:42::/56", "fd00:42::/56"]]) {
+            const call = firewall("").replace("10.42.0.0/16,10.43.0.0/16", cidrs);
+            const refused = box.run(call, { netns: NS.node });
+            assert.equal(refused.status, 1);
+            assert.equal(refused.stderr, `k3s-multicloud [node] ERROR: --cluster-cidrs: '${bad}' is not an IPv4 pod or service CIDR from /8 to /30; the host firewall would open k3s' ports to it\n`);
+        }
+    });
+
+    it("says so when firewalld runs, whose zones would drop what our table accepts", () => {
+        box.addStandin("firewall-cmd", '[ "$1" = --state ] && echo running');
+        const applied = box.run(firewall(""), { netns: NS.node });
+        assert.equal(applied.status, 0, applied.stderr);
+        assert.match(applied.stdout, /\nk3s-multicloud \[node\] WARNING: firewalld is active: its zones drop what they do not allow, whatever our table accepts\. Allow 6443\/tcp, 10250\/tcp and 51820-51821\/udp \(servers: 2379-2380\/tcp too\) from the cluster's members in firewalld, or nodes cannot join\.\n$/);
     });
 });
 
@@ -200,20 +259,52 @@ describe("host firewall over a real ufw (enabled, default deny) in the node's na
         assert.deepEqual(reachable(ns.member, NODE_TO_MEMBER), []);
     });
 
-    it("our step opens them in ufw for members only; strangers stay out, and other ports keep ufw's deny", () => {
-        box.clearCalls();
-        const call = toolkitCall(
+    const inNode = (command: string) => box.run(`mount --bind "${ufwDir}" /etc/ufw && ${command}`, { netns: ns.node });
+    const agentCall = (members: string) =>
+        toolkitCall(
             "firewall",
-            { "node-name": "node", role: "agent", members: `node=203.0.113.1/${NODE_TO_MEMBER},member=${MEMBER}`, servers: "member", "api-allowed": "", "cluster-cidrs": "10.42.0.0/16,10.43.0.0/16" },
+            { "node-name": "node", role: "agent", members, servers: "member", "api-allowed": "", "cluster-cidrs": "10.42.0.0/16,10.43.0.0/16" },
             false,
         );
-        const applied = box.run(`mount --bind "${ufwDir}" /etc/ufw && ${call}`, { netns: ns.node });
+    const ours = () => inNode("ufw show added").stdout.split("\n").filter((l) => l.endsWith("comment 'k3s-multicloud'"));
+
+    it("our step opens them in ufw for members only; strangers stay out, and other ports keep ufw's deny", () => {
+        // What 0.3.0 added: k3s' ports from anywhere (our table alone kept strangers out), and all of the pod network.
+        for (const rule of ["allow 6443/tcp", "allow 10250/tcp", "allow 51820:51821/udp", "allow from 10.42.0.0/16"]) {
+            assert.equal(inNode(`ufw ${rule} comment k3s-multicloud`).status, 0);
+        }
+        box.clearCalls();
+        const applied = inNode(agentCall(`node=203.0.113.1/${NODE_TO_MEMBER},member=${MEMBER}`));
         assert.equal(applied.status, 0, applied.stderr);
-        assert.match(applied.stdout, /ufw is active: allowed 6443\/tcp 10250\/tcp 51820:51821\/udp and traffic from 10\.42\.0\.0\/16,10\.43\.0\.0\/16/);
+        assert.match(applied.stdout, /ufw is active: 8 rules of ours from the members, the API CIDRs and the pods to k3s' ports \(8 added, 4 no longer wanted deleted\)\n$/);
         assert.deepEqual(reachable(ns.member, NODE_TO_MEMBER), ["6443/tcp", "10250/tcp", "51820/udp"]);
         assert.deepEqual(reachable(ns.stranger, NODE_TO_STRANGER), []);
-        const status = box.run(`mount --bind "${ufwDir}" /etc/ufw && ufw status`, { netns: ns.node }).stdout;
-        assert.match(status, /^6443\/tcp +ALLOW +Anywhere +# k3s-multicloud$/m);
+        assert.deepEqual(ours(), [
+            "ufw allow from 10.42.0.0/16 to any port 6443,10250 proto tcp comment 'k3s-multicloud'",
+            "ufw allow from 10.43.0.0/16 to any port 6443,10250 proto tcp comment 'k3s-multicloud'",
+            "ufw allow from 198.51.100.1 to any port 51820:51821 proto udp comment 'k3s-multicloud'",
+            "ufw allow from 198.51.100.1 to any port 6443,10250 proto tcp comment 'k3s-multicloud'",
+            "ufw allow from 198.51.100.2 to any port 51820:51821 proto udp comment 'k3s-multicloud'",
+            "ufw allow from 198.51.100.2 to any port 6443,10250 proto tcp comment 'k3s-multicloud'",
+            "ufw allow from 203.0.113.1 to any port 51820:51821 proto udp comment 'k3s-multicloud'",
+            "ufw allow from 203.0.113.1 to any port 6443,10250 proto tcp comment 'k3s-multicloud'",
+        ]);
+        // A second run changes nothing in ufw.
+        assert.match(inNode(agentCall(`node=203.0.113.1/${NODE_TO_MEMBER},member=${MEMBER}`)).stdout, /\(0 added, 0 no longer wanted deleted\)\n$/);
         assert.doesNotMatch(readFileSync("/etc/ufw/ufw.conf", "utf8"), /^ENABLED=yes$/m, "this machine's ufw is untouched");
+    });
+
+    it("without our nftables table (a boot where its unit failed, nft flush), ufw alone still keeps strangers out", () => {
+        assert.equal(inNode("nft delete table inet k3s_multicloud").status, 0);
+        assert.deepEqual(reachable(ns.stranger, NODE_TO_STRANGER), []);
+        assert.deepEqual(reachable(ns.member, NODE_TO_MEMBER), ["6443/tcp", "10250/tcp", "51820/udp"]);
+    });
+
+    it("a member that left loses its ufw rules at the next run", () => {
+        const applied = inNode(agentCall("node=203.0.113.1"));
+        assert.equal(applied.status, 0, applied.stderr);
+        assert.match(applied.stdout, /\(0 added, 4 no longer wanted deleted\)\n$/);
+        assert.equal(ours().filter((rule) => rule.includes(MEMBER) || rule.includes(NODE_TO_MEMBER)).length, 0);
+        assert.deepEqual(reachable(ns.member, NODE_TO_MEMBER), []);
     });
 });

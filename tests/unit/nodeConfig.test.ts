@@ -234,6 +234,32 @@ describe("k3s option errors", () => {
         );
     });
 
+    it("checks the pod and service networks before the host firewall opens k3s' ports to them", () => {
+        const cidrs = (extraConfig: Record<string, string>) => () => validateK3sOptions("cluster.options", { extraConfig });
+        rejects(
+            cidrs({ "cluster-cidr": "0.0.0.0/0" }),
+            'cluster.options.extraConfig.cluster-cidr = "0.0.0.0/0": is a /0; a cluster-cidr must be from /8 to /23. Use e.g. "10.42.0.0/16".',
+        );
+        rejects(
+            cidrs({ "cluster-cidr": "198.51.0.0/16" }),
+            'cluster.options.extraConfig.cluster-cidr = "198.51.0.0/16": is not private address space, and every node\'s firewall accepts k3s\' ports from it. Use a block inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10, e.g. "10.42.0.0/16".',
+        );
+        rejects(
+            cidrs({ "cluster-cidr": "10.42.0.0/16,fd00:42::/56" }),
+            'cluster.options.extraConfig.cluster-cidr = "10.42.0.0/16,fd00:42::/56": holds an IPv6 block (dual-stack), which this project\'s host firewall and WireGuard mesh do not carry. Use one IPv4 block, e.g. "10.42.0.0/16".',
+        );
+        rejects(
+            cidrs({ "service-cidr": "10.0.0.0/8" }),
+            'cluster.options.extraConfig.service-cidr = "10.0.0.0/8": is a /8; a service-cidr must be from /12 to /28. Use e.g. "10.43.0.0/16".',
+        );
+        rejects(
+            cidrs({ "service-cidr": "10.42.128.0/20" }),
+            'cluster.options.extraConfig.service-cidr = "10.42.128.0/20": overlaps the pod network 10.42.0.0/16. Give pods and services separate blocks, e.g. cluster-cidr "10.42.0.0/16" and service-cidr "10.43.0.0/16".',
+        );
+        rejects(cidrs({ "cluster-cidr": "10.42.0.1/16" }), 'cluster.options.extraConfig.cluster-cidr = "10.42.0.1/16": has host bits set below the /16 prefix. Use the network address: "10.42.0.0/16".');
+        assert.doesNotThrow(cidrs({ "cluster-cidr": "100.64.0.0/16", "service-cidr": "172.20.0.0/16" }));
+    });
+
     it("rejects a server-only key on an agent", () => {
         rejects(
             () => validateK3sOptions("cluster.options", { agentExtraConfig: { "cluster-cidr": "10.52.0.0/16" } }),
