@@ -41,6 +41,8 @@ export interface HostFirewallArgs {
     readonly nodeAddresses: pulumi.Output<NodeAddresses[]>;
     readonly apiAllowedCidrs: ReadonlyArray<{ address: string; prefix: number }>;
     readonly options: K3sOptions;
+    /** Pods may reach the instance metadata service (default: rejected by the host firewall). */
+    readonly podMetadataAccess?: boolean;
 }
 
 /**
@@ -74,6 +76,7 @@ export function hostFirewallSteps(
                             "cluster-cidrs": clusterCidrs,
                             // Only when on: the calls of clusters without it stay as they were.
                             "member-ports": extra["embedded-registry"] === true ? "5001" : undefined,
+                            "pod-metadata": args.podMetadataAccess ? "allow" : undefined,
                         },
                         host.sudo,
                     ),

@@ -54,6 +54,12 @@ export interface K3sClusterArgs {
      * members only. Default true. Turn it off only for hosts whose firewall you manage yourself.
      */
     readonly hostFirewall?: boolean;
+    /**
+     * Let pods reach the cloud's instance metadata service (169.254.169.254, Alibaba's 100.100.100.200). Default
+     * false: the host firewall rejects it, because Vultr's user-data there holds each server's generated SSH host key
+     * and any pod could read it. Needs `hostFirewall`.
+     */
+    readonly podMetadataAccess?: boolean;
     /** The join token (secret). Default: generated. */
     readonly token?: pulumi.Input<string>;
     /**
@@ -234,7 +240,7 @@ export class K3sCluster extends pulumi.ComponentResource {
         // Every node's name and addresses, servers first: what the host firewalls admit and the mesh checks expect.
         const nodeAddresses = clusterNodeAddresses([...servers, ...agents], field);
         const firewallStep =
-            args.hostFirewall === false ? undefined : hostFirewallSteps(this, name, { servers, nodeAddresses, apiAllowedCidrs, options: args.options ?? {} });
+            args.hostFirewall === false ? undefined : hostFirewallSteps(this, name, { servers, nodeAddresses, apiAllowedCidrs, options: args.options ?? {}, podMetadataAccess: args.podMetadataAccess === true });
         const hostFirewall = firewallStep
             ? (host: ClusterHost, role: K3sRole, prepared: pulumi.Resource) => {
                   const step = firewallStep(host, role, prepared);

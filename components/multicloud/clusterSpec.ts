@@ -390,6 +390,13 @@ export interface ClusterSpec {
      */
     hostFirewall?: boolean;
     /**
+     * Let pods reach the cloud's instance metadata service (169.254.169.254; Alibaba's 100.100.100.200). Off by
+     * default: Vultr serves user-data there, with the SSH host key this stack generated for the server (README,
+     * "Security model"). Needs hostFirewall.
+     * @default false
+     */
+    podMetadataAccess?: boolean;
+    /**
      * Protect the servers' machines: Pulumi refuses a plan that would replace or delete one (a new server machine is a
      * new cluster CA and datastore, which orphans every agent). Set false for a deliberate replacement or a destroy.
      * @default true

@@ -75,6 +75,7 @@ export class MulticloudCluster extends pulumi.ComponentResource {
                 verifyMesh: args.verifyMesh,
                 meshTimeoutSeconds: args.meshTimeoutSeconds,
                 hostFirewall: args.hostFirewall,
+                podMetadataAccess: args.podMetadataAccess,
                 deployedK3sVersion: args.deployedK3sVersion,
             },
             children,

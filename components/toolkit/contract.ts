@@ -55,7 +55,7 @@ export const TOOLKIT_VERBS = {
     prune: { summary: "remove WireGuard peers that route nothing", flags: ["node-name"] },
     firewall: {
         summary: "open k3s' ports to cluster members only (nftables, and ufw where it is active)",
-        flags: ["node-name", "role", "members", "servers", "api-allowed", "cluster-cidrs", "member-ports"],
+        flags: ["node-name", "role", "members", "servers", "api-allowed", "cluster-cidrs", "member-ports", "pod-metadata"],
     },
     "mesh-check": {
         summary: "wait for a handshake with every peer at its public IP; fail in words when the mesh did not form",

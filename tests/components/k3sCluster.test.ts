@@ -84,6 +84,12 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
         }
     });
 
+    it("lets pods reach the instance metadata service only when asked (podMetadataAccess), and says so to the host", async () => {
+        buildCluster({ podMetadataAccess: true });
+        await cloud.settle();
+        assert.match(cloud.named("dev-tokyo-1-host-firewall").inputs.create as string, / --cluster-cidrs 10\.42\.0\.0\/16,10\.43\.0\.0\/16 --pod-metadata allow --step-revision 2$/);
+    });
+
     it("warns that kube-proxy's ipvs mode is deprecated upstream from Kubernetes 1.35, naming nftables mode", async () => {
         const ipvs = { disable: ["traefik", "servicelb"], kubeProxyMode: "ipvs" as const };
         buildCluster({ k3sVersion: "v1.34.2+k3s1", options: ipvs });

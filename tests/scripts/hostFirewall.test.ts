@@ -68,6 +68,22 @@ function buildLab(short: string): Lab {
     return lab;
 }
 
+/** A pod: its own namespace on a veth pair whose node end (10.42.0.1) routes the pod network, as cni0 does. */
+function addPod(lab: Lab): { ns: string; remove: () => void } {
+    // (A veth pair: this kernel has no dummy interfaces.)
+    const podDev = `pods${process.pid}`.slice(0, 15);
+    const ns = `k3smc-fw-pod-${run}`;
+    ip("netns", "add", ns);
+    ip("-n", lab.node, "link", "add", podDev, "type", "veth", "peer", "name", "eth0", "netns", ns);
+    ip("-n", lab.node, "addr", "add", "10.42.0.1/24", "dev", podDev);
+    ip("-n", lab.node, "link", "set", podDev, "up");
+    ip("-n", ns, "addr", "add", "10.42.0.5/24", "dev", "eth0");
+    ip("-n", ns, "link", "set", "eth0", "up");
+    ip("-n", ns, "route", "add", "default", "via", "10.42.0.1");
+    ip("-n", lab.node, "route", "add", "10.42.0.0/16", "dev", podDev);
+    return { ns, remove: () => spawnSync("ip", ["netns", "delete", ns]) };
+}
+
 /** Stops the listener by its PID and removes the namespaces (and with them their nftables and iptables rules). */
 function removeLab(lab: Lab | undefined): void {
     if (!lab) return;
@@ -112,7 +128,7 @@ describe("host firewall (real nftables in network namespaces: a node, a member, 
         assert.equal(applied.status, 0, applied.stderr);
         assert.equal(
             applied.stdout,
-            "k3s-multicloud [node] nftables: k3s ports open to 3 member addresses; everyone else dropped\nk3s-multicloud [node] ufw is not active: nothing to open there\n",
+            "k3s-multicloud [node] nftables: k3s ports open to 3 member addresses; everyone else dropped; pods cannot reach the instance metadata service\nk3s-multicloud [node] ufw is not active: nothing to open there\n",
         );
         assert.deepEqual(reachable(NS.member, NODE_TO_MEMBER), ["6443/tcp", "10250/tcp", "2222/tcp", "51820/udp"], "etcd stays closed to a non-server member");
         assert.deepEqual(reachable(NS.stranger, NODE_TO_STRANGER), ["2222/tcp"]);
@@ -175,16 +191,7 @@ describe("host firewall (real nftables in network namespaces: a node, a member, 
     it("drops a pod-network source arriving on the public interface (spoofed), where 0.3.0 accepted it on k3s' ports", async () => {
         // The node routes its pod network through its own interface, as cni0 and flannel-wg do; rp_filter is loose
         // (2), as many images set it, so the kernel alone lets the spoofed packet in.
-        // A pod: its own namespace on a veth pair whose node end routes the pod network.
-        const podDev = `pods${process.pid}`.slice(0, 15);
-        const pod = `k3smc-fw-pod-${run}`;
-        ip("netns", "add", pod);
-        ip("-n", NS.node, "link", "add", podDev, "type", "veth", "peer", "name", "eth0", "netns", pod);
-        ip("-n", NS.node, "addr", "add", "10.42.0.1/24", "dev", podDev);
-        ip("-n", NS.node, "link", "set", podDev, "up");
-        ip("-n", pod, "addr", "add", "10.42.0.5/24", "dev", "eth0");
-        ip("-n", pod, "link", "set", "eth0", "up");
-        ip("-n", NS.node, "route", "add", "10.42.0.0/16", "dev", podDev);
+        const pod = addPod(NS);
         ip("-n", NS.stranger, "addr", "add", "10.42.5.5/32", "dev", "eth0");
         execFileSync("ip", ["netns", "exec", NS.node, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=2"]);
         // A listener on 51821 (WireGuard's second port, a k3s port our table guards) that prints what reaches it.
@@ -202,11 +209,37 @@ describe("host firewall (real nftables in network namespaces: a node, a member, 
             const spoofRule = execFileSync("ip", ["netns", "exec", NS.node, "nft", "list", "chain", "inet", "k3s_multicloud", "input"], { encoding: "utf8" }).split("\n").find((l) => l.includes("spoofed"));
             assert.match(spoofRule ?? "", /counter packets 1 /);
             // A pod-network source on the interface that routes it is a pod, and reaches the kubelet and the API.
-            assert.deepEqual(reachable(pod, "10.42.0.1"), ["6443/tcp", "10250/tcp", "2222/tcp"]);
+            assert.deepEqual(reachable(pod.ns, "10.42.0.1"), ["6443/tcp", "10250/tcp", "2222/tcp"]);
         } finally {
             listener.kill("SIGTERM");
             ip("-n", NS.stranger, "addr", "del", "10.42.5.5/32", "dev", "eth0");
-            spawnSync("ip", ["netns", "delete", pod]);
+            pod.remove();
+        }
+    });
+
+    it("keeps pods from the instance metadata service (Vultr's user-data holds the host key), unless allowed", async () => {
+        // The stranger's side stands for the metadata service: 169.254.169.254:80, reached through the node.
+        const pod = addPod(NS);
+        ip("-n", NS.stranger, "addr", "add", "169.254.169.254/32", "dev", "eth0");
+        ip("-n", NS.stranger, "route", "add", "10.42.0.0/16", "via", NODE_TO_STRANGER);
+        ip("-n", NS.node, "route", "add", "169.254.169.254/32", "via", STRANGER);
+        execFileSync("ip", ["netns", "exec", NS.node, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        const metadata = spawn("ip", ["netns", "exec", NS.stranger, process.execPath, "-e", 'require("node:net").createServer((s) => s.end("user-data")).listen(80, "169.254.169.254"); setTimeout(() => process.exit(0), 60000);'], { stdio: "ignore" });
+        const fromPod = () =>
+            execFileSync("ip", ["netns", "exec", pod.ns, process.execPath, "-e", 'const s = require("node:net").connect({ host: "169.254.169.254", port: 80, timeout: 1000 }); s.on("data", (d) => { console.log(String(d)); s.destroy(); }); s.on("timeout", () => { console.log("timeout"); s.destroy(); }); s.on("error", (e) => console.log(e.code));'], { encoding: "utf8" }).trim();
+        try {
+            await new Promise((done) => setTimeout(done, 500));
+            spawnSync("ip", ["netns", "exec", NS.node, "nft", "delete", "table", "inet", "k3s_multicloud"]); // an earlier test's
+            assert.equal(fromPod(), "user-data", "before the step, a pod reads user-data");
+            assert.equal(box.run(firewall(""), { netns: NS.node }).status, 0);
+            assert.equal(fromPod(), "ECONNREFUSED", "rejected at once, not left to time out");
+            const allowed = box.run(toolkitCall("firewall", { "node-name": "node", role: "server", members: `node=${NODE_TO_MEMBER}`, servers: "node", "api-allowed": "", "cluster-cidrs": "10.42.0.0/16,10.43.0.0/16", "pod-metadata": "allow" }, false), { netns: NS.node });
+            assert.match(allowed.stdout, /everyone else dropped; pods may reach the instance metadata service\n/);
+            assert.equal(fromPod(), "user-data");
+        } finally {
+            metadata.kill("SIGTERM");
+            ip("-n", NS.stranger, "addr", "del", "169.254.169.254/32", "dev", "eth0");
+            pod.remove();
         }
     });
 

@@ -10,13 +10,17 @@
 #     CIDRs, to k3s' ports only - and keeps them closed to strangers by itself when our table is missing (a boot
 #     where our unit failed, `nft flush ruleset`). Rules we added earlier and no longer want (a member that left,
 #     0.3.0's port-wide rules) are deleted.
+#   - pods cannot reach the instance metadata service (169.254.169.254; Alibaba's 100.100.100.200): on Vultr it
+#     serves user-data, which holds the SSH host key this stack generated, to any process on the node. Host
+#     processes (and hostNetwork pods) still can; that is the node itself.
 # Nothing else is touched: SSH, ICMP (path-MTU discovery for WireGuard) and every other port keep the host's rules.
 # firewalld, or another input chain whose policy drops (not ufw's), is not programmed here: a warning names the ports.
 #
 # Flags: --node-name, --role (server|agent), --members (name=publicIp[/privateIp],... of every node, this one too),
 # --servers (names of the server nodes), --api-allowed (CIDRs that may reach 6443 besides the members, comma
 # separated; 0.0.0.0/0 for anyone), --cluster-cidrs (pod and service CIDRs, comma separated, IPv4), --member-ports
-# (optional: more TCP ports for members only, comma separated, e.g. 5001 for k3s' embedded registry).
+# (optional: more TCP ports for members only, comma separated, e.g. 5001 for k3s' embedded registry), --pod-metadata
+# (optional: "allow" lets pods reach the cloud's instance metadata service; by default they cannot).
 
 require_root
 members=${K3SMC_MEMBERS:-}
@@ -54,6 +58,21 @@ for port in $(printf '%s' "${K3SMC_MEMBER_PORTS:-}" | tr ',' ' '); do
     extra_ports+=", $port"
 done
 
+metadata_chain=""
+case "${K3SMC_POD_METADATA:-block}" in
+    allow) ;;
+    block)
+        metadata_chain=$(
+            cat <<EOF
+    chain forward {
+        type filter hook forward priority -10; policy accept;
+        ip saddr @pods ip daddr { 169.254.169.254, 100.100.100.200 } counter reject comment "pods: no instance metadata (user-data holds the host key)"
+    }
+EOF
+        )
+        ;;
+    *) die "--pod-metadata must be 'allow', not '$K3SMC_POD_METADATA'" ;;
+esac
 rules=$(
     cat <<EOF
 table inet $NFT_TABLE
@@ -75,6 +94,7 @@ table inet $NFT_TABLE {
         tcp dport { 6443, 10250, 2379, 2380$extra_ports } counter drop comment "k3s ports: cluster members only"
         udp dport { 51820, 51821 } counter drop comment "WireGuard: cluster members only"
     }
+$metadata_chain
 }
 EOF
 )
@@ -90,7 +110,7 @@ if ! error=$(nft -f "$FIREWALL_RULES" 2>&1); then
 fi
 retire_old_firewall_unit
 install_firewall_unit
-log "nftables: k3s ports open to $(printf '%s' "$member_ips" | tr ',' '\n' | grep -vc '^127\.255\.255\.254$') member addresses${K3SMC_API_ALLOWED:+, 6443 also to $K3SMC_API_ALLOWED}; everyone else dropped"
+log "nftables: k3s ports open to $(printf '%s' "$member_ips" | tr ',' '\n' | grep -vc '^127\.255\.255\.254$') member addresses${K3SMC_API_ALLOWED:+, 6443 also to $K3SMC_API_ALLOWED}; everyone else dropped; pods $([ -n "$metadata_chain" ] && echo "cannot" || echo "may") reach the instance metadata service"
 
 # ufw's rules as `ufw show added` prints them (so the rules there can be compared as text), one per line.
 ufw_rules() {
