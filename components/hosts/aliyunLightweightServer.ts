@@ -2,6 +2,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../validation/configError";
+import { NUMBER_BOUNDS, requireWholeNumber } from "../validation/numbers";
 import * as random from "@pulumi/random";
 import { ClusterHost, DialPolicy } from "./clusterHost";
 import { secretSshConnection } from "./connection";
@@ -66,6 +67,13 @@ export interface AliyunLightweightServerArgs {
     /** How long SSH keeps trying while the server boots. */
     readonly ssh?: DialPolicy;
     /**
+     * Raise by one after reinstalling the server in a way that keeps its instance id (the console's "reset system",
+     * a new image): its SSH host key is learned again (trust on first use, as at creation), and the node rejoins as
+     * a new machine (its old Node object and node password are removed first). Default 0. Without it, every step
+     * refuses the new host key, as it must for a key that changed for no reason you know of.
+     */
+    readonly hostKeyGeneration?: number;
+    /**
      * The Alibaba Cloud provider to use; its region must be `region`. Default: one created for `region`, with
      * credentials from `alicloud:accessKey`/`alicloud:secretKey` config or the ALICLOUD_* environment variables.
      */
@@ -93,6 +101,7 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
         const nodeName = resolveNodeName(component, name, args.nodeName);
         const region = validateRegion(fieldOf(component, name, "region"), args.region, ALIYUN_REGION, "cn-hangzhou");
         const period = validateSwasPeriod(fieldOf(component, name, "period"), args.period ?? 1);
+        const hostKeyGeneration = requireWholeNumber(fieldOf(component, name, "hostKeyGeneration"), args.hostKeyGeneration ?? 0, NUMBER_BOUNDS.hostKeyGeneration, "is not a whole number from 0 to 1000", "Use 0 (default) and raise it by one after each reinstall that keeps the instance id.");
         if (args.autoRenewPeriod !== undefined) {
             validateSwasPeriod(fieldOf(component, name, "autoRenewPeriod"), args.autoRenewPeriod);
         }
@@ -202,7 +211,9 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
             `${nodeName}: its SSH host key is trusted on first use: Alibaba SWAS offers this release no authenticated way to learn it, so the key the server first presents is recorded in state and every later session pins it.`,
             this,
         );
-        this.hostKeyCheck = hostKeyStep(this, name, { nodeName, host: this.publicIp, identity: this.instance.id, dependsOn: [this.instance] });
+        // Generation 0 keeps the identity the instance id alone, as every release stored it.
+        const identity = hostKeyGeneration === 0 ? this.instance.id : pulumi.interpolate`${this.instance.id}#reinstall-${hostKeyGeneration}`;
+        this.hostKeyCheck = hostKeyStep(this, name, { nodeName, host: this.publicIp, identity, dependsOn: [this.instance] });
 
         this.host = {
             name: nodeName,
@@ -221,7 +232,7 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
             sudo: false,
             firewall: { kind: "aliyun-swas", instanceId: this.instance.id, provider },
             ready: this.hostKeyCheck,
-            identity: this.instance.id,
+            identity,
         };
 
         this.registerOutputs({

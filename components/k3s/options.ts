@@ -1,5 +1,6 @@
 import { ConfigError } from "../validation/configError";
 import { Ipv4Cidr, cidrContains, parsePodNetworkCidr } from "../validation/addresses";
+import { secretShapeOf } from "../validation/secretShapes";
 import { AGENT_KEYS, DISABLEABLE_COMPONENTS, SERVER_ONLY_KEYS } from "./k3sFlags";
 import { validateRegistryMirrors } from "./registries";
 import { ConfigValue } from "./yaml";
@@ -71,8 +72,14 @@ export const MANAGED_KEYS: Readonly<Record<string, string>> = {
     "node-taint": "use the cluster's nodeTaints",
 };
 
-/** Keys whose value is a credential: in config.yaml it would show in every preview and PR. */
-const SECRET_KEYS = new Set(["agent-token", "datastore-endpoint", "etcd-s3-secret-key", "etcd-s3-access-key", "vpn-auth"]);
+/**
+ * Keys whose value is a credential: in config.yaml it would show in every preview and PR. (`token` is rendered by
+ * this project; `etcd-s3-config-secret` names a Kubernetes secret, not its content.)
+ */
+const SECRET_KEYS = new Set(["agent-token", "datastore-endpoint", "etcd-s3-secret-key", "etcd-s3-access-key", "etcd-s3-session-token", "vpn-auth"]);
+
+/** A key name that suggests a credential: its value is never repeated, even when the key itself is unknown (a typo). */
+const CREDENTIAL_NAME = /token|secret|passw|auth|credential|private|access-key|api-key/i;
 
 /** Validates cluster-wide options once, before any node is rendered. */
 export function validateK3sOptions(field: string, options: K3sOptions): void {
@@ -168,11 +175,21 @@ export function validateExtraKey(field: string, key: string, value: ConfigValue,
             "Put it in a file on the host and use the matching *-file key, or leave it out.",
         );
     }
+    // A credential under any other key (a proxy URL with a password, a pasted key) would be rendered all the same.
+    const shape = typeof value === "string" ? secretShapeOf(value) : undefined;
+    if (shape) {
+        throw new ConfigError(
+            path,
+            "(hidden)",
+            `holds what looks like ${shape}, and config.yaml is shown in plain text in every preview`,
+            "Put it in a file on the host and use the matching *-file key, or leave it out.",
+        );
+    }
     const serverOnly = SERVER_ONLY_KEYS.includes(key);
     if (!serverOnly && !AGENT_KEYS.includes(key)) {
         throw new ConfigError(
             path,
-            value,
+            CREDENTIAL_NAME.test(key) ? "(hidden)" : value,
             "is not a k3s configuration key",
             "Use a flag name from `k3s server --help` without the leading dashes, e.g. \"cluster-cidr\".",
         );

@@ -174,6 +174,16 @@ export interface NodeSpec {
      */
     autoRenew?: boolean;
     /**
+     * Raise by one after reinstalling the Alibaba lightweight server in place ("reset system"): its SSH host key is
+     * learned again and the node rejoins as a new machine (README, "A host key that changed").
+     * @clouds aliyun
+     * @integer
+     * @minimum 0
+     * @maximum 1000
+     * @default 0
+     */
+    hostKeyGeneration?: number;
+    /**
      * Vultr plan id, e.g. vc2-1c-2gb.
      * @clouds vultr
      * @requiredFor vultr

@@ -7,7 +7,7 @@ import { ClusterNodeInfo, K3sCluster } from "../k3s/k3sCluster";
 import { MeshNodeStatus } from "../mesh/meshCheck";
 import { ConfigError } from "../validation/configError";
 import { MulticloudClusterArgs, NodeSpec } from "./clusterSpec";
-import { checkClusterSpec, componentSource, expandNodePools, plainViewOf } from "./validateSpec";
+import { checkClusterSpec, componentSource, expandNodePools, plainViewOf, secretNameOf } from "./validateSpec";
 
 /** A host built for one node of the spec, with the node as it was given (pools expanded). */
 export interface SpecHost {
@@ -101,16 +101,7 @@ export function partsOf(cluster: MulticloudCluster): MulticloudClusterParts {
     return built.get(cluster)!;
 }
 
-/**
- * The secret a node's SSH session needs, by name: Vultr servers use `sshPrivateKey`, an existing server its
- * `passwordSecret`, else its `privateKeySecret` (default `sshPrivateKey`); a SWAS server none (its root password is
- * generated).
- */
-export function secretNameOf(node: NodeSpec): string | undefined {
-    if (node.cloud === "vultr") return "sshPrivateKey";
-    if (node.cloud === "existing") return node.passwordSecret ?? node.privateKeySecret ?? "sshPrivateKey";
-    return undefined;
-}
+export { secretNameOf };
 
 type SecretNamed = (key: string, usedBy: string) => pulumi.Output<string>;
 
@@ -168,6 +159,7 @@ function createHost(
                     image: node.image,
                     period: node.period,
                     autoRenew: node.autoRenew,
+                    hostKeyGeneration: node.hostKeyGeneration,
                 },
                 opts,
             );

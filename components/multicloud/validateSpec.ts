@@ -3,6 +3,7 @@ import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import { ConfigError, describeValue, throwIfAny } from "../validation/configError";
 import { keysNamingNoNode, sharedPublicAddress } from "../k3s/clusterValidation";
 import { nearestWord } from "../validation/suggest";
+import { secretShapeOf } from "../validation/secretShapes";
 import { ClusterSpec, NodeSpec } from "./clusterSpec";
 import SPEC_SCHEMA from "./clusterSpec.schema.json";
 
@@ -21,20 +22,58 @@ export interface SpecSource {
     readonly prefix: string;
     /** The schema definition the top level is checked against: the stack file has no `secrets` (they are encrypted config). */
     readonly definition: "ClusterSpec" | "MulticloudClusterArgs";
-    /** The problem and fix for an unknown top-level key. */
-    readonly unknownTopLevel: (key: string, near: string | undefined, allowed: readonly string[]) => { problem: string; fix: string };
+    /**
+     * The problem and fix for an unknown top-level key, given its value and the whole spec; `hide`: the message must
+     * not show the value (a secret given in plain text).
+     */
+    readonly unknownTopLevel: (key: string, near: string | undefined, allowed: readonly string[], value: unknown, spec: unknown) => { problem: string; fix: string; hide?: boolean };
+}
+
+/**
+ * The secret a node's SSH session needs, by name: Vultr servers use `sshPrivateKey`, an existing server its
+ * `passwordSecret`, else its `privateKeySecret` (default `sshPrivateKey`); a SWAS server none (its root password is
+ * generated).
+ */
+export function secretNameOf(node: NodeSpec): string | undefined {
+    if (node.cloud === "vultr") return "sshPrivateKey";
+    if (node.cloud === "existing") return node.passwordSecret ?? node.privateKeySecret ?? "sshPrivateKey";
+    return undefined;
+}
+
+/** The secret names the spec's nodes use, as far as its shape can be read. */
+function secretNamesIn(spec: unknown): string[] {
+    const nodes = isRecord(spec) && Array.isArray(spec.nodes) ? spec.nodes.filter(isRecord) : [];
+    return nodes.map((node) => secretNameOf(node as unknown as NodeSpec)).filter((name): name is string => typeof name === "string");
 }
 
 export const STACK_FILE: SpecSource = {
     where: "the stack config",
     prefix: "k3s-multicloud:",
     definition: "ClusterSpec",
-    unknownTopLevel: (_key, near, allowed) => ({
-        problem: "is not a setting of this program",
-        fix: near
-            ? `Did you mean ${near}? Write it as \`k3s-multicloud:${near}: ...\` in the stack file.`
-            : `Use one of ${allowed.join(", ")} (README, "Stack config").`,
-    }),
+    unknownTopLevel: (key, near, allowed, value, spec) => {
+        // Encrypted values never get here (readConfig skips them): this one was set without --secret.
+        if (secretNamesIn(spec).includes(key)) {
+            return {
+                problem: "is the secret a node logs in with, stored in plain text (set without --secret)",
+                fix: `Store it encrypted: \`pulumi config rm k3s-multicloud:${key}\`, then \`pulumi config set --secret k3s-multicloud:${key} < <file>\`.`,
+                hide: true,
+            };
+        }
+        const shape = typeof value === "string" ? secretShapeOf(value) : undefined;
+        if (shape) {
+            return {
+                problem: `is not a setting of this program, and holds what looks like ${shape} in plain text`,
+                fix: `Remove it (\`pulumi config rm k3s-multicloud:${key}\`); a node's key or password is set with \`pulumi config set --secret\` under the name its settings give (README, "Stack config").`,
+                hide: true,
+            };
+        }
+        return {
+            problem: "is not a setting of this program",
+            fix: near
+                ? `Did you mean ${near}? Write it as \`k3s-multicloud:${near}: ...\` in the stack file.`
+                : `Use one of ${allowed.join(", ")} (README, "Stack config").`,
+        };
+    },
 };
 
 export function componentSource(name: string): SpecSource {
@@ -252,8 +291,8 @@ function explain(error: ErrorObject, root: unknown, source: SpecSource): Found[]
             const data = error.data as Record<string, unknown>;
             if (segments.length === 0) {
                 const allowed = Object.keys(DEFINITIONS[source.definition].properties!);
-                const { problem, fix } = source.unknownTopLevel(key, nearestWord(key, allowed), allowed);
-                return make([key], data[key], problem, fix);
+                const { problem, fix, hide } = source.unknownTopLevel(key, nearestWord(key, allowed), allowed, data[key], root);
+                return make([key], hide ? "(hidden)" : data[key], problem, fix);
             }
             const allowed = isNodePath(segments) ? nodeSettingsFor(data.cloud) : Object.keys(schema.properties ?? {});
             return make([key], data[key], "is not a setting here", unknownKeyFix(key, allowed));

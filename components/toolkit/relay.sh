@@ -60,7 +60,9 @@ hop() {
     # shellcheck disable=SC2029 # the command is rendered and quoted for the remote shell
     printf %s "${4:-}" | ssh "${o[@]}" "${!c:-root}@$h" "$3" 2>"$w/err" || s=$?
     cat "$w/err" >&2
-    [ $s != 255 ] || die "$2: SSH to $h:$p failed: $(tr -d '\r' <"$w/err" | grep . | tail -n 1)"
+    local why=""
+    grep -q 'Host key verification failed' "$w/err" && why=" $h presents another SSH host key than the one pinned in state: if you reinstalled it on purpose, re-learn its key (README, \"A host key that changed\"); otherwise someone may be between you and it."
+    [ $s != 255 ] || die "$2: SSH to $h:$p failed: $(tr -d '\r' <"$w/err" | grep . | tail -n 1)$why"
     [ $s = 0 ] || die "$2: the command failed on $h (exit $s), see above"
 }
 # must P WHAT COMMAND [STDIN]: hop, but a host that does not answer fails the step.

@@ -1,3 +1,5 @@
+import { hiddenValue, secretShapeOf } from "./secretShapes";
+
 /**
  * The one error type for bad input. Its message always names the field, the offending value and the fix, so a
  * `pulumi preview` that fails on it tells the user exactly what to change.
@@ -25,15 +27,24 @@ export class ConfigError extends Error {
     }
 }
 
-/** How a value appears in an error: strings quoted, absent values named, everything else as JSON. */
+/**
+ * How a value appears in an error: strings quoted, absent values named, everything else as JSON - and anything that
+ * looks like a credential (a pasted private key, a token, a URL with a password) as `(hidden: ...)`, wherever it is.
+ */
 export function describeValue(value: unknown): string {
     if (value === undefined) return "(not set)";
-    if (typeof value === "string") return JSON.stringify(value);
+    if (typeof value === "string") {
+        const secret = secretShapeOf(value);
+        return secret ? hiddenValue(secret) : JSON.stringify(value);
+    }
     if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
     try {
-        return JSON.stringify(value);
+        return JSON.stringify(value, (_key, inner: unknown) => {
+            const secret = typeof inner === "string" ? secretShapeOf(inner) : undefined;
+            return secret ? hiddenValue(secret) : inner;
+        });
     } catch {
-        return String(value);
+        return "(a value that cannot be shown)";
     }
 }
 

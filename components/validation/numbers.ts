@@ -16,6 +16,8 @@ export const NUMBER_BOUNDS = {
     waitSeconds: { min: 1, max: 3600 },
     /** Agents drained at once: at most as many nodes as a stack may declare in one entry. */
     maxUnavailable: { min: 1, max: 500 },
+    /** Reinstalls of a SWAS server that kept its instance id. */
+    hostKeyGeneration: { min: 0, max: 1000 },
     /** CA rotations done by hand. */
     caGeneration: { min: 0, max: 1000 },
     /** Rules in one Vultr firewall group (50 by default; Vultr raises it per account on request). */

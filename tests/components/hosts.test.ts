@@ -106,6 +106,19 @@ describe("host components (mocks)", () => {
             assert.equal(connection.value!.hostKey, FIRST_USE_HOST_KEY);
         });
 
+        it("learns the host key again after a reinstall that kept the instance id (hostKeyGeneration), rejoining as a new machine", async () => {
+            const server = swas("sh-server", { hostKeyGeneration: 1 });
+            const identity = await resolve(server.host.identity!);
+            await cloud.settle();
+            // A new trigger re-runs the key scan; the host's identity is what the k3s steps treat as the machine.
+            assert.deepEqual(cloud.named("sh-server-host-key-check").inputs.triggers, ["sh-server-instance-id#reinstall-1"]);
+            assert.equal(identity.value, "sh-server-instance-id#reinstall-1");
+            assert.throws(
+                () => swas("sh-b", { hostKeyGeneration: -1 }),
+                { message: "AliyunLightweightServer(sh-b).hostKeyGeneration = -1: is not a whole number from 0 to 1000. Use 0 (default) and raise it by one after each reinstall that keeps the instance id." },
+            );
+        });
+
         it("logs in as root with the generated password over a secret connection", async () => {
             const server = swas();
             const connection = await resolve(server.host.connection);

@@ -283,7 +283,7 @@ describe("stack config parsing", () => {
     }
 
     it("rejects unknown settings, clouds and fields with the allowed ones", () => {
-        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, vultrFirewallRuleLimit, caGeneration, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds, hostFirewall, protectServers (README, "Stack config").');
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, vultrFirewallRuleLimit, caGeneration, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds, hostFirewall, podMetadataAccess, protectServers (README, "Stack config").');
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [] }, 'k3s-multicloud:nodes = []: must list at least 1 entry. List at least one server (README, "Stack config").');
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "hetzner" }] }, 'k3s-multicloud:nodes[0].cloud = "hetzner": is not one of the choices. Use "aliyun", "vultr" or "existing".');
         rejects(
@@ -325,7 +325,7 @@ describe("stack config parsing", () => {
         );
         rejects(
             { ...base, nodes: [{ name: "a", role: "server", cloud: "aliyun", region: "cn-hangzhou", planid: "p" }] },
-            'k3s-multicloud:nodes[0].planid = "p": is not a setting here. Did you mean planId? Write it as `planId: ...`. Settings here: name, role, cloud, count, region, planId, planSize, imageId, image, period, autoRenew.',
+            'k3s-multicloud:nodes[0].planid = "p": is not a setting here. Did you mean planId? Write it as `planId: ...`. Settings here: name, role, cloud, count, region, planId, planSize, imageId, image, period, autoRenew, hostKeyGeneration.',
         );
     });
 
