@@ -67,6 +67,11 @@ export interface K3sClusterArgs {
      * read again and every agent's join token carries the new one. Default 0.
      */
     readonly caGeneration?: number;
+    /**
+     * Raise by one to revoke the admin kubeconfig and issue a new one (the identity `k3s-multicloud-admin-<N>`,
+     * bound to cluster-admin alone). Default 1. See K3sServerArgs.adminCredentialGeneration.
+     */
+    readonly adminCredentialGeneration?: number;
     /** How long each install waits for its node to be Ready. Default 300 s. */
     readonly readyTimeoutSeconds?: number;
     /**
@@ -151,6 +156,15 @@ export class K3sCluster extends pulumi.ComponentResource {
             }),
         );
 
+        // Checked here too, so a stack's mistake is named at the cluster, not at the server component it reaches.
+        requireWholeNumber(`${field}.caGeneration`, args.caGeneration ?? 0, NUMBER_BOUNDS.caGeneration, "is not a whole number from 0 to 1000", "Use 0 (default) and raise it by one after each CA rotation.");
+        requireWholeNumber(
+            `${field}.adminCredentialGeneration`,
+            args.adminCredentialGeneration ?? 1,
+            NUMBER_BOUNDS.adminCredentialGeneration,
+            "is not a whole number from 1 to 1000",
+            "Use 1 (default) and raise it by one to revoke the admin kubeconfig and issue a new one.",
+        );
         const maxUnavailable = requireWholeNumber(`${field}.maxUnavailable`, args.maxUnavailable ?? 1, NUMBER_BOUNDS.maxUnavailable, "is not a whole number from 1 to 500", "Use 1 (default) or more.");
         const meshTimeoutSeconds = requireWholeNumber(`${field}.meshTimeoutSeconds`, args.meshTimeoutSeconds ?? 180, NUMBER_BOUNDS.waitSeconds, "is not a whole number of seconds from 1 to 3600", "Use e.g. 180 (default).");
         if (args.readyTimeoutSeconds !== undefined) {
@@ -208,6 +222,7 @@ export class K3sCluster extends pulumi.ComponentResource {
                 clusterInit: more.length > 0,
                 clusterName: name,
                 caGeneration: args.caGeneration,
+                adminCredentialGeneration: args.adminCredentialGeneration,
                 // Every other node joins through it: a replaced machine is forgotten there before it joins again.
                 joiningNodes: [...more, ...agents].filter((h) => h.identity).map((h) => ({ name: h.name, identity: h.identity! })),
             },
@@ -229,6 +244,7 @@ export class K3sCluster extends pulumi.ComponentResource {
                         token: this.token,
                         joinServer: firstServer,
                         clusterName: name,
+                        adminCredentialGeneration: args.adminCredentialGeneration,
                     },
                     { parent: this },
                 ),

@@ -71,6 +71,13 @@ export interface K3sServerArgs extends K3sNodeArgs {
      * every agent's join token carries the new one (an agent checks it at every start). Default 0.
      */
     readonly caGeneration?: number;
+    /**
+     * The admin kubeconfig's identity is the user `k3s-multicloud-admin-<N>`, bound to cluster-admin by the
+     * ClusterRoleBinding `k3s-multicloud-admin` (made on the server with k3s' own admin credential). Raise it by one to
+     * rotate: the kubeconfig step mints a credential for the next user and binds cluster-admin to it alone, so every
+     * earlier credential stops working at once. Default 1. (The `kubernetes` provider is updated, not replaced.)
+     */
+    readonly adminCredentialGeneration?: number;
 }
 
 export interface K3sAgentArgs extends K3sNodeArgs {
@@ -112,6 +119,8 @@ function registerNodeSteps(
         drainVia?: K3sServer;
         /** Servers: the nodes joining through it and their machines' identities (see K3sServerArgs). */
         joiningNodes?: K3sServerArgs["joiningNodes"];
+        /** Servers: see K3sServerArgs.adminCredentialGeneration. */
+        adminCredentialGeneration?: number;
     },
 ): RegisteredSteps {
     const { host } = args;
@@ -138,6 +147,7 @@ function registerNodeSteps(
                 sudo: host.sudo,
                 readyTimeoutSeconds: args.readyTimeoutSeconds ?? 300,
                 nodeIdentities: joining.map(([nodeName, identity]) => `${nodeName}=${identity}`).join(","),
+                adminCredentialGeneration: extra.adminCredentialGeneration,
                 registries: mirror === "cn" ? renderRegistries(options.chinaRegistryMirrors ?? DEFAULT_CHINA_REGISTRY_MIRRORS) : undefined,
             }),
         );
@@ -347,6 +357,13 @@ export class K3sServer extends pulumi.ComponentResource {
         validateNodeArgs(name, args);
         if (args.clusterName !== undefined) validateClusterName(`${name}.clusterName`, args.clusterName);
         const caGeneration = requireWholeNumber(`${name}.caGeneration`, args.caGeneration ?? 0, NUMBER_BOUNDS.caGeneration, "is not a whole number from 0 to 1000", "Use 0 (default) and raise it by one after each CA rotation.");
+        const adminCredentialGeneration = requireWholeNumber(
+            `${name}.adminCredentialGeneration`,
+            args.adminCredentialGeneration ?? 1,
+            NUMBER_BOUNDS.adminCredentialGeneration,
+            "is not a whole number from 1 to 1000",
+            "Use 1 (default) and raise it by one to revoke the admin kubeconfig and issue a new one.",
+        );
         super("k3s-multicloud:k3s:K3sServer", name, {}, opts);
         this.host = args.host;
         this.token = pulumi.secret(
@@ -373,6 +390,7 @@ export class K3sServer extends pulumi.ComponentResource {
             installAfter: args.joinServer ? [args.joinServer.install] : [],
             drainVia: args.joinServer,
             joiningNodes: args.joiningNodes,
+            adminCredentialGeneration,
         });
         this.prepare = prepare;
         this.install = install;

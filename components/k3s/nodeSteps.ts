@@ -16,6 +16,8 @@ export interface NodeStepsInput {
     readonly registries?: string;
     /** Servers: `name=identity,...` of the nodes joining through it (replaced machines are forgotten). */
     readonly nodeIdentities?: string;
+    /** Servers: the admin credential's generation (the kubeconfig's identity is k3s-multicloud-admin-<N>). */
+    readonly adminCredentialGeneration?: number;
 }
 
 /** The rendered config and the toolkit calls of one node's steps. */
@@ -66,7 +68,7 @@ export function renderNodeSteps(input: NodeStepsInput): NodeSteps {
             { ...node, role: config.role, fingerprint: nodeFingerprint(input.version, configYaml), "ready-timeout": input.readyTimeoutSeconds },
             sudo,
         ),
-        ...(config.role === "server" ? { readKubeconfig: toolkitCall("kubeconfig", node, sudo) } : {}),
+        ...(config.role === "server" ? { readKubeconfig: toolkitCall("kubeconfig", { ...node, "credential-generation": input.adminCredentialGeneration }, sudo) } : {}),
     };
 }
 

@@ -366,6 +366,15 @@ export interface ClusterSpec {
      * @default 0
      */
     caGeneration?: number;
+    /**
+     * Raise by one to revoke the admin kubeconfig and issue a new one: its identity is the user
+     * k3s-multicloud-admin-<N>, and cluster-admin is bound to that user alone (README, "The kubeconfig").
+     * @integer
+     * @minimum 1
+     * @maximum 1000
+     * @default 1
+     */
+    adminCredentialGeneration?: number;
     /** Annotations per node name, managed as resources (e.g. {tokyo-1: {example.com/owner: ops}}). */
     nodeAnnotations?: { [node: string]: { [key: string]: string } };
     /** Labels per node name, managed as resources. */

@@ -71,6 +71,7 @@ export class MulticloudCluster extends pulumi.ComponentResource {
                 apiAllowedCidrs: args.apiAllowedCidrs,
                 vultrFirewallRuleLimit: args.vultrFirewallRuleLimit,
                 caGeneration: args.caGeneration,
+                adminCredentialGeneration: args.adminCredentialGeneration,
                 maxUnavailable: args.maxUnavailable,
                 verifyMesh: args.verifyMesh,
                 meshTimeoutSeconds: args.meshTimeoutSeconds,

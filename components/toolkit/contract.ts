@@ -46,7 +46,11 @@ export const TOOLKIT_VERBS = {
         flags: ["node-name", "role", "fingerprint", "ready-timeout"],
         wholeNumbers: ["ready-timeout"],
     },
-    kubeconfig: { summary: "print the admin kubeconfig (servers)", flags: ["node-name"] },
+    kubeconfig: {
+        summary: "print an admin kubeconfig for a named identity bound to cluster-admin (servers)",
+        flags: ["node-name", "credential-generation"],
+        wholeNumbers: ["credential-generation"],
+    },
     restart: {
         summary: "restart k3s so flannel re-reads its annotations, unless it already advertises the expected address",
         flags: ["node-name", "role", "expected-public-ip", "ready-timeout"],

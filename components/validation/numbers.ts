@@ -18,6 +18,8 @@ export const NUMBER_BOUNDS = {
     maxUnavailable: { min: 1, max: 500 },
     /** Reinstalls of a SWAS server that kept its instance id. */
     hostKeyGeneration: { min: 0, max: 1000 },
+    /** Admin credentials issued (each revokes the ones before). */
+    adminCredentialGeneration: { min: 1, max: 1000 },
     /** CA rotations done by hand. */
     caGeneration: { min: 0, max: 1000 },
     /** Rules in one Vultr firewall group (50 by default; Vultr raises it per account on request). */

@@ -84,6 +84,16 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
         }
     });
 
+    it("rotates the admin credential on every server when adminCredentialGeneration is raised, and refuses 0", async () => {
+        buildCluster({ adminCredentialGeneration: 3 });
+        await cloud.settle();
+        assert.equal(cloud.named("dev-sh-server-kubeconfig").inputs.create, "/opt/k3s-multicloud/bin/k3smc v1 kubeconfig --node-name sh-server --credential-generation 3");
+        assert.throws(
+            () => buildCluster({ adminCredentialGeneration: 0 }),
+            { message: "K3sCluster(dev).adminCredentialGeneration = 0: is not a whole number from 1 to 1000. Use 1 (default) and raise it by one to revoke the admin kubeconfig and issue a new one." },
+        );
+    });
+
     it("lets pods reach the instance metadata service only when asked (podMetadataAccess), and says so to the host", async () => {
         buildCluster({ podMetadataAccess: true });
         await cloud.settle();

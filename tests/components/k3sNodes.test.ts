@@ -116,6 +116,8 @@ describe("K3sServer and K3sAgent (mocks)", () => {
         assert.match(kubeconfig.value!, /^current-context: dev$/m);
         // Added in 0.2.1, so existing clusters read it once more and get a certificate that lasts as long as their CA.
         assert.deepEqual(read.inputs.triggers, ["admin client certificate valid until the cluster's client CA expires"]);
+        // A named identity bound to cluster-admin, generation 1 unless raised (raising it re-runs this step).
+        assert.equal(read.inputs.create, "/opt/k3s-multicloud/bin/k3smc v1 kubeconfig --node-name sh-server --credential-generation 1");
     });
 
     it("makes each agent's install depend on the server's install and on nothing of other agents", async () => {

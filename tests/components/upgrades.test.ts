@@ -108,10 +108,10 @@ describe("upgrades (mocks)", () => {
     it("rejects timeouts that are not whole numbers before anything is registered", async () => {
         const cloud = await MockCloud.install();
         assert.throws(() => cluster("v1.33.6+k3s1", { meshTimeoutSeconds: 1.5 }), {
-            message: "K3sCluster(c).meshTimeoutSeconds = 1.5: is not a whole number of seconds. Use e.g. 180 (default).",
+            message: "K3sCluster(c).meshTimeoutSeconds = 1.5: is not a whole number of seconds from 1 to 3600. Use e.g. 180 (default).",
         });
         assert.throws(() => cluster("v1.33.6+k3s1", { readyTimeoutSeconds: Number.NaN }), {
-            message: "K3sCluster(c).readyTimeoutSeconds = NaN: is not a positive whole number of seconds. Use e.g. 300 (default).",
+            message: "K3sCluster(c).readyTimeoutSeconds = NaN: is not a whole number of seconds from 1 to 3600. Use e.g. 300 (default).",
         });
         await cloud.settle();
         assert.deepEqual(cloud.registrations.filter((r) => r.name.startsWith("c-")).map((r) => r.name), []);
@@ -120,7 +120,7 @@ describe("upgrades (mocks)", () => {
     it("rejects a maxUnavailable that is not a positive whole number", async () => {
         await MockCloud.install();
         assert.throws(() => cluster("v1.33.6+k3s1", { maxUnavailable: 0 }), {
-            message: "K3sCluster(c).maxUnavailable = 0: is not a positive whole number. Use 1 (default) or more.",
+            message: "K3sCluster(c).maxUnavailable = 0: is not a whole number from 1 to 500. Use 1 (default) or more.",
         });
     });
 });

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ChildProcess, spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -183,29 +183,40 @@ describe("the component package's manifest", () => {
 describe("the component package installed the way `pulumi package add` installs it: dependencies in plugin/node_modules only", function () {
     this.timeout(300_000);
 
-    it("boots and answers GetSchema without the repository's own node_modules", async () => {
-        const checkout = mkdtempSync(join(tmpdir(), "k3smc-plugin-"));
-        const engine = new FakeEngine("dev", "consumer");
-        let plugin: { child: ChildProcess; port: number } | undefined;
-        try {
-            // A checkout of the repository as Pulumi downloads it, without node_modules at its root; the plugin's own
-            // install stands in by a link to this project's packages.
-            cpSync(join(ROOT, "components"), join(checkout, "components"), { recursive: true });
-            cpSync(PLUGIN, join(checkout, "plugin"), { recursive: true });
-            symlinkSync(join(ROOT, "node_modules"), join(checkout, "plugin", "node_modules"));
-            await engine.start();
-            plugin = await bootPlugin(join(checkout, "plugin"), engine.address);
-            const client = new provgrpc.ResourceProviderClient(`127.0.0.1:${plugin.port}`, grpc.credentials.createInsecure());
-            const schema = JSON.parse((await unary<any>(client, "getSchema", new provpb.GetSchemaRequest())).getSchema());
-            client.close();
-            assert.deepEqual(Object.keys(schema.resources), ["k3s-multicloud:index:MulticloudCluster"]);
-        } finally {
-            if (plugin && plugin.child.exitCode === null) {
-                plugin.child.kill("SIGTERM");
-                await new Promise((done) => plugin!.child.once("exit", done));
+    for (const shadowed of [false, true]) {
+        it(shadowed
+            ? "uses its own packages although an ancestor directory's node_modules holds another ajv (as ~/node_modules may)"
+            : "boots and answers GetSchema without the repository's own node_modules", async () => {
+            // With `shadowed`: the checkout sits below a directory whose node_modules has an ajv that refuses to load.
+            const outer = mkdtempSync(join(tmpdir(), "k3smc-plugin-"));
+            const checkout = shadowed ? join(outer, "checkout") : outer;
+            if (shadowed) {
+                mkdirSync(join(outer, "node_modules", "ajv"), { recursive: true });
+                writeFileSync(join(outer, "node_modules", "ajv", "package.json"), '{ "name": "ajv", "version": "0.0.1", "main": "index.js" }');
+                writeFileSync(join(outer, "node_modules", "ajv", "index.js"), 'throw new Error("the ajv of an ancestor node_modules was loaded");');
             }
-            await engine.stop();
-            rmSync(checkout, { recursive: true, force: true });
-        }
-    });
+            const engine = new FakeEngine("dev", "consumer");
+            let plugin: { child: ChildProcess; port: number } | undefined;
+            try {
+                // A checkout of the repository as Pulumi downloads it, without node_modules at its root; the plugin's own
+                // install stands in by a link to this project's packages.
+                cpSync(join(ROOT, "components"), join(checkout, "components"), { recursive: true });
+                cpSync(PLUGIN, join(checkout, "plugin"), { recursive: true });
+                symlinkSync(join(ROOT, "node_modules"), join(checkout, "plugin", "node_modules"));
+                await engine.start();
+                plugin = await bootPlugin(join(checkout, "plugin"), engine.address);
+                const client = new provgrpc.ResourceProviderClient(`127.0.0.1:${plugin.port}`, grpc.credentials.createInsecure());
+                const schema = JSON.parse((await unary<any>(client, "getSchema", new provpb.GetSchemaRequest())).getSchema());
+                client.close();
+                assert.deepEqual(Object.keys(schema.resources), ["k3s-multicloud:index:MulticloudCluster"]);
+            } finally {
+                if (plugin && plugin.child.exitCode === null) {
+                    plugin.child.kill("SIGTERM");
+                    await new Promise((done) => plugin!.child.once("exit", done));
+                }
+                await engine.stop();
+                rmSync(outer, { recursive: true, force: true });
+            }
+        });
+    }
 });

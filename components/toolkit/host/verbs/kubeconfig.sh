@@ -1,11 +1,16 @@
 # Prints the server's admin kubeconfig with a client certificate minted now that lasts as long as the cluster's
 # client CA (k3s makes it for 10 years). The kubeconfig ends up in Pulumi state and in every stack composed on it,
 # where nothing renews it, while k3s' own admin certificate in k3s.yaml lasts a year and k3s renews it only on the
-# host. The certificate is signed by that CA for the identity k3s gives its admin (CN system:admin, O
-# system:masters). Without openssl or the CA it prints k3s.yaml as it is, with a warning. Each run mints a new one:
-# replacing the step rotates it. The step keeps stdout secret and logging off.
+# host. Without openssl or the CA it prints k3s.yaml as it is, with a warning. The step keeps stdout secret and
+# logging off.
 #
-# Flags: --node-name.
+# With --credential-generation N the certificate is for the user k3s-multicloud-admin-N, in no group, and the
+# ClusterRoleBinding k3s-multicloud-admin (made here with k3s' own admin credential, k3s.yaml) grants cluster-admin
+# to that user alone: raising N revokes every earlier credential at once, which no certificate in system:masters
+# allows short of a new CA (the API server never checks system:masters against RBAC). Without the flag (steps
+# stored by 0.3.0 and before) the certificate is k3s' admin identity (CN system:admin, O system:masters).
+#
+# Flags: --node-name, --credential-generation.
 
 require_root
 kubeconfig="$K3S_CONFIG_DIR/k3s.yaml"
@@ -27,8 +32,21 @@ chmod 0700 "$work"
 ca_end=$(date -d "$(openssl x509 -noout -enddate -in "$tls/client-ca.crt" | sed 's/^notAfter=//')" +%s)
 days=$(((ca_end - $(date +%s)) / 86400 - 1))
 [ "$days" -ge 30 ] || die "the cluster's client CA ($tls/client-ca.crt) ends in less than 31 days: rotate the k3s CA certificates ('k3s certificate rotate-ca', docs.k3s.io/cli/certificate) first"
+subject="/O=system:masters/CN=system:admin"
+if [ -n "${K3SMC_CREDENTIAL_GENERATION:-}" ]; then
+    identity="k3s-multicloud-admin-$K3SMC_CREDENTIAL_GENERATION"
+    subject="/CN=$identity"
+    # Bound before the credential exists: a kubeconfig is never printed for an identity that cannot act.
+    printf '%s\n' "apiVersion: rbac.authorization.k8s.io/v1" "kind: ClusterRoleBinding" "metadata:" "  name: k3s-multicloud-admin" \
+        "  labels:" "    app.kubernetes.io/managed-by: k3s-multicloud" "roleRef:" "  apiGroup: rbac.authorization.k8s.io" "  kind: ClusterRole" \
+        "  name: cluster-admin" "subjects:" "  - apiGroup: rbac.authorization.k8s.io" "    kind: User" "    name: $identity" >"$work/binding.yaml"
+    if ! error=$("$K3S_BIN" kubectl --kubeconfig "$kubeconfig" apply -f "$work/binding.yaml" 2>&1); then
+        die "could not bind $identity to cluster-admin with k3s' admin credential ($kubeconfig): $error"
+    fi
+    printf "k3s-multicloud [%s] kubeconfig: cluster-admin is bound to %s alone; earlier credentials of this project are revoked\n" "$K3SMC_NODE_NAME" "$identity" >&2
+fi
 openssl ecparam -name prime256v1 -genkey -noout -out "$work/key.pem" 2>/dev/null
-openssl req -new -key "$work/key.pem" -subj "/O=system:masters/CN=system:admin" -out "$work/req.pem" 2>/dev/null
+openssl req -new -key "$work/key.pem" -subj "$subject" -out "$work/req.pem" 2>/dev/null
 printf 'keyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = clientAuth\n' >"$work/ext"
 openssl x509 -req -in "$work/req.pem" -CA "$tls/client-ca.crt" -CAkey "$tls/client-ca.key" -set_serial "0x$(openssl rand -hex 16)" \
     -days "$days" -extfile "$work/ext" -out "$work/cert.pem" 2>/dev/null ||
