@@ -7,7 +7,7 @@ import { validateLabels, validateTaint } from "../validation/kubernetesNames";
 import { resolveInstallMirror } from "./installSource";
 import { relayCommand, shippedToolkit } from "../toolkit/bundle";
 import { toolkitCall } from "../toolkit/contract";
-import { KUBECONFIG_TRIGGER, kubeconfigForPublicEndpoint } from "./kubeconfig";
+import { KUBECONFIG_TRIGGER, kubeconfigForPublicEndpoint, kubeconfigWarnings } from "./kubeconfig";
 import { caHashOf } from "./nodeSteps";
 import { DEFAULT_CHINA_REGISTRY_MIRRORS, renderRegistries } from "./registries";
 import { serverUrlFor } from "./nodeConfig";
@@ -425,6 +425,11 @@ export class K3sServer extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [install], additionalSecretOutputs: ["stdout", "stderr"] },
         );
+        // The step's output is secret and its logging off (it carries the key), so what it warns about on stderr - a
+        // certificate that will expire, no openssl - is repeated here, where `pulumi up` shows it. Only our own lines.
+        readKubeconfig.stderr.apply((text) => {
+            for (const line of kubeconfigWarnings(text)) pulumi.log.warn(line, this);
+        });
         const clusterName = args.clusterName ?? name;
         this.kubeconfig = pulumi.secret(
             pulumi

@@ -54,3 +54,11 @@ export function placeholderKubeconfig(publicIp: string, clusterName: string): st
  * cluster's kubeconfig; to rotate one cluster's certificate, replace its step (`pulumi up --replace <urn>`).
  */
 export const KUBECONFIG_TRIGGER = "admin client certificate valid until the cluster's client CA expires";
+
+/**
+ * The warnings in the kubeconfig step's stderr (lines the verb writes as `k3s-multicloud [node] WARNING: ...`), for
+ * the program to repeat: the step's own output is secret and not logged. Nothing else of stderr is repeated.
+ */
+export function kubeconfigWarnings(stderr: string | undefined): string[] {
+    return (stderr ?? "").split("\n").filter((line) => /^k3s-multicloud \[[^\]]+\] WARNING: /.test(line));
+}

@@ -120,6 +120,16 @@ describe("K3sServer and K3sAgent (mocks)", () => {
         assert.equal(read.inputs.create, "/opt/k3s-multicloud/bin/k3smc v1 kubeconfig --node-name sh-server --credential-generation 1");
     });
 
+    it("repeats the kubeconfig step's warnings where `pulumi up` shows them, and nothing else of its secret stderr", async () => {
+        const warning = "k3s-multicloud [sh-server] WARNING: no openssl or no client CA in /var/lib/rancher/k3s/server/tls: the kubeconfig keeps k3s' own client certificate, which expires a year after it was issued.";
+        cloud = await MockCloud.install({
+            fixture: { ...fixture, outputs: { "sh-server-k3s-kubeconfig": { stdout: K3S_YAML, stderr: `${warning}\nk3s-multicloud [sh-server] kubeconfig: a new admin client certificate, valid until Nov 28 14:40:03 2036 GMT\n` } } },
+        });
+        build();
+        await cloud.settle();
+        assert.deepEqual(cloud.warnings.filter((w) => w.includes("kubeconfig") || w.includes("client certificate")), [warning]);
+    });
+
     it("makes each agent's install depend on the server's install and on nothing of other agents", async () => {
         build();
         await cloud.settle();
