@@ -42,6 +42,8 @@ export interface K3sOptions {
      * k3s starts. Default: ["https://registry.cn-hangzhou.aliyuncs.com"].
      */
     readonly chinaRegistryMirrors?: readonly string[];
+    /** Allow http:// in `chinaRegistryMirrors`. Default false: over plain http anyone on the path can swap images. */
+    readonly insecureRegistryMirrors?: boolean;
     /**
      * Which metrics-server serves `kubectl top`. "packaged" (default): k3s' own, which dials each kubelet on its
      * InternalIP - a private address for nodes behind NAT, which it then cannot reach. "external-ip": k3s' is
@@ -118,7 +120,7 @@ export function validateK3sOptions(field: string, options: K3sOptions): void {
     if (metrics !== "packaged" && metrics !== "external-ip") {
         throw new ConfigError(`${field}.metricsServer`, metrics, "is not a metrics-server choice", `Use "packaged" (default: k3s' own) or "external-ip".`);
     }
-    if (options.chinaRegistryMirrors !== undefined) validateRegistryMirrors(`${field}.chinaRegistryMirrors`, options.chinaRegistryMirrors);
+    if (options.chinaRegistryMirrors !== undefined) validateRegistryMirrors(`${field}.chinaRegistryMirrors`, options.chinaRegistryMirrors, options.insecureRegistryMirrors === true);
     for (const [key, value] of Object.entries(options.extraConfig ?? {})) {
         validateExtraKey(`${field}.extraConfig`, key, value, "server");
     }

@@ -18,14 +18,25 @@ export const REGISTRIES_HEADER = "# Rendered by k3s-multicloud: docker.io is pul
 
 const MIRROR_URL = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~/-]*)?$/;
 
-/** Registry mirrors must be plain http(s) URLs: they are written into YAML and used by curl on the node. */
-export function validateRegistryMirrors(field: string, mirrors: readonly string[]): void {
+/**
+ * Registry mirrors must be plain https URLs (http only when asked for: anyone on the path could swap the images a node
+ * pulls): they are written into YAML and used by curl on the node.
+ */
+export function validateRegistryMirrors(field: string, mirrors: readonly string[], allowHttp = false): void {
     if (mirrors.length === 0) {
         throw new ConfigError(field, "[]", "is empty", `List at least one mirror, e.g. ["${DEFAULT_CHINA_REGISTRY_MIRRORS[0]}"], or leave it out for that default.`);
     }
     mirrors.forEach((mirror, index) => {
         if (!MIRROR_URL.test(mirror)) {
             throw new ConfigError(`${field}[${index}]`, mirror, "is not a registry URL", 'Write it as https://<host>[:port][/path], e.g. "https://registry.cn-hangzhou.aliyuncs.com".');
+        }
+        if (mirror.startsWith("http://") && !allowHttp) {
+            throw new ConfigError(
+                `${field}[${index}]`,
+                mirror,
+                "is plain http: anyone on the way between the node and the mirror could serve it other images",
+                "Use the mirror's https:// URL, or set insecureRegistryMirrors: true if you accept that (a mirror inside your own network).",
+            );
         }
     });
 }

@@ -309,6 +309,12 @@ export interface ClusterOptionsSpec {
     /** docker.io mirrors for nodes that install from the China mirror. Default: Alibaba's Hangzhou registry. */
     chinaRegistryMirrors?: string[];
     /**
+     * Allow http:// in chinaRegistryMirrors. Off by default: over plain http anyone on the path can swap the images a
+     * node pulls.
+     * @default false
+     */
+    insecureRegistryMirrors?: boolean;
+    /**
      * Which metrics-server serves `kubectl top`.
      * @default packaged
      */

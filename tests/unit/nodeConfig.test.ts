@@ -204,6 +204,12 @@ describe("k3s option errors", () => {
             () => validateK3sOptions("cluster.options", { chinaRegistryMirrors: [] }),
             'cluster.options.chinaRegistryMirrors = "[]": is empty. List at least one mirror, e.g. ["https://registry.cn-hangzhou.aliyuncs.com"], or leave it out for that default.',
         );
+        // Plain http only when asked for: anyone on the path could swap the system images.
+        rejects(
+            () => validateK3sOptions("cluster.options", { chinaRegistryMirrors: ["http://mirror.example.cn"] }),
+            'cluster.options.chinaRegistryMirrors[0] = "http://mirror.example.cn": is plain http: anyone on the way between the node and the mirror could serve it other images. Use the mirror\'s https:// URL, or set insecureRegistryMirrors: true if you accept that (a mirror inside your own network).',
+        );
+        assert.doesNotThrow(() => validateK3sOptions("cluster.options", { chinaRegistryMirrors: ["http://10.0.0.5:5000"], insecureRegistryMirrors: true }));
     });
 
     it("rejects an unknown metrics-server choice", () => {
