@@ -7,6 +7,7 @@ import * as random from "@pulumi/random";
 import { ClusterHost, DialPolicy } from "./clusterHost";
 import { secretSshConnection } from "./connection";
 import { hostKeyStep, keyFromScan } from "./hostKeys";
+import { firstFound, placeholderAddress } from "./lookups";
 import { ALIYUN_REGION, fieldOf, requireExactlyOne, resolveNodeName, validateRegion, validateSwasPeriod } from "./validateHostArgs";
 
 /** Find a SWAS plan by size instead of by id (plan ids differ between regions). */
@@ -130,14 +131,29 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
                     },
                     invokeOpts,
                 )
-                .apply((result) => firstOrFail(result.plans, `no SWAS plan in ${region} matches ${JSON.stringify(args.plan)}`).id);
+                .apply(
+                    (result) =>
+                        firstFound(result.plans, {
+                            token: "alicloud:simpleapplicationserver/getServerPlans:getServerPlans",
+                            needs: '{ plans: [{ id: "swas.s2.c2m2s40b4t1" }] }',
+                            missing: `no SWAS plan in ${region} matches ${JSON.stringify(args.plan)}`,
+                            placeholder: { id: "swas-plan-placeholder" } as (typeof result.plans)[number],
+                            resource: this,
+                        }).id,
+                );
         const imageId =
             args.imageId ??
             alicloud.simpleapplicationserver
                 .getImagesOutput({ imageType: "system", platform: "Linux", nameRegex: args.image!.nameRegex }, invokeOpts)
                 .apply(
                     (result) =>
-                        firstOrFail(result.images, `no SWAS system image in ${region} matches /${args.image!.nameRegex}/`).id,
+                        firstFound(result.images, {
+                            token: "alicloud:simpleapplicationserver/getImages:getImages",
+                            needs: '{ images: [{ id: "image-id" }] }',
+                            missing: `no SWAS system image in ${region} matches /${args.image!.nameRegex}/`,
+                            placeholder: { id: "swas-image-placeholder" } as (typeof result.images)[number],
+                            resource: this,
+                        }).id,
                 );
 
         const password = new random.RandomPassword(
@@ -190,7 +206,13 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
         const addresses = alicloud.simpleapplicationserver
             .getInstancesOutput({ ids: [this.instance.id] }, invokeOpts)
             .apply((result) => {
-                const found = firstOrFail(result.instances, `SWAS instance lookup returned no instance for ${nodeName}`);
+                const found = firstFound(result.instances, {
+                    token: "alicloud:simpleapplicationserver/getInstances:getInstances",
+                    needs: '{ instances: [{ publicIpAddress: "47.100.1.10", innerIpAddress: "172.17.61.146" }] }',
+                    missing: `SWAS instance lookup returned no instance for ${nodeName}`,
+                    placeholder: { publicIpAddress: placeholderAddress(), innerIpAddress: "172.31.255.1" } as (typeof result.instances)[number],
+                    resource: this,
+                });
                 return { publicIp: found.publicIpAddress, privateIp: found.innerIpAddress };
             });
         this.publicIp = addresses.publicIp;
@@ -255,11 +277,6 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
             { parent: this },
         );
     }
-}
-
-function firstOrFail<T>(items: readonly T[] | undefined, message: string): T {
-    if (!items || items.length === 0) throw new Error(message);
-    return items[0];
 }
 
 /** SWAS instance names are 2 to 50 characters; the node name is the instance name. */
