@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, throwIfAny } from "../components/validation/configError";
+import { nearestWord } from "../components/validation/suggest";
 
 /**
  * Every `k3s-multicloud:*` value of the stack: structured values arrive as JSON text, plain strings as themselves.
@@ -8,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 export function readRawConfig(config: pulumi.Config): Record<string, unknown> {
     const raw: Record<string, unknown> = {};
     const prefix = `${config.name}:`;
+    throwIfAny(misplacedKeys(Object.keys(pulumi.runtime.allConfig()), config.name));
     const keys = Object.keys(pulumi.runtime.allConfig())
         .filter((key) => key.startsWith(prefix) && !isSecretConfig(key))
         .map((key) => key.slice(prefix.length));
@@ -30,4 +33,19 @@ export function readRawConfig(config: pulumi.Config): Record<string, unknown> {
 function isSecretConfig(fullKey: string): boolean {
     const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
     return runtime.isConfigSecret?.(fullKey) ?? false;
+}
+
+/**
+ * Keys in a namespace that looks like this program's but is not (`k3s:nodeTaints`, `k3s-multicluod:nodes`): the
+ * program would never read them, and the user expects them applied. Their values are not shown (one may be a secret).
+ */
+export function misplacedKeys(keys: readonly string[], namespace: string): ConfigError[] {
+    return keys
+        .filter((key) => key.includes(":"))
+        .map((key) => ({ key, ns: key.slice(0, key.indexOf(":")), setting: key.slice(key.indexOf(":") + 1) }))
+        .filter(({ ns }) => ns !== namespace && (ns.startsWith("k3s") || nearestWord(ns, [namespace]) !== undefined))
+        .map(
+            ({ key, ns, setting }) =>
+                new ConfigError(key, "(not read)", `is in the namespace ${ns}, which this program does not read`, `Write it as ${namespace}:${setting} (pulumi config set ${namespace}:${setting} ...).`),
+        );
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../validation/configError";
-import { validateIpv4, validatePort } from "../validation/addresses";
+import { isPrivateIpv4, validateIpv4, validatePort } from "../validation/addresses";
 import { ClusterHost, DialPolicy } from "./clusterHost";
 import { secretSshConnection } from "./connection";
 import {
@@ -71,6 +71,14 @@ export class ExistingServer extends pulumi.ComponentResource {
         );
         const behindNat = deriveBehindNat(field, args.publicIp, args.privateIp, args.behindNat);
         const hostKey = args.hostKey === undefined ? undefined : validateHostKey(field("hostKey"), args.hostKey);
+        if (hostKey !== undefined && args.insecureIgnoreHostKey) {
+            throw new ConfigError(
+                field("insecureIgnoreHostKey"),
+                true,
+                "contradicts hostKey, which pins the server's key",
+                "Remove insecureIgnoreHostKey: with hostKey set, every session checks the key.",
+            );
+        }
         if (hostKey === undefined && !args.insecureIgnoreHostKey) {
             const where = typeof args.publicIp === "string" ? `${args.publicIp}:${port}` : `the server's address, port ${port}`;
             throw new ConfigError(
@@ -90,6 +98,12 @@ export class ExistingServer extends pulumi.ComponentResource {
         }
 
         const publicIp = checkedAddress(field("publicIp"), args.publicIp);
+        if (typeof args.publicIp === "string" && isPrivateIpv4(args.publicIp)) {
+            pulumi.log.warn(
+                `${nodeName}: publicIp ${args.publicIp} is a private address: nodes in other clouds cannot reach it, so WireGuard between them and ${nodeName} will not form. Give the address the internet sees (the router's, with 22/tcp and 51820/udp forwarded), and the private one as privateIp.`,
+                this,
+            );
+        }
         const privateIp = checkedAddress(field("privateIp"), args.privateIp ?? args.publicIp);
 
         this.host = {

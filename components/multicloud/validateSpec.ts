@@ -240,6 +240,20 @@ function crossFieldProblems(spec: ClusterSpec, source: SpecSource): Found[] {
         const second = existing.filter(({ node }) => node.publicIp === shared.value)[1];
         problems.push({ error: shared, position: positionOf(spec, ["nodes", String(second.index), "publicIp"]) });
     }
+    // One credential per existing server: with both, which one logs in would be a guess.
+    spec.nodes.forEach((node, index) => {
+        if (node.cloud === "existing" && node.privateKeySecret !== undefined && node.passwordSecret !== undefined) {
+            problems.push({
+                error: new ConfigError(
+                    `${source.prefix}nodes[${index}].passwordSecret`,
+                    node.passwordSecret,
+                    `is given together with privateKeySecret (${JSON.stringify(node.privateKeySecret)}): a node logs in with one of them`,
+                    "Keep the one the server accepts and remove the other.",
+                ),
+                position: positionOf(spec, ["nodes", String(index), "passwordSecret"]),
+            });
+        }
+    });
     const names = [...owner.keys()];
     const perNode = { nodeAnnotations: spec.nodeAnnotations, nodeLabels: spec.nodeLabels, nodeTaints: spec.nodeTaints };
     for (const [key, name] of keysNamingNoNode(perNode, new Set(names))) {

@@ -119,3 +119,9 @@ export function parsePodNetworkCidr(field: string, value: unknown, kind: "cluste
     }
     return cidr;
 }
+
+/** True for an address in private space (RFC 1918, RFC 6598): not reachable from another cloud. */
+export function isPrivateIpv4(address: string): boolean {
+    if (!isIpv4(address)) return false;
+    return PRIVATE_BLOCKS.some((block) => cidrContains(block, { address, prefix: 32 }));
+}
