@@ -4,6 +4,11 @@
 //
 // `npm run lab -- --engine [--break <engine check>]... [--only ...]`: the same hosts, with our program run by the real
 // Pulumi engine (engine/build.sh builds it first).
+//
+// `npm run lab -- --doctor [--only healthy,stale-peer,...]`: the lab's cluster, then doctor's report on it healthy and
+// after each break (README, "Operating the cluster").
+import { renderReport } from "../components/doctor/report";
+import { DOCTOR_SCENARIOS, DoctorScenario, runDoctorLab } from "./doctorLab";
 import { BREAKS, CHECK_NAMES, CheckResult, LabBreak, runLab } from "./lab";
 import { locateEngine } from "./engine/engine";
 import { ENGINE_BREAKS, ENGINE_CHECK_NAMES, EngineCheck, runEngineLab } from "./engine/engineLab";
@@ -11,7 +16,8 @@ import { ENGINE_BREAKS, ENGINE_CHECK_NAMES, EngineCheck, runEngineLab } from "./
 function usage(message: string): never {
     console.error(
         `${message}\nusage: npm run lab -- [--break ${Object.keys(BREAKS).join("|")}]... [--only ${CHECK_NAMES.join(",")}] [--quiet]\n` +
-            `       npm run lab -- --engine [--break ${ENGINE_CHECK_NAMES.join("|")}]... [--only ${ENGINE_CHECK_NAMES.join(",")}] [--quiet]`,
+            `       npm run lab -- --engine [--break ${ENGINE_CHECK_NAMES.join("|")}]... [--only ${ENGINE_CHECK_NAMES.join(",")}] [--quiet]\n` +
+            `       npm run lab -- --doctor [--only ${DOCTOR_SCENARIOS.join(",")}] [--quiet]`,
     );
     process.exit(2);
 }
@@ -19,6 +25,16 @@ function usage(message: string): never {
 async function main(): Promise<void> {
     const args = process.argv.slice(2);
     if (args.includes("--help") || args.includes("-h")) usage("The namespace lab: real SSH, NAT, WireGuard and firewalls on this machine; k3s and the clouds stood in.");
+    if (args.includes("--doctor")) {
+        const onlyIndex = args.indexOf("--only");
+        const scenarios = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? "").split(",") : [...DOCTOR_SCENARIOS];
+        const unknown = scenarios.filter((s) => !(DOCTOR_SCENARIOS as readonly string[]).includes(s));
+        if (unknown.length > 0) usage(`unknown doctor scenario(s): ${unknown.join(", ")}; there are ${DOCTOR_SCENARIOS.join(", ")}`);
+        if (process.getuid?.() !== 0) usage("the lab needs root: it creates network and mount namespaces, a user and an sshd per host");
+        const results = await runDoctorLab({ scenarios: scenarios as DoctorScenario[], progress: args.includes("--quiet") ? undefined : (line) => console.error(`# ${line}`) });
+        for (const result of results) console.log(`=== ${result.scenario}: doctor exits ${result.exitStatus} after ${result.seconds.toFixed(1)} s\n${renderReport(result.rows)}`);
+        return;
+    }
     const engine = args.includes("--engine");
     const breakNames: readonly string[] = engine ? ENGINE_CHECK_NAMES : Object.keys(BREAKS);
     const checkNames: readonly string[] = engine ? ENGINE_CHECK_NAMES : CHECK_NAMES;

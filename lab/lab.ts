@@ -47,7 +47,7 @@ function lastLines(result: CommandResult, count = 3): string {
 }
 
 /** What the lab knows while its checks run. */
-class LabContext {
+export class LabContext {
     readonly runner: StepRunner;
     readonly probe: PortProbe;
     readonly created = new Map<string, CommandResult>();
@@ -463,8 +463,11 @@ function giveAgentsTheServerToken(steps: LabStep[]): LabStep[] {
     return steps.map((step) => (agents.includes(step.name) ? { ...step, inputs: { ...step.inputs, stdin: `${serverToken}\n` } } : step));
 }
 
-/** Builds the lab, runs our steps and the checks, tears everything down (also on failure), returns one result per check. */
-export async function runLab(options: LabOptions = {}): Promise<CheckResult[]> {
+/**
+ * Builds the lab (with the breaks asked for), runs our steps, hands the running cluster to `body`, and tears
+ * everything down afterwards (also on failure or Ctrl-C).
+ */
+export async function withLabCluster<T>(options: LabOptions, body: (ctx: LabContext) => Promise<T>): Promise<T> {
     const progress = options.progress ?? (() => undefined);
     const breaks = new Set(options.breaks ?? []);
     const world = new LabWorld();
@@ -493,11 +496,26 @@ export async function runLab(options: LabOptions = {}): Promise<CheckResult[]> {
         if (breaks.has("node-external-ip")) steps = removeNodeExternalIp(steps);
         if (breaks.has("agent-token")) steps = giveAgentsTheServerToken(steps);
         for (const name of breaks) progress(`BROKEN ON PURPOSE: ${BREAKS[name]}`);
-        const swasPassword = steps.find((s) => s.name === `lab-${LAB_NODES.swas}-prepare`)?.inputs.connection.password as string;
-        await world.build(swasPassword);
+        await world.build(labSwasPassword(steps));
         progress(`lab ${world.id}: namespaces up; running ${steps.length} steps`);
         const ctx = new LabContext(world, steps, progress, breaks);
         ctx.createAll();
+        return await body(ctx);
+    } finally {
+        world.teardown();
+        process.removeListener("SIGINT", onSignal);
+        process.removeListener("SIGTERM", onSignal);
+    }
+}
+
+/** The SWAS-like host's root password: what the program generated and the steps log in with. */
+export function labSwasPassword(steps: readonly LabStep[]): string {
+    return steps.find((s) => s.name === `lab-${LAB_NODES.swas}-prepare`)?.inputs.connection.password as string;
+}
+
+/** Builds the lab, runs our steps and the checks, tears everything down (also on failure), returns one result per check. */
+export async function runLab(options: LabOptions = {}): Promise<CheckResult[]> {
+    return withLabCluster(options, async (ctx) => {
         const results: CheckResult[] = [];
         for (const check of CHECKS.filter((c) => !options.only || options.only.includes(c.name))) {
             try {
@@ -507,9 +525,5 @@ export async function runLab(options: LabOptions = {}): Promise<CheckResult[]> {
             }
         }
         return results;
-    } finally {
-        world.teardown();
-        process.removeListener("SIGINT", onSignal);
-        process.removeListener("SIGTERM", onSignal);
-    }
+    });
 }

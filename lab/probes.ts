@@ -3,10 +3,14 @@ import { HostKind, LabWorld, sleep } from "./world";
 /** The k3s ports the lab probes: the API (servers only listen there) and the kubelet over TCP, flannel's WireGuard over UDP. */
 export const PROBED_PORTS = ["6443/tcp", "10250/tcp", "51820/udp"] as const;
 
-/** Stands in for the API server and kubelet listening on their ports: answers "hi" on TCP 6443 and 10250. */
+/**
+ * Stands in for the API server and kubelet listening on their ports: answers "hi" on TCP 6443 and 10250. A client
+ * that resets the connection (a port probe that only connects) must not take the listener down: socket errors are
+ * ignored, as a server ignores a client that went away.
+ */
 const LISTENER = `
 const net = require("node:net");
-for (const port of [6443, 10250]) net.createServer((s) => s.end("hi")).listen(port, "0.0.0.0");
+for (const port of [6443, 10250]) net.createServer((s) => { s.on("error", () => {}); s.end("hi"); }).listen(port, "0.0.0.0");
 `;
 
 /** Counts, per source address, the UDP datagrams for 51820 that every filter let through (priority after the filters). */

@@ -99,6 +99,11 @@ export interface ClusterNodeInfo {
     readonly publicIp: string;
     readonly privateIp: string;
     readonly behindNat: boolean;
+    /** Who doctor logs in as (no credential: those stay in the stack's config). */
+    readonly sshUser: string;
+    readonly sshPort: number;
+    /** The SSH host key every session pins (public); absent when the stack does not check it. */
+    readonly hostKey?: string;
 }
 
 /**
@@ -345,9 +350,11 @@ export class K3sCluster extends pulumi.ComponentResource {
         });
 
         this.nodes = pulumi.all(
-            installed.map(({ host, role }) =>
-                pulumi.all([host.publicIp, host.privateIp]).apply(
-                    ([publicIp, privateIp]): ClusterNodeInfo => ({
+            installed.map(({ host, role }) => {
+                // The connection is secret as a whole; these parts of it are not credentials.
+                const ssh = pulumi.unsecret(pulumi.output(host.connection).apply((c) => ({ user: c.user, port: c.port, hostKey: c.hostKey })));
+                return pulumi.all([host.publicIp, host.privateIp, ssh]).apply(
+                    ([publicIp, privateIp, login]): ClusterNodeInfo => ({
                         name: host.name,
                         cloud: host.provider,
                         location: host.location,
@@ -355,9 +362,12 @@ export class K3sCluster extends pulumi.ComponentResource {
                         publicIp,
                         privateIp,
                         behindNat: host.behindNat,
+                        sshUser: login.user,
+                        sshPort: login.port,
+                        ...(login.hostKey ? { hostKey: login.hostKey } : {}),
                     }),
-                ),
-            ),
+                );
+            }),
         );
 
         this.prunes = pruneSteps(this, name, installed);

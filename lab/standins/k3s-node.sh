@@ -22,7 +22,14 @@ mkdir -p "$state" /run/flannel
 
 # The node reports Ready (through the k3s binary stand-in, tests/scripts/standins/fake-k3s.sh) only once this
 # start has finished: its kubeconfig written and its lease published, as a real k3s would be by then.
-ready() { printf '%s' "$1" >"$K3SMC_ROOT/ready-status"; }
+config=$K3SMC_ROOT/etc/rancher/k3s/config.yaml
+setting() { sed -n "s/^$1: *//p" "$config" | head -n 1 | tr -d "'\""; }
+name=$(setting node-name 2>/dev/null || true)
+# The Ready condition, for this host's own queries and, in the API, for every node's (doctor asks a server).
+ready() {
+    printf '%s' "$1" >"$K3SMC_ROOT/ready-status"
+    if [ -n "$name" ]; then mkdir -p "$api/ready" && printf '%s' "$1" >"$api/ready/$name"; fi
+}
 
 stop() {
     ready False
@@ -44,9 +51,6 @@ case "${1:-}" in
     *) echo "usage: $0 restart|stop|run" >&2; exit 2 ;;
 esac
 
-config=$K3SMC_ROOT/etc/rancher/k3s/config.yaml
-setting() { sed -n "s/^$1: *//p" "$config" | head -n 1 | tr -d "'\""; }
-name=$(setting node-name)
 if grep -q '^flannel-backend:' "$config"; then
     # A server: its CA (made at first start, as k3s does) and the agent token it admits, where agents "connect".
     # k3s makes two self-signed CAs at first start (pkg/daemons/control/deps/deps.go): server-ca signs serving
@@ -101,7 +105,13 @@ overwrite=$api/annotations/$name/public-ip-overwrite
 if [ -n "$external" ] && [ "$(cat "$api/flannel-external-ip" 2>/dev/null)" = true ]; then
     printf '%s\n' "$external" >"$overwrite"
 fi
-nic=$(/usr/sbin/ip -4 -o addr show scope global | awk '$2 != "flannel-wg" { sub(/\/.*/, "", $4); print $4; exit }')
+# flannel's default interface is the default route's (flannel --iface: "defaults to the interface for the default route
+# on the machine"), and its address: never an address bound on lo (our NAT binding), never flannel-wg's.
+iface=$(/usr/sbin/ip -4 route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
+nic=""
+if [ -n "$iface" ]; then nic=$(/usr/sbin/ip -4 -o addr show dev "$iface" scope global | awk '{ sub(/\/.*/, "", $4); print $4; exit }'); fi
+# (A host without a default route: the first global address of another interface.)
+[ -n "$nic" ] || nic=$(/usr/sbin/ip -4 -o addr show scope global | awk '$2 != "flannel-wg" && $2 != "lo" { sub(/\/.*/, "", $4); print $4; exit }')
 public=$(cat "$overwrite" 2>/dev/null || printf '%s' "$nic")
 printf '%s' "$public" >"$K3SMC_ROOT/flannel-public-ip"
 

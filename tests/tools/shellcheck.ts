@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { toolkitBody } from "../../components/toolkit/bundle";
 
-const roots = ["tests", ".ci", "bench", "lab"];
+const roots = ["tests", ".ci", "bench", "lab", join("components", "doctor")];
 
 function shellFiles(dir: string): string[] {
     let entries: string[];

@@ -211,7 +211,7 @@ describe("offline plan (npm run plan)", function () {
 
 describe("who reaches the API on each server (plan)", () => {
     const node = (name: string, cloud: "aliyun" | "vultr" | "existing", role: "server" | "agent") =>
-        ({ name, cloud, role, location: "x", publicIp: "198.51.100.9", privateIp: "10.0.0.9", behindNat: false }) as const;
+        ({ name, cloud, role, location: "x", publicIp: "198.51.100.9", privateIp: "10.0.0.9", behindNat: false, sshUser: "root", sshPort: 22 }) as const;
     const plan = (apiAllowedCidrs: string[], filtered: string[]): PlanData => ({
         stack: "t",
         installSources: {},
@@ -248,9 +248,9 @@ describe("mesh diagram", () => {
     it("groups nodes by cloud and location, marks NAT, highlights the server and links every pair", () => {
         assert.equal(
             renderMeshDiagram([
-                { name: "sh-server", cloud: "aliyun", location: "cn-shanghai", role: "server", publicIp: "1.1.1.1", privateIp: "10.0.0.1", behindNat: true },
-                { name: "tokyo-1", cloud: "vultr", location: "nrt", role: "agent", publicIp: "2.2.2.2", privateIp: "2.2.2.2", behindNat: false },
-                { name: "home-1", cloud: "existing", location: "home", role: "agent", publicIp: "3.3.3.3", privateIp: "192.168.1.2", behindNat: true },
+                { name: "sh-server", cloud: "aliyun", location: "cn-shanghai", role: "server", publicIp: "1.1.1.1", privateIp: "10.0.0.1", behindNat: true, sshUser: "root", sshPort: 22 },
+                { name: "tokyo-1", cloud: "vultr", location: "nrt", role: "agent", publicIp: "2.2.2.2", privateIp: "2.2.2.2", behindNat: false, sshUser: "root", sshPort: 22 },
+                { name: "home-1", cloud: "existing", location: "home", role: "agent", publicIp: "3.3.3.3", privateIp: "192.168.1.2", behindNat: true, sshUser: "root", sshPort: 22 },
             ]),
             [
                 "flowchart LR",
@@ -283,7 +283,7 @@ describe("stack config parsing", () => {
     }
 
     it("rejects unknown settings, clouds and fields with the allowed ones", () => {
-        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, vultrFirewallRuleLimit, caGeneration, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds, hostFirewall, podMetadataAccess, protectServers (README, "Stack config").');
+        rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "existing", publicIp: "203.0.113.1", location: "lab" }], sshKey: "x" }, 'k3s-multicloud:sshKey = "x": is not a setting of this program. Use one of k3sVersion, nodes, options, sshPublicKey, sshAllowedCidrs, apiAllowedCidrs, vultrFirewallRuleLimit, caGeneration, adminCredentialGeneration, nodeAnnotations, nodeLabels, nodeTaints, maxUnavailable, verifyMesh, meshTimeoutSeconds, hostFirewall, podMetadataAccess, protectServers (README, "Stack config").');
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [] }, 'k3s-multicloud:nodes = []: must list at least 1 entry. List at least one server (README, "Stack config").');
         rejects({ k3sVersion: "v1.33.6+k3s1", nodes: [{ name: "a", role: "server", cloud: "hetzner" }] }, 'k3s-multicloud:nodes[0].cloud = "hetzner": is not one of the choices. Use "aliyun", "vultr" or "existing".');
         rejects(

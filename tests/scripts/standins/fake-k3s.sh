@@ -9,6 +9,20 @@ case "${1:-}" in
     kubectl)
         echo "k3s $*" >>"$K3SMC_ROOT/calls.log"
         case "$*" in
+            *'{"node\t"}'*)
+                # doctor's question (every node's Ready and flannel addresses). In the lab: from its API directory
+                # (leases hold what flannel advertises; annotations what k3s set); elsewhere from a file the test wrote.
+                if [ -n "${LAB_API:-}" ]; then
+                    for lease in "$LAB_API"/leases/*; do
+                        [ -f "$lease" ] || continue
+                        node=${lease##*/}
+                        printf 'node\t%s\t%s\t%s\t%s\n' "$node" "$(cat "$LAB_API/ready/$node" 2>/dev/null || printf Unknown)" \
+                            "$(awk '{ print $1 }' "$lease")" "$(tr -d '\n' <"$LAB_API/annotations/$node/public-ip-overwrite" 2>/dev/null)"
+                    done
+                elif [ -f "$K3SMC_ROOT/api-nodes" ]; then
+                    cat "$K3SMC_ROOT/api-nodes"
+                fi
+                ;;
             *range*) if [ -f "$K3SMC_ROOT/nodes-ready" ]; then cat "$K3SMC_ROOT/nodes-ready"; fi ;;
             *" delete node "*)
                 if [ -n "${LAB_API:-}" ]; then rm -f "$LAB_API/leases/${*: -1}"; fi
