@@ -10,7 +10,7 @@ const stack = parseStackConfig(readRawConfig(config));
 // The version this stack deployed last time, from its own outputs: a k3sVersion older than it is refused at preview.
 const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
 const deployedK3sVersion = self.getOutput("k3sVersion") as pulumi.Output<string | undefined>;
-const deployed = deployStack(pulumi.getStack(), stack, (key) => config.requireSecret(key), deployedK3sVersion);
+const deployed = deployStack(pulumi.getStack(), stack, (key) => config.requireSecret(key), deployedK3sVersion, (key) => config.getSecret(key));
 const outputs = stackOutputs(pulumi.getStack(), deployed);
 
 export const clusterName = outputs.clusterName;

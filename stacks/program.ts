@@ -20,8 +20,14 @@ export function deployStack(
     stack: StackConfig,
     secret: SecretSource,
     deployedK3sVersion?: pulumi.Input<string | undefined>,
+    /** Reads a secret that may be absent (the cluster's tokens); undefined when the stack does not set it. */
+    optionalSecret: (key: string) => pulumi.Output<string> | undefined = () => undefined,
 ): DeployedStack {
-    const secrets = Object.fromEntries(secretNamesOf(stack.nodes).map((key) => [key, secret(key)]));
+    const secrets: Record<string, pulumi.Output<string>> = Object.fromEntries(secretNamesOf(stack.nodes).map((key) => [key, secret(key)]));
+    for (const key of OPTIONAL_SECRETS) {
+        const value = optionalSecret(key);
+        if (value !== undefined) secrets[key] = value;
+    }
     const component = new MulticloudCluster(clusterName, {
         ...stack,
         secrets,
@@ -29,6 +35,9 @@ export function deployStack(
     });
     return { component, ...partsOf(component) };
 }
+
+/** Encrypted config keys the stack may set: the cluster's tokens (generated when absent). */
+export const OPTIONAL_SECRETS = ["k3sToken", "k3sAgentToken"] as const;
 
 /** The encrypted config keys the nodes need, each once. */
 export function secretNamesOf(nodes: readonly NodeSpec[]): string[] {

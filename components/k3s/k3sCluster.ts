@@ -60,8 +60,13 @@ export interface K3sClusterArgs {
      * and any pod could read it. Needs `hostFirewall`.
      */
     readonly podMetadataAccess?: boolean;
-    /** The join token (secret). Default: generated. */
+    /** The join token (secret). Default: generated. Give it only for a new cluster: a changed token restarts servers. */
     readonly token?: pulumi.Input<string>;
+    /**
+     * The agent token (secret), the only credential agents get. Default: generated. For a new cluster, where the
+     * `random` provider is not available (a machine without it) or the token must come from your secret store.
+     */
+    readonly agentToken?: pulumi.Input<string>;
     /**
      * Raise by one after rotating the cluster CA by hand (`k3s certificate rotate-ca`): the first server's CA hash is
      * read again and every agent's join token carries the new one. Default 0.
@@ -190,7 +195,7 @@ export class K3sCluster extends pulumi.ComponentResource {
             );
         }
 
-        this.agentToken = pulumi.secret(new random.RandomPassword(`${name}-agent-token`, { length: 48, special: false }, { parent: this }).result);
+        this.agentToken = pulumi.secret(args.agentToken ?? new random.RandomPassword(`${name}-agent-token`, { length: 48, special: false }, { parent: this }).result);
         this.token = pulumi.secret(
             args.token ?? new random.RandomPassword(`${name}-token`, { length: 48, special: false }, { parent: this }).result,
         );

@@ -433,7 +433,8 @@ export interface ClusterSpec {
 export interface MulticloudClusterArgs extends ClusterSpec {
     /**
      * SSH private keys and passwords by name: `sshPrivateKey` for Vultr servers (and existing ones by default), and
-     * any name an existing node gives in privateKeySecret or passwordSecret. Marked secret.
+     * any name an existing node gives in privateKeySecret or passwordSecret. Optionally `k3sToken` and
+     * `k3sAgentToken`: the cluster's tokens, generated when absent (give them only for a new cluster). Marked secret.
      */
     secrets?: { [name: string]: pulumi.Input<string> };
     /**

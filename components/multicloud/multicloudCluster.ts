@@ -78,6 +78,9 @@ export class MulticloudCluster extends pulumi.ComponentResource {
                 hostFirewall: args.hostFirewall,
                 podMetadataAccess: args.podMetadataAccess,
                 deployedK3sVersion: args.deployedK3sVersion,
+                // Given in secrets (stack config: k3s-multicloud:k3sToken, k3sAgentToken), else generated as before.
+                token: optionalSecret(args, "k3sToken"),
+                agentToken: optionalSecret(args, "k3sAgentToken"),
             },
             children,
         );
@@ -105,6 +108,18 @@ export function partsOf(cluster: MulticloudCluster): MulticloudClusterParts {
 export { secretNameOf };
 
 type SecretNamed = (key: string, usedBy: string) => pulumi.Output<string>;
+
+/**
+ * A secret that may be absent: the cluster's tokens. Only a plain secrets map can say whether it is there when the
+ * program runs (whether to generate one decides which resources exist); a map delivered as one output leaves them
+ * generated.
+ */
+function optionalSecret(args: MulticloudClusterArgs, key: "k3sToken" | "k3sAgentToken"): pulumi.Output<string> | undefined {
+    const secrets = args.secrets;
+    if (secrets === undefined || pulumi.Output.isInstance(secrets)) return undefined;
+    const value = (secrets as Record<string, pulumi.Input<string> | undefined>)[key];
+    return value === undefined ? undefined : pulumi.secret(value);
+}
 
 /**
  * The secrets nodes name, by name, marked secret. A name nobody gave is an error naming the node that needs it -

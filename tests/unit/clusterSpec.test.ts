@@ -8,7 +8,8 @@ import { parse } from "yaml";
 import { ConfigError, ConfigErrors, MulticloudCluster } from "../../components";
 import { checkClusterSpec, componentSource } from "../../components/multicloud/validateSpec";
 import { parseStackConfig } from "../../stacks/stackConfig";
-import { isSecretValue, MockCloud, resolve as resolveOutput } from "../harness/mockCloud";
+import { isSecretValue, MockCloud, resolve as resolveOutput, unwrap } from "../harness/mockCloud";
+import { TYPES } from "../harness/fixtures";
 import { specSchema, specTable } from "../tools/specSchema";
 import { README, readmeWithTable, SCHEMA_FILE } from "../tools/writeSpecSchema";
 
@@ -140,6 +141,22 @@ describe("MulticloudCluster (the data-only component)", () => {
         assert.equal((await resolveOutput(cluster.kubeconfig)).secret, true);
         const connection = cloud.registrations.find((r) => r.name === "lab-lab-1-prepare")!.inputs.connection;
         assert.equal(isSecretValue(connection), true, "the SSH key given in secrets reaches the steps as a secret");
+    });
+
+    it("takes the cluster's tokens from secrets when given (no random provider needed), and generates them otherwise", async () => {
+        new MulticloudCluster("given", {
+            k3sVersion: "v1.33.6+k3s1",
+            nodes: [node, { name: "edge", role: "agent", cloud: "existing", publicIp: "203.0.113.30", location: "home-lab", insecureIgnoreHostKey: true }],
+            secrets: { sshPrivateKey: "key", k3sToken: "server-token-given-by-the-stack-0123", k3sAgentToken: "agent-token-given-by-the-stack-0123" },
+            verifyMesh: false,
+        });
+        new MulticloudCluster("generated", { k3sVersion: "v1.33.6+k3s1", nodes: [{ ...node, publicIp: "203.0.113.40" }], secrets: { sshPrivateKey: "key" }, verifyMesh: false });
+        await cloud.settle();
+        const passwords = cloud.ofType(TYPES.randomPassword).map((r) => r.name).filter((n) => n.endsWith("token")).sort();
+        assert.deepEqual(passwords, ["generated-agent-token", "generated-token"]);
+        const stdin = String(unwrap(cloud.named("given-lab-1-install").inputs.stdin));
+        assert.equal(stdin, "server-token-given-by-the-stack-0123\nagent-token-given-by-the-stack-0123\n");
+        assert.equal(isSecretValue(cloud.named("given-lab-1-install").inputs.stdin), true);
     });
 
     it("refuses an output where the cluster's structure is decided, and names a missing secret by the node that needs it", () => {
