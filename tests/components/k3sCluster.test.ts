@@ -5,7 +5,7 @@ import { NUMBER_BOUNDS } from "../../components/validation/numbers";
 import { ExistingServer, K3sCluster, K3sServer, VultrServer } from "../../components";
 import { vultrGroupTooSmall } from "../../components/k3s/k3sCluster";
 import { sharedPublicAddress } from "../../components/k3s/clusterValidation";
-import { MockCloud, isSecretValue, plainStrings, resolve } from "../harness/mockCloud";
+import { FIRST_USE_HOST_KEY, MockCloud, isSecretValue, plainStrings, resolve } from "../harness/mockCloud";
 import { ADDRESSES, buildCluster, clusterCloudFixture } from "../harness/clusterFixture";
 import { HOST_KEY, SECRETS, SSH_PUBLIC_KEY, TYPES, assertConfigError, secret } from "../harness/fixtures";
 
@@ -226,11 +226,15 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
             resolve(cluster.kubeconfig),
             resolve(cluster.token),
         ]);
+        // Each node also says how doctor logs in - user, port, the pinned host key - and nothing that is a credential.
+        const tokyoKey = nodes.value![1].hostKey;
+        assert.match(tokyoKey ?? "", /^ssh-ed25519 AAAA\S+$/, "the key generated for the Vultr server");
         assert.deepEqual(nodes.value, [
-            { name: "sh-server", cloud: "aliyun", location: "cn-shanghai", role: "server", ...ADDRESSES.server, behindNat: true },
-            { name: "tokyo-1", cloud: "vultr", location: "nrt", role: "agent", publicIp: "104.156.140.173", privateIp: "104.156.140.173", behindNat: false },
-            { name: "home-1", cloud: "existing", location: "home-lab", role: "agent", ...ADDRESSES.home, behindNat: true },
+            { name: "sh-server", cloud: "aliyun", location: "cn-shanghai", role: "server", ...ADDRESSES.server, behindNat: true, sshUser: "root", sshPort: 22, hostKey: FIRST_USE_HOST_KEY },
+            { name: "tokyo-1", cloud: "vultr", location: "nrt", role: "agent", publicIp: "104.156.140.173", privateIp: "104.156.140.173", behindNat: false, sshUser: "root", sshPort: 22, hostKey: tokyoKey },
+            { name: "home-1", cloud: "existing", location: "home-lab", role: "agent", ...ADDRESSES.home, behindNat: true, sshUser: "ubuntu", sshPort: 22, hostKey: HOST_KEY },
         ]);
+        assert.equal(nodes.secret, false, "no credential in it: the nodes output is plain");
         assert.equal(endpoint.value, "https://47.100.1.10:6443");
         assert.equal(kubeconfig.secret, true);
         assert.match(kubeconfig.value!, /current-context: dev/);

@@ -157,8 +157,8 @@ describe("the component package (plugin/), booted the way Pulumi boots it", func
         assert.equal(state.kubeconfig[SIG], SECRET_SIG, "the kubeconfig comes back secret");
         assert.equal(state.apiEndpoint, "https://203.0.113.10:6443");
         assert.deepEqual(state.nodes, [
-            { name: "lab-1", cloud: "existing", location: "home-lab", role: "server", publicIp: "203.0.113.10", privateIp: "203.0.113.10", behindNat: false },
-            { name: "lab-2", cloud: "existing", location: "home-lab", role: "agent", publicIp: "198.51.100.20", privateIp: "198.51.100.20", behindNat: false },
+            { name: "lab-1", cloud: "existing", location: "home-lab", role: "server", publicIp: "203.0.113.10", privateIp: "203.0.113.10", behindNat: false, sshUser: "root", sshPort: 22 },
+            { name: "lab-2", cloud: "existing", location: "home-lab", role: "agent", publicIp: "198.51.100.20", privateIp: "198.51.100.20", behindNat: false, sshUser: "root", sshPort: 22 },
         ]);
         for (const step of steps("home", "lab-2")) assert.deepEqual(step.propertyDependencies.connection, [source], step.name);
     });
