@@ -171,7 +171,9 @@ export class SshServer {
         if (this.process?.pid && this.process.exitCode === null) this.process.kill("SIGTERM");
         if (this.netns) spawnSync("ip", ["netns", "delete", this.netns]);
         if (existsSync(SUDOERS_FILE)) rmSync(SUDOERS_FILE);
-        if (this.createdUser) spawnSync("userdel", [SUDO_TEST_USER]);
+        // --force: an ssh-agent the relay started as this user may linger as a zombie where PID 1 does not reap
+        // (this machine's init), which plain userdel refuses ("currently used by process").
+        if (this.createdUser) spawnSync("userdel", ["--force", SUDO_TEST_USER]);
         rmSync(this.dir, { recursive: true, force: true });
     }
 }
