@@ -1,17 +1,8 @@
+import type { ClusterNodeInfo } from "../k3s/k3sCluster";
 import { HostFacts } from "./facts";
 
-/** A node as the stack describes it (its outputs: no credential). */
-export interface DoctorNode {
-    readonly name: string;
-    readonly role: "server" | "agent";
-    readonly publicIp: string;
-    readonly privateIp: string;
-    readonly behindNat: boolean;
-    readonly sshUser: string;
-    readonly sshPort: number;
-    /** The pinned host key (`type base64`); absent when the stack does not check it. */
-    readonly hostKey?: string;
-}
+/** A node as the stack's `nodes` output describes it (no credential): what doctor needs of it. */
+export type DoctorNode = Pick<ClusterNodeInfo, "name" | "role" | "publicIp" | "privateIp" | "behindNat" | "sshUser" | "sshPort" | "hostKey">;
 
 export type Verdict = "ok" | "warn" | "fail";
 

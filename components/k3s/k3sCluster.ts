@@ -11,7 +11,7 @@ import { MeshNodeStatus } from "../mesh/meshCheck";
 import { clusterPortMatrix, swasRulesFor, VULTR_DEFAULT_RULE_LIMIT, VultrRulePlan, vultrRulesFor } from "../network/portMatrix";
 import { ConfigError } from "../validation/configError";
 import { parseIpv4Cidr } from "../validation/addresses";
-import { NUMBER_BOUNDS, requireWholeNumber } from "../validation/numbers";
+import { NUMBER_BOUNDS, checkSetting, requireWholeNumber } from "../validation/numbers";
 import { validateClusterName } from "../validation/names";
 import { validateClusterShape } from "./clusterValidation";
 import { clusterNodeAddresses, hostFirewallSteps, InstalledNode, meshCheckSteps, pruneSteps } from "./clusterSteps";
@@ -167,19 +167,11 @@ export class K3sCluster extends pulumi.ComponentResource {
         );
 
         // Checked here too, so a stack's mistake is named at the cluster, not at the server component it reaches.
-        requireWholeNumber(`${field}.caGeneration`, args.caGeneration ?? 0, NUMBER_BOUNDS.caGeneration, "is not a whole number from 0 to 1000", "Use 0 (default) and raise it by one after each CA rotation.");
-        requireWholeNumber(
-            `${field}.adminCredentialGeneration`,
-            args.adminCredentialGeneration ?? 1,
-            NUMBER_BOUNDS.adminCredentialGeneration,
-            "is not a whole number from 1 to 1000",
-            "Use 1 (default) and raise it by one to revoke the admin kubeconfig and issue a new one.",
-        );
+        checkSetting.caGeneration(field, args.caGeneration);
+        checkSetting.adminCredentialGeneration(field, args.adminCredentialGeneration);
         const maxUnavailable = requireWholeNumber(`${field}.maxUnavailable`, args.maxUnavailable ?? 1, NUMBER_BOUNDS.maxUnavailable, "is not a whole number from 1 to 500", "Use 1 (default) or more.");
         const meshTimeoutSeconds = requireWholeNumber(`${field}.meshTimeoutSeconds`, args.meshTimeoutSeconds ?? 180, NUMBER_BOUNDS.waitSeconds, "is not a whole number of seconds from 1 to 3600", "Use e.g. 180 (default).");
-        if (args.readyTimeoutSeconds !== undefined) {
-            requireWholeNumber(`${field}.readyTimeoutSeconds`, args.readyTimeoutSeconds, NUMBER_BOUNDS.waitSeconds, "is not a whole number of seconds from 1 to 3600", "Use e.g. 300 (default).");
-        }
+        if (args.readyTimeoutSeconds !== undefined) checkSetting.readyTimeoutSeconds(field, args.readyTimeoutSeconds);
 
         const ruleLimit = requireWholeNumber(`${field}.vultrFirewallRuleLimit`, args.vultrFirewallRuleLimit ?? VULTR_DEFAULT_RULE_LIMIT, NUMBER_BOUNDS.vultrFirewallRuleLimit, "is not a whole number from 1 to 1000", "Use 50 (Vultr's default) or the limit Vultr set for your account.");
         // k3s' embedded registry (Spegel) needs its port open between the nodes.

@@ -15,7 +15,7 @@ import { NodeSteps, renderNodeSteps, renderPrepareCommand, renderReprobeCommand,
 import { K3sOptions, K3sRole, validateK3sOptions } from "./options";
 import { compareK3sVersions, parseK3sVersion } from "./version";
 import { ConfigError } from "../validation/configError";
-import { NUMBER_BOUNDS, requireWholeNumber } from "../validation/numbers";
+import { checkSetting } from "../validation/numbers";
 import { validateClusterName, validateNodeName } from "../validation/names";
 
 /** What servers and agents share. */
@@ -311,9 +311,7 @@ function validateNodeArgs(name: string, args: K3sNodeArgs): void {
     validateK3sOptions(`${name}.options`, args.options ?? {});
     validateLabels(`${name}.nodeLabels`, args.nodeLabels ?? {});
     (args.nodeTaints ?? []).forEach((taint, index) => validateTaint(`${name}.nodeTaints[${index}]`, taint));
-    if (args.readyTimeoutSeconds !== undefined) {
-        requireWholeNumber(`${name}.readyTimeoutSeconds`, args.readyTimeoutSeconds, NUMBER_BOUNDS.waitSeconds, "is not a whole number of seconds from 1 to 3600", "Use e.g. 300 (default).");
-    }
+    if (args.readyTimeoutSeconds !== undefined) checkSetting.readyTimeoutSeconds(name, args.readyTimeoutSeconds);
 }
 
 /**
@@ -356,14 +354,8 @@ export class K3sServer extends pulumi.ComponentResource {
     constructor(name: string, args: K3sServerArgs, opts?: pulumi.ComponentResourceOptions) {
         validateNodeArgs(name, args);
         if (args.clusterName !== undefined) validateClusterName(`${name}.clusterName`, args.clusterName);
-        const caGeneration = requireWholeNumber(`${name}.caGeneration`, args.caGeneration ?? 0, NUMBER_BOUNDS.caGeneration, "is not a whole number from 0 to 1000", "Use 0 (default) and raise it by one after each CA rotation.");
-        const adminCredentialGeneration = requireWholeNumber(
-            `${name}.adminCredentialGeneration`,
-            args.adminCredentialGeneration ?? 1,
-            NUMBER_BOUNDS.adminCredentialGeneration,
-            "is not a whole number from 1 to 1000",
-            "Use 1 (default) and raise it by one to revoke the admin kubeconfig and issue a new one.",
-        );
+        const caGeneration = checkSetting.caGeneration(name, args.caGeneration);
+        const adminCredentialGeneration = checkSetting.adminCredentialGeneration(name, args.adminCredentialGeneration);
         super("k3s-multicloud:k3s:K3sServer", name, {}, opts);
         this.host = args.host;
         this.token = pulumi.secret(

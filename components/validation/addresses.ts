@@ -60,9 +60,8 @@ export function parseIpv4Cidr(field: string, value: unknown): Ipv4Cidr {
 }
 
 function networkAddress(address: string, prefix: number): string {
-    const value = address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
     const size = 2 ** (32 - prefix);
-    const network = Math.floor(value / size) * size;
+    const network = Math.floor(toNumber(address) / size) * size;
     return [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join(".");
 }
 

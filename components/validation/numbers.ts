@@ -10,6 +10,25 @@ export function requireWholeNumber(field: string, value: number, range: { min: n
     return value;
 }
 
+/**
+ * Settings checked at more than one boundary (the cluster, and each server or node it builds): one problem and fix
+ * each, so every boundary says the same words. `parent` is the component's field prefix, e.g. `K3sCluster(dev)`.
+ */
+export const checkSetting = {
+    caGeneration: (parent: string, value: number | undefined): number =>
+        requireWholeNumber(`${parent}.caGeneration`, value ?? 0, NUMBER_BOUNDS.caGeneration, "is not a whole number from 0 to 1000", "Use 0 (default) and raise it by one after each CA rotation."),
+    adminCredentialGeneration: (parent: string, value: number | undefined): number =>
+        requireWholeNumber(
+            `${parent}.adminCredentialGeneration`,
+            value ?? 1,
+            NUMBER_BOUNDS.adminCredentialGeneration,
+            "is not a whole number from 1 to 1000",
+            "Use 1 (default) and raise it by one to revoke the admin kubeconfig and issue a new one.",
+        ),
+    readyTimeoutSeconds: (parent: string, value: number): number =>
+        requireWholeNumber(`${parent}.readyTimeoutSeconds`, value, NUMBER_BOUNDS.waitSeconds, "is not a whole number of seconds from 1 to 3600", "Use e.g. 300 (default)."),
+};
+
 /** The bounds shared by the stack config's schema and the components' own checks. */
 export const NUMBER_BOUNDS = {
     /** Seconds a node may take to become Ready, and a mesh check to see its handshakes: an hour at most. */

@@ -10,7 +10,7 @@ import { secretNameOf } from "../../components/multicloud/multicloudCluster";
 import { readRawConfig } from "../readConfig";
 import { StackConfig, parseStackConfig } from "../stackConfig";
 import { RecordingMocks, Registration, resolve, unwrap } from "./recordingMocks";
-import { FirewallRow, MachineTerms, NodeAccess, PLACEHOLDER, PlanData, topologyWarnings } from "./renderPlan";
+import { FirewallRow, MachineTerms, NodeAccess, PLACEHOLDER, PlanData, shown, topologyWarnings } from "./renderPlan";
 import { DEFAULT_CHINA_REGISTRY_MIRRORS } from "../../components/k3s/registries";
 import { expandNodePools } from "../../components/multicloud/validateSpec";
 
@@ -324,10 +324,6 @@ export function accessOf(registrations: readonly Registration[], nodes: readonly
         };
     }
     return access;
-}
-
-function shown(value: string): string {
-    return PLACEHOLDER.test(value) ? "known after create" : value;
 }
 
 /** A plan id, or what the lookup asks for (`<SWAS plan with 2 vCPU and 2 GiB>` from the plan's fake cloud). */

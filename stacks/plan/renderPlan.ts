@@ -53,7 +53,8 @@ export interface MachineTerms {
     readonly terms: string;
 }
 
-function shown(value: string): string {
+/** A value as the plan shows it: a placeholder of the plan's fake cloud reads "known after create". */
+export function shown(value: string): string {
     return PLACEHOLDER.test(value) ? "known after create" : value;
 }
 
