@@ -137,9 +137,13 @@ function spawnWithTimeout(program: string, args: readonly string[], input: strin
 /** Whether a TCP port answers from this machine within 2 s. */
 function tcpOpen(host: string, port: number, prefix: readonly string[] | undefined): Promise<boolean> {
     if (prefix && prefix.length > 0) {
-        // Inside the lab's runner namespace: bash's /dev/tcp there.
+        // Inside the lab's runner namespace: bash's /dev/tcp there. Asynchronous, as the SSH probes run meanwhile.
         const [program, ...args] = [...prefix, "timeout", "2", "bash", "-c", 'exec 3<>"/dev/tcp/$0/$1"', host, String(port)];
-        return Promise.resolve(spawnSync(program, args).status === 0);
+        return new Promise((resolve) => {
+            const child = spawn(program, args, { stdio: "ignore" });
+            child.on("error", () => resolve(false));
+            child.on("close", (status) => resolve(status === 0));
+        });
     }
     return new Promise((resolve) => {
         const socket = connect({ host, port, timeout: 2000 });
