@@ -69,9 +69,8 @@ describe("a consumer's test whose mocks answer every call with {} (an Alibaba se
             const agent = new VultrServer("tokyo-1", { region: "nrt", plan: "vc2-1c-2gb", osId: 2284, sshPublicKey: "ssh-ed25519 AAAA x", sshPrivateKey: pulumi.secret("key") });
             const cluster = new K3sCluster("dev", { k3sVersion: "v1.33.6+k3s1", servers: [swas.host], agents: [agent.host, home.host] });
             const map = new k8s.core.v1.ConfigMap("settings", { data: { a: "b" } }, { provider: cluster.provider });
-            const started = Date.now();
+            // Before, the unanswered look-up left these pending: the test hung until mocha's timeout.
             const [kubeconfig, data] = await Promise.all([outputValue(cluster.kubeconfig), outputValue(map.data)]);
-            assert.ok(Date.now() - started < 10_000, `settled in ${Date.now() - started} ms`);
             assert.match(kubeconfig, /^# k3s-multicloud: placeholder, no credentials/);
             assert.deepEqual(data, { a: "b" });
             assert.deepEqual(

@@ -36,7 +36,6 @@ describe("doctor on the namespace lab", function () {
         const common = ["certificates", "clock", "disk", "exposure", "flannel-address", "host-firewall", "k3s-service", "k3s-version", "mesh", "mesh", "node-external-ip", "node-ready", "ssh", "stale-peers", "toolkit", "wireguard"];
         assert.deepEqual(checks("vultr-1").filter((c) => c !== "reach" && c !== "certificates"), common.filter((c) => c !== "certificates"));
         assert.ok(checks("swas-1").includes("nat-address") && checks("home-1").includes("nat-address"));
-        assert.ok(healthy.seconds < 30, `took ${healthy.seconds} s`);
     });
 
     it("the write-up's bug: a NAT'd node advertising its private address, named on that node and where its peers see it", () => {

@@ -11,7 +11,8 @@ case "${1:-}" in
         case "$*" in
             *'{"node\t"}'*)
                 # doctor's question (every node's Ready and flannel addresses). In the lab: from its API directory
-                # (leases hold what flannel advertises; annotations what k3s set); elsewhere from a file the test wrote.
+                # (leases hold what flannel advertises, its flannel.alpha.coreos.com/public-ip annotation - flannel
+                # pkg/subnet/kube writes it; annotations what k3s set); elsewhere from a file the test wrote.
                 if [ -n "${LAB_API:-}" ]; then
                     for lease in "$LAB_API"/leases/*; do
                         [ -f "$lease" ] || continue
