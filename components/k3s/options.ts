@@ -37,9 +37,10 @@ export interface K3sOptions {
     /** Further k3s config keys for agents; a server-only key here is an error. */
     readonly agentExtraConfig?: Readonly<Record<string, ConfigValue>>;
     /**
-     * Registry mirrors for docker.io on nodes that install from the China mirror (see `installMirror`), written to
-     * their /etc/rancher/k3s/registries.yaml and checked on the node for the pinned version's system images before
-     * k3s starts. Default: ["https://registry.cn-hangzhou.aliyuncs.com"].
+     * Registry mirrors of k3s' system images on nodes that install from the China mirror (see `installMirror`),
+     * written to their /etc/rancher/k3s/registries.yaml so that only docker.io/rancher/* is ever served by them (see
+     * registries.ts), and checked on the node for the pinned version's system images before k3s starts. Default:
+     * ["https://registry.cn-hangzhou.aliyuncs.com"].
      */
     readonly chinaRegistryMirrors?: readonly string[];
     /** Allow http:// in `chinaRegistryMirrors`. Default false: over plain http anyone on the path can swap images. */

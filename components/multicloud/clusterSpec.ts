@@ -306,7 +306,7 @@ export interface ClusterOptionsSpec {
     extraConfig?: { [key: string]: any };
     /** Further k3s config keys for agents. */
     agentExtraConfig?: { [key: string]: any };
-    /** docker.io mirrors for nodes that install from the China mirror. Default: Alibaba's Hangzhou registry. */
+    /** Mirrors of k3s' system images (docker.io/rancher/*, nothing else) for nodes that install from the China mirror. Default: Alibaba's Hangzhou registry. */
     chinaRegistryMirrors?: string[];
     /**
      * Allow http:// in chinaRegistryMirrors. Off by default: over plain http anyone on the path can swap the images a

@@ -320,7 +320,7 @@ export function accessOf(registrations: readonly Registration[], nodes: readonly
             ssh: PLACEHOLDER.test(node.publicIp) ? `${node.sshUser}, port ${node.sshPort}` : `${node.sshUser}@${node.publicIp}:${node.sshPort}`,
             hostKey,
             forward,
-            images: installSources[node.name] === "cn" ? `mirrors ${mirrors.join(", ")}, then docker.io` : "docker.io",
+            images: installSources[node.name] === "cn" ? `k3s system images (rancher/*) from ${mirrors.join(", ")}; everything else from docker.io` : "docker.io",
         };
     }
     return access;

@@ -139,19 +139,22 @@ describe("K3sCluster (mocks): one SWAS server, one Vultr agent, one existing age
         assert.doesNotMatch(cloud.named("dev-tokyo-1-install").inputs.create as string, /--node-identities/);
     });
 
-    it("gives mainland nodes docker.io mirrors (registries.yaml in their install step), and only them", async () => {
+    it("gives mainland nodes mirrors for the k3s system images (registries.yaml in their install step), and only them", async () => {
         buildCluster({ options: { disable: ["traefik"], chinaRegistryMirrors: ["https://mirror-a.example.cn", "https://mirror-b.example.cn/v2-proxy"] } });
         await cloud.settle();
         const server = cloud.named("dev-sh-server-install").inputs.create as string;
         assert.equal(
             /--registries '([^']*)'/.exec(server)?.[1],
             [
-                "# Rendered by k3s-multicloud: docker.io is pulled through these mirrors on this mainland China node.",
+                "# Rendered by k3s-multicloud: the k3s system images (docker.io/rancher/*) are pulled through these mirrors on this mainland China node.",
                 "mirrors:",
                 "  docker.io:",
                 "    endpoint:",
-                '      - "https://mirror-a.example.cn"',
-                '      - "https://mirror-b.example.cn/v2-proxy"',
+                '      - "https://mirror-a.example.cn/v2/rancher"',
+                '      - "https://mirror-b.example.cn/v2-proxy/rancher"',
+                "    rewrite:",
+                '      "^rancher/(.*)$": "$1"',
+                '      "^(?:[^r]|r[^a]|ra[^n]|ran[^c]|ranc[^h]|ranch[^e]|ranche[^r]|rancher[^/]).*$": "k3s-multicloud/NOT-A-RANCHER-IMAGE"',
                 "",
             ].join("\n"),
         );

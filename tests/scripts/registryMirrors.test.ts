@@ -81,15 +81,18 @@ describe("China registry mirrors: registries.yaml, checked on the node before k3
             "curl https://rancher-mirror.rancher.cn/k3s/k3s-install.sh",
             "installer role=server version=v1.33.6+k3s1 mirror=cn skip-start=true",
         ]);
-        assert.equal(run.stdout.split("\n")[0], `k3s-multicloud [sh-server] registry mirrors: every system image of k3s v1.33.6+k3s1 found on http://127.0.0.1:${port}`);
+        assert.equal(run.stdout.split("\n")[0], `k3s-multicloud [sh-server] registry mirrors: every system image of k3s v1.33.6+k3s1 found on http://127.0.0.1:${port}/v2/rancher`);
         assert.equal(
             box.read("etc/rancher/k3s/registries.yaml"),
             [
-                "# Rendered by k3s-multicloud: docker.io is pulled through these mirrors on this mainland China node.",
+                "# Rendered by k3s-multicloud: the k3s system images (docker.io/rancher/*) are pulled through these mirrors on this mainland China node.",
                 "mirrors:",
                 "  docker.io:",
                 "    endpoint:",
-                `      - "http://127.0.0.1:${port}"`,
+                `      - "http://127.0.0.1:${port}/v2/rancher"`,
+                "    rewrite:",
+                '      "^rancher/(.*)$": "$1"',
+                '      "^(?:[^r]|r[^a]|ra[^n]|ran[^c]|ranc[^h]|ranch[^e]|ranche[^r]|rancher[^/]).*$": "k3s-multicloud/NOT-A-RANCHER-IMAGE"',
                 "",
             ].join("\n"),
         );
@@ -101,10 +104,18 @@ describe("China registry mirrors: registries.yaml, checked on the node before k3
         assert.equal(run.status, 1);
         assert.equal(
             run.stderr,
-            `k3s-multicloud [sh-server] ERROR: the registry mirrors cannot serve k3s v1.33.6+k3s1's system images (rancher/mirrored-library-traefik:3.3.6 not found on http://127.0.0.1:${port}). docker.io is not reachable from mainland China, so this node would be Ready with pause, coredns and the other system pods stuck in ImagePullBackOff. Fix: list a mirror that has them in the cluster option chinaRegistryMirrors (or set installMirror: github where docker.io is reachable), then run 'pulumi up' again.\n`,
+            `k3s-multicloud [sh-server] ERROR: the registry mirrors cannot serve k3s v1.33.6+k3s1's system images (rancher/mirrored-library-traefik:3.3.6 not found on http://127.0.0.1:${port}/v2/rancher). docker.io is not reachable from mainland China, so this node would be Ready with pause, coredns and the other system pods stuck in ImagePullBackOff. Fix: list a mirror that has them in the cluster option chinaRegistryMirrors (or set installMirror: github where docker.io is reachable), then run 'pulumi up' again.\n`,
         );
         assert.deepEqual(box.calls(), ["curl https://rancher-mirror.rancher.cn/k3s/v1.33.6-k3s1/k3s-images.txt"]);
         assert.equal(box.exists("etc/rancher/k3s/registries.yaml"), false);
+    });
+
+    it("names a docker.io image outside rancher/ as missing: the mirror is never asked for it, and docker.io is out of reach", async () => {
+        box.plant("k3s-images.txt", [...SYSTEM_IMAGES, "docker.io/library/busybox:1.36"].join("\n") + "\n");
+        const port = await withRegistry(["rancher/mirrored-pause:3.6", "rancher/mirrored-coredns-coredns:1.12.3", "rancher/mirrored-library-traefik:3.3.6", "library/busybox:1.36"]);
+        const run = box.run(mainlandSteps(port).install, { stdin: `${TOKEN}\n` });
+        assert.equal(run.status, 1);
+        assert.match(run.stderr, new RegExp(`system images \\(library/busybox:1\\.36 not found on http://127\\.0\\.0\\.1:${port}/v2/rancher\\)\\.`));
     });
 
     it("does not ask for the images of a disabled component", async () => {
@@ -134,7 +145,7 @@ describe("China registry mirrors: registries.yaml, checked on the node before k3
         assert.equal(
             run.stdout,
             [
-                `k3s-multicloud [sh-server] WARNING: the registry mirrors cannot serve k3s v1.33.6+k3s1's system images (rancher/mirrored-coredns-coredns:1.12.3 rancher/mirrored-library-traefik:3.3.6 not found on http://127.0.0.1:${port}); this node already runs k3s, so it keeps the images it has`,
+                `k3s-multicloud [sh-server] WARNING: the registry mirrors cannot serve k3s v1.33.6+k3s1's system images (rancher/mirrored-coredns-coredns:1.12.3 rancher/mirrored-library-traefik:3.3.6 not found on http://127.0.0.1:${port}/v2/rancher); this node already runs k3s, so it keeps the images it has`,
                 "k3s-multicloud [sh-server] registries.yaml changed: k3s uses it from its next restart",
                 "k3s-multicloud [sh-server] k3s v1.33.6+k3s1, config and token unchanged, node Ready: nothing to do",
                 `# ca-hash ${/^K10([0-9a-f]{64})::/.exec(box.read("var/lib/rancher/k3s/server/token"))![1]}`,

@@ -58,9 +58,10 @@ REGISTRIES_HEADER="# Rendered by k3s-multicloud:"
 MANIFEST_TYPES="application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.docker.distribution.manifest.v2+json,application/vnd.oci.image.manifest.v1+json"
 
 # registry_has ENDPOINT REPOSITORY TAG: whether the registry serves that manifest, anonymously (following the
-# registry's token challenge, as containerd does).
+# registry's token challenge, as containerd does). ENDPOINT carries its path (renderRegistries writes .../v2/rancher,
+# which containerd uses in place of /v2), REPOSITORY is the name after registries.yaml's rewrite.
 registry_has() {
-    local url="$1/v2/$2/manifests/$3" headers challenge realm service scope token code
+    local url="$1/$2/manifests/$3" headers challenge realm service scope token code
     headers=$(curl -sS -I -H "Accept: $MANIFEST_TYPES" --connect-timeout 10 --max-time 30 "$url" 2>/dev/null) || return 1
     code=$(printf '%s\n' "$headers" | awk 'NR == 1 { print $2 }')
     [ "$code" = 200 ] && return 0
@@ -114,7 +115,16 @@ missing_system_images() {
     local -a endpoints
     mapfile -t endpoints < <(registry_endpoints)
     while IFS= read -r image; do
-        case "$image" in docker.io/*) image=${image#docker.io/} ;; *) continue ;; esac
+        # Only docker.io/rancher/* goes through the mirror (renderRegistries); another docker.io image would come from
+        # docker.io itself, which a mainland node cannot reach: named as missing.
+        case "$image" in
+            docker.io/rancher/*) image=${image#docker.io/} ;;
+            docker.io/*)
+                printf '%s\n' "${image#docker.io/}"
+                continue
+                ;;
+            *) continue ;;
+        esac
         if [ -n "$disabled" ] && printf '%s\n' "$disabled" | grep -qxF -f - <(printf '%s\n' "$image" | sed 's|.*/||; s|:.*||'); then
             continue
         fi
@@ -122,7 +132,7 @@ missing_system_images() {
         tag=${image##*:}
         found=no
         for endpoint in "${endpoints[@]}"; do
-            if registry_has "$endpoint" "$repository" "$tag"; then
+            if registry_has "$endpoint" "${repository#rancher/}" "$tag"; then
                 found=yes
                 break
             fi
