@@ -96,12 +96,20 @@ export function cidrContains(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
  * k3s' `cluster-cidr` (pods) or `service-cidr`. Each node's host firewall accepts k3s' ports from these blocks, so a
  * wide or public block would open them to strangers (0.0.0.0/0 opened every port); the bounds are Kubernetes' own:
  * each node takes a /24 of the pod network (node-cidr-mask-size), and kube-apiserver refuses an IPv4 service range
- * wider than /12. IPv4 only: the host firewall and the WireGuard mesh here are not dual-stack.
+ * wider than /12. IPv4 only: k3s will not start a dual-stack pod network on a node whose node-ip is IPv4 alone ("cluster-cidr
+ * and node-ip must share the same IP version", k3s #11735), dual-stack cannot be turned on later (k3s docs,
+ * networking/basic-network-options), and the nodes here are addressed, meshed and firewalled by IPv4. Refused here
+ * and again by the host firewall, so an IPv6 half never reaches nftables' IPv4 sets.
  */
 export function parsePodNetworkCidr(field: string, value: unknown, kind: "cluster-cidr" | "service-cidr"): Ipv4Cidr {
     const example = kind === "cluster-cidr" ? "10.42.0.0/16" : "10.43.0.0/16";
     if (typeof value === "string" && value.includes(":")) {
-        throw new ConfigError(field, value, "holds an IPv6 block (dual-stack), which this project's host firewall and WireGuard mesh do not carry", `Use one IPv4 block, e.g. "${example}".`);
+        throw new ConfigError(
+            field,
+            value,
+            "holds an IPv6 block (dual-stack): k3s refuses to start when cluster-cidr and node-ip differ in IP version, and every node here has one IPv4 node-ip (and one IPv4 public address for the WireGuard mesh)",
+            `Use one IPv4 block, e.g. "${example}".`,
+        );
     }
     const cidr = parseIpv4Cidr(field, value);
     const [min, max] = kind === "cluster-cidr" ? [8, 23] : [12, 28];

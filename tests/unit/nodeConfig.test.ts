@@ -252,7 +252,7 @@ describe("k3s option errors", () => {
         );
         rejects(
             cidrs({ "cluster-cidr": "10.42.0.0/16,fd00:42::/56" }),
-            'cluster.options.extraConfig.cluster-cidr = "10.42.0.0/16,fd00:42::/56": holds an IPv6 block (dual-stack), which this project\'s host firewall and WireGuard mesh do not carry. Use one IPv4 block, e.g. "10.42.0.0/16".',
+            'cluster.options.extraConfig.cluster-cidr = "10.42.0.0/16,fd00:42::/56": holds an IPv6 block (dual-stack): k3s refuses to start when cluster-cidr and node-ip differ in IP version, and every node here has one IPv4 node-ip (and one IPv4 public address for the WireGuard mesh). Use one IPv4 block, e.g. "10.42.0.0/16".',
         );
         rejects(
             cidrs({ "service-cidr": "10.0.0.0/8" }),
