@@ -13,7 +13,7 @@ import { STANDINS_BIN } from "../tests/harness/scriptSandbox";
  *   runner 203.0.113.10 ─┐
  *   stranger .66 ────────┤
  *   vultr .30 (on NIC) ──┼─ bridge ─┬─ swas router .20 ══ 1:1 NAT ══ swas 172.16.0.2
- *                        │          └─ home router .40 ══ forwards tcp/22, udp/51820 ══ home 192.168.1.2
+ *                        │          └─ home router .40 ══ forwards tcp/22, udp/51820, tcp/10250 ══ home 192.168.1.2
  */
 export const LAB_ADDRESSES = {
     runner: "203.0.113.10",
@@ -156,7 +156,7 @@ export class LabWorld {
             chain post { type nat hook postrouting priority srcnat; ip saddr ${LAB_ADDRESSES.swasPrivate} snat to ${LAB_ADDRESSES.swasPublic}; }
             chain no_hairpin { type filter hook forward priority 0; iifname "lan" oifname "lan" drop; }
         }`);
-        // A home router: forwards SSH and WireGuard to the box, masquerades everything going out.
+        // A home router set up as the plan asks: forwards SSH, WireGuard and the kubelet to the box, masquerades the rest.
         const homeRouter = onInternet("homert", LAB_ADDRESSES.homePublic, "wan");
         behindRouter("home", homeRouter, "192.168.1", LAB_ADDRESSES.homePrivate);
         nft(homeRouter, `table ip lab_nat {
@@ -164,6 +164,7 @@ export class LabWorld {
                 type nat hook prerouting priority dstnat;
                 ip daddr ${LAB_ADDRESSES.homePublic} tcp dport 22 dnat to ${LAB_ADDRESSES.homePrivate}
                 ip daddr ${LAB_ADDRESSES.homePublic} udp dport 51820 dnat to ${LAB_ADDRESSES.homePrivate}
+                ip daddr ${LAB_ADDRESSES.homePublic} tcp dport 10250 dnat to ${LAB_ADDRESSES.homePrivate}
             }
             chain post { type nat hook postrouting priority srcnat; oifname "wan" ip saddr 192.168.1.0/24 masquerade; }
         }`);

@@ -100,7 +100,7 @@ export class ExistingServer extends pulumi.ComponentResource {
         const publicIp = checkedAddress(field("publicIp"), args.publicIp);
         if (typeof args.publicIp === "string" && isPrivateIpv4(args.publicIp)) {
             pulumi.log.warn(
-                `${nodeName}: publicIp ${args.publicIp} is a private address: nodes in other clouds cannot reach it, so WireGuard between them and ${nodeName} will not form. Give the address the internet sees (the router's, with 22/tcp and 51820/udp forwarded), and the private one as privateIp.`,
+                `${nodeName}: publicIp ${args.publicIp} is a private address: nodes in other clouds cannot reach it, so WireGuard between them and ${nodeName} will not form. Give the address the internet sees (the router's, with 22/tcp, 51820/udp and 10250/tcp forwarded), and the private one as privateIp.`,
                 this,
             );
         }

@@ -313,7 +313,9 @@ export function accessOf(registrations: readonly Registration[], nodes: readonly
                   : spec?.insecureIgnoreHostKey
                     ? "NOT CHECKED (insecureIgnoreHostKey)"
                     : "given in the stack (hostKey), pinned";
-        const forward = node.cloud === "existing" && node.behindNat ? `22/tcp and 51820/udp to ${shown(node.privateIp)}` : "-";
+        // What the members and pulumi must reach on it: SSH, WireGuard, the kubelet (logs, exec, metrics) and a server's API.
+        const forwarded = node.role === "server" ? "22/tcp, 51820/udp, 10250/tcp and 6443/tcp" : "22/tcp, 51820/udp and 10250/tcp";
+        const forward = node.cloud === "existing" && node.behindNat ? `${forwarded} to ${shown(node.privateIp)}` : "-";
         const mirrors = parsed.options?.chinaRegistryMirrors ?? DEFAULT_CHINA_REGISTRY_MIRRORS;
         access[node.name] = {
             image,

@@ -38,7 +38,7 @@ describe("mistakes a newcomer makes, caught", () => {
         new ExistingServer("home-1", { publicIp: "192.168.1.20", location: "home", password: "pw", hostKey: HOST_KEY });
         await cloud.settle();
         assert.deepEqual(cloud.warnings.filter((w) => w.includes("private address")), [
-            "home-1: publicIp 192.168.1.20 is a private address: nodes in other clouds cannot reach it, so WireGuard between them and home-1 will not form. Give the address the internet sees (the router's, with 22/tcp and 51820/udp forwarded), and the private one as privateIp.",
+            "home-1: publicIp 192.168.1.20 is a private address: nodes in other clouds cannot reach it, so WireGuard between them and home-1 will not form. Give the address the internet sees (the router's, with 22/tcp, 51820/udp and 10250/tcp forwarded), and the private one as privateIp.",
         ]);
     });
 });
