@@ -251,8 +251,8 @@ const CHECKS: Check[] = [
                 ["home", LAB_ADDRESSES.homePublic, "swas", ["6443/tcp", "10250/tcp", "51820/udp"]],
                 ["swas", LAB_ADDRESSES.swasPublic, "vultr", ["10250/tcp", "51820/udp"]],
                 ["home", LAB_ADDRESSES.homePublic, "vultr", ["10250/tcp", "51820/udp"]],
-                // The home router forwards only SSH and WireGuard: its kubelet is out of reach (README: metrics).
-                ["vultr", LAB_ADDRESSES.vultr, "home", ["51820/udp"]],
+                // The home router forwards what the plan asks (SSH, WireGuard, the kubelet), so members reach its kubelet.
+                ["vultr", LAB_ADDRESSES.vultr, "home", ["10250/tcp", "51820/udp"]],
             ];
             const wrong = cases
                 .map(([from, fromAddress, to, want]) => {
