@@ -6,7 +6,7 @@
 // Pulumi engine (engine/build.sh builds it first).
 //
 // `npm run lab -- --doctor [--only healthy,stale-peer,...]`: the lab's cluster, then doctor's report on it healthy and
-// after each break (README, "Operating the cluster").
+// after each break (docs/operations.md, "Operating the cluster").
 import { renderReport } from "../components/doctor/report";
 import { DOCTOR_SCENARIOS, DoctorScenario, runDoctorLab } from "./doctorLab";
 import { BREAKS, CHECK_NAMES, CheckResult, LabBreak, runLab } from "./lab";

@@ -1,5 +1,5 @@
 // The program `pulumi up` runs for every stack (Pulumi.yaml: main: stacks/). Configure it per environment in
-// stacks/Pulumi.<stack>.yaml; README, "Stack config", lists every key.
+// stacks/Pulumi.<stack>.yaml; docs/configuration.md, "Stack config", lists every key.
 import * as pulumi from "@pulumi/pulumi";
 import { deployStack, stackOutputs } from "./program";
 import { readRawConfig } from "./readConfig";

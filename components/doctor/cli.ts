@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `k3s-multicloud doctor`: the stack's outputs on stdin (`pulumi stack output --json`), SSH credentials from the
-// stack's config or a key file, a read-only check of every node. See README, "Operating the cluster".
+// stack's config or a key file, a read-only check of every node. See docs/operations.md, "Operating the cluster".
 import { readFileSync } from "node:fs";
 import { ClusterNodeInfo } from "../k3s/k3sCluster";
 import { NodeSpec } from "../multicloud/clusterSpec";

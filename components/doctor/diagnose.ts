@@ -12,7 +12,7 @@ export interface CheckRow {
     readonly check: string;
     readonly verdict: Verdict;
     readonly seen: string;
-    /** What to do, with the README section that explains it; empty when ok. */
+    /** What to do, with the docs section that explains it; empty when ok. */
     readonly fix: string;
 }
 
@@ -53,7 +53,7 @@ export function diagnose(
                 "fail",
                 result ? result.error : "not probed",
                 changed
-                    ? 'the host presents another key than the one pinned: if you reinstalled it, re-learn the key (README, "A host key that changed"); otherwise someone may be between you and it'
+                    ? 'the host presents another key than the one pinned: if you reinstalled it, re-learn the key (docs/operations.md, "A host key that changed"); otherwise someone may be between you and it'
                     : `check that ${node.publicIp}:${node.sshPort} answers SSH from here and the credentials in the stack's config`,
             );
             continue;
@@ -62,7 +62,7 @@ export function diagnose(
         row("ssh", "ok", `${node.sshUser}@${node.publicIp}:${node.sshPort}${node.hostKey ? ", host key as pinned" : ", host key not checked (insecureIgnoreHostKey)"}`);
 
         if (f.flannelWg) row("wireguard", "ok", `flannel-wg up (kernel ${f.kernel})`);
-        else if (!f.wireguardKernel) row("wireguard", "fail", `kernel ${f.kernel} has no WireGuard`, 'upgrade the kernel (cluster option wireguardKernel: "upgrade"), README "A kernel without WireGuard"');
+        else if (!f.wireguardKernel) row("wireguard", "fail", `kernel ${f.kernel} has no WireGuard`, 'upgrade the kernel (cluster option wireguardKernel: "upgrade"), docs/operations.md "A kernel without WireGuard"');
         else row("wireguard", "fail", "no flannel-wg interface: flannel is not running", "see k3s-service; `journalctl -u k3s` (servers) or `-u k3s-agent` on the node");
 
         row("toolkit", f.toolkit === "none" ? "warn" : "ok", f.toolkit === "none" ? "no k3s-multicloud toolkit in /opt/k3s-multicloud" : `toolkit ${f.toolkit}`, "`pulumi up` delivers it (the node's prepare step)");
@@ -74,12 +74,12 @@ export function diagnose(
         const service = f.services.find((s) => s.name === unit);
         if (service?.state === "active") row("k3s-service", "ok", `${unit} active`);
         else row("k3s-service", "fail", service ? `${unit} ${service.state || "not active"}` : `${unit} not installed`, `\`systemctl start ${unit}\` and read \`journalctl -u ${unit}\`; a node that never installed needs \`pulumi up\``);
-        row("k3s-version", f.k3sVersion === options.k3sVersion ? "ok" : "warn", `runs ${f.k3sVersion || "no k3s"}; the stack pins ${options.k3sVersion}`, '`pulumi up` applies the pinned version (README, "Upgrade k3s")');
+        row("k3s-version", f.k3sVersion === options.k3sVersion ? "ok" : "warn", `runs ${f.k3sVersion || "no k3s"}; the stack pins ${options.k3sVersion}`, '`pulumi up` applies the pinned version (docs/operations.md, "Upgrade k3s")');
 
         if (api === "unreachable") row("node-ready", "fail", "the API on the servers did not answer", "see the servers' k3s-service rows");
         else if (api) {
             const seen = api.find((n) => n.name === node.name);
-            if (!seen) row("node-ready", "fail", "no Node object in the API", 'the node never joined, or was deleted: `pulumi up` (README, "A join that cannot finish")');
+            if (!seen) row("node-ready", "fail", "no Node object in the API", 'the node never joined, or was deleted: `pulumi up` (docs/operations.md, "A join that cannot finish")');
             else row("node-ready", seen.ready === "True" ? "ok" : "fail", `Ready=${seen.ready || "unknown"}`, "see k3s-service and mesh rows of this node");
             if (seen) {
                 const right = seen.publicIp === node.publicIp && seen.overwrite === node.publicIp;
@@ -87,7 +87,7 @@ export function diagnose(
                     "flannel-address",
                     right ? "ok" : "fail",
                     `flannel advertises ${seen.publicIp || "nothing"}, public-ip-overwrite ${seen.overwrite || "unset"}; the public address is ${node.publicIp}`,
-                    'flannel reads the annotation at start: `pulumi up` sets it and restarts k3s on the node (README, "Node annotations as resources")',
+                    'flannel reads the annotation at start: `pulumi up` sets it and restarts k3s on the node (docs/annotations.md, "Node annotations as resources")',
                 );
             }
         }
@@ -110,7 +110,7 @@ export function diagnose(
         const closed = f.reach.filter((r) => !r.open && (r.port === 10250 || nodes.find((n) => n.name === r.node)?.role === "server"));
         for (const target of closed) {
             if (target.port === 6443) {
-                row("reach", "fail", `cannot reach ${target.node}:6443/tcp (the API)`, `the host or cloud firewall of ${target.node} drops members (README, "Ports"); \`pulumi up\` reprograms both`);
+                row("reach", "fail", `cannot reach ${target.node}:6443/tcp (the API)`, `the host or cloud firewall of ${target.node} drops members (docs/security.md, "Ports"); \`pulumi up\` reprograms both`);
             } else {
                 const behindNat = nodes.find((n) => n.name === target.node)?.behindNat;
                 row(
@@ -118,8 +118,8 @@ export function diagnose(
                     "warn",
                     `cannot reach ${target.node}:10250/tcp (its kubelet)`,
                     behindNat
-                        ? `forward 10250/tcp to ${target.node} on its router for kubectl logs, exec and top (README, "kubectl top across clouds")`
-                        : `the host or cloud firewall of ${target.node} drops members (README, "Ports"); \`pulumi up\` reprograms both`,
+                        ? `forward 10250/tcp to ${target.node} on its router for kubectl logs, exec and top (docs/operations.md, "kubectl top across clouds")`
+                        : `the host or cloud firewall of ${target.node} drops members (docs/security.md, "Ports"); \`pulumi up\` reprograms both`,
                 );
             }
         }
@@ -127,7 +127,7 @@ export function diagnose(
             row("reach", "ok", `reaches every member's k3s ports (${new Set(f.reach.map((r) => r.node)).size} members)`);
         }
         const fromHere = options.reachableFromHere?.get(node.name) ?? [];
-        if (fromHere.includes(10250)) row("exposure", "warn", "10250/tcp (kubelet) answers this machine, which is not a member", 'the host firewall admits members only: is it loaded? (README, "Ports")');
+        if (fromHere.includes(10250)) row("exposure", "warn", "10250/tcp (kubelet) answers this machine, which is not a member", 'the host firewall admits members only: is it loaded? (docs/security.md, "Ports")');
         else if (options.reachableFromHere) row("exposure", "ok", "10250/tcp (kubelet) closed to this machine, which is not a member");
 
         row("host-firewall", f.nftTable ? "ok" : "fail", `nftables table ${f.nftTable ? "loaded" : "missing"}; ufw ${f.ufw}`, "`systemctl start multicloud-k3s-firewall` or `pulumi up`");

@@ -28,17 +28,47 @@ export interface SwasImageLookup {
     readonly nameRegex: string;
 }
 
-export interface AliyunLightweightServerArgs {
+/** The plan: by id, or looked up by size (`planSize`, as the stack config names it). Exactly one. */
+export type SwasPlanChoice =
+    | {
+          /** SWAS plan id, e.g. "swas.s2.c2m2s40b4t1". */
+          readonly planId: pulumi.Input<string>;
+          readonly planSize?: undefined;
+          readonly plan?: undefined;
+      }
+    | {
+          readonly planId?: undefined;
+          /** Look the plan up by size; the first matching plan is used. */
+          readonly planSize: SwasPlanLookup;
+          readonly plan?: undefined;
+      }
+    | {
+          readonly planId?: undefined;
+          readonly planSize?: undefined;
+          /** @deprecated Since 0.5.0: the same lookup is called `planSize`, as in the stack config. Still read, with a warning. */
+          readonly plan: SwasPlanLookup;
+      };
+
+/** The system image: by id, or looked up by name. Exactly one. */
+export type SwasImageChoice =
+    | {
+          /** SWAS image id. */
+          readonly imageId: pulumi.Input<string>;
+          readonly image?: undefined;
+      }
+    | {
+          readonly imageId?: undefined;
+          /** Look the system image up by name. */
+          readonly image: SwasImageLookup;
+      };
+
+/** An Alibaba lightweight server: its region and terms, one plan and one image (both required by type). */
+export type AliyunLightweightServerArgs = AliyunLightweightServerBaseArgs & SwasPlanChoice & SwasImageChoice;
+
+/** What every Alibaba lightweight server takes besides its plan and image. */
+export interface AliyunLightweightServerBaseArgs {
     /** Alibaba Cloud region id, e.g. "cn-hangzhou" or "ap-southeast-1". */
     readonly region: string;
-    /** SWAS plan id, e.g. "swas.s2.c2m2s40b4t1". Give this or `plan`. */
-    readonly planId?: pulumi.Input<string>;
-    /** Look the plan up by size. Give this or `planId`; the first matching plan is used. */
-    readonly plan?: SwasPlanLookup;
-    /** SWAS image id. Give this or `image`. */
-    readonly imageId?: pulumi.Input<string>;
-    /** Look the system image up by name. Give this or `imageId`. */
-    readonly image?: SwasImageLookup;
     /** Prepaid term in months: 1, 3, 6, 12, 24 or 36. Default 1. */
     readonly period?: number;
     /** Renew automatically when the term ends. Default false: the server stops when the term ends. */
@@ -106,12 +136,16 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
         if (args.autoRenewPeriod !== undefined) {
             validateSwasPeriod(fieldOf(component, name, "autoRenewPeriod"), args.autoRenewPeriod);
         }
-        requireExactlyOne(fieldOf(component, name, "planId"), ["planId", args.planId], ["plan", args.plan]);
+        requireExactlyOne(fieldOf(component, name, "planId"), ["planId", args.planId], ["planSize", args.planSize], ["plan", args.plan]);
+        const planSize = args.planSize ?? args.plan;
         validateSwasInstanceName(fieldOf(component, name, args.nodeName !== undefined ? "nodeName" : "name"), nodeName);
         if (args.dataDiskSize !== undefined) validateSwasDataDisk(fieldOf(component, name, "dataDiskSize"), args.dataDiskSize);
         requireExactlyOne(fieldOf(component, name, "imageId"), ["imageId", args.imageId], ["image", args.image]);
 
         super("k3s-multicloud:hosts:AliyunLightweightServer", name, {}, opts);
+        if (args.plan !== undefined) {
+            void pulumi.log.warn(`AliyunLightweightServer(${name}).plan is deprecated since 0.5.0: the same lookup is called planSize, as in the stack config. plan keeps working for now; rename it.`, this);
+        }
 
         // The SWAS region is a provider setting, so every server gets a provider for its region unless the caller
         // passed one.
@@ -123,10 +157,10 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
             alicloud.simpleapplicationserver
                 .getServerPlansOutput(
                     {
-                        core: args.plan!.core,
-                        memory: args.plan!.memory,
-                        bandwidth: args.plan!.bandwidth,
-                        diskSize: args.plan!.diskSize,
+                        core: planSize!.core,
+                        memory: planSize!.memory,
+                        bandwidth: planSize!.bandwidth,
+                        diskSize: planSize!.diskSize,
                         platform: "Linux",
                     },
                     invokeOpts,
@@ -136,7 +170,7 @@ export class AliyunLightweightServer extends pulumi.ComponentResource {
                         firstFound(result.plans, {
                             token: "alicloud:simpleapplicationserver/getServerPlans:getServerPlans",
                             needs: '{ plans: [{ id: "swas.s2.c2m2s40b4t1" }] }',
-                            missing: `no SWAS plan in ${region} matches ${JSON.stringify(args.plan)}`,
+                            missing: `no SWAS plan in ${region} matches ${JSON.stringify(planSize)}`,
                             placeholder: { id: "swas-plan-placeholder" } as (typeof result.plans)[number],
                             resource: this,
                         }).id,

@@ -12,7 +12,8 @@ import {
     validateUnixUser,
 } from "./validateHostArgs";
 
-export interface ExistingServerArgs {
+/** The arguments every existing server takes; with one credential and one host-key choice, `ExistingServerArgs`. */
+export interface ExistingServerBaseArgs {
     /** The address the other nodes and SSH reach the server on, e.g. "203.0.113.10". */
     readonly publicIp: pulumi.Input<string>;
     /** The address on the server's own NIC. Default: `publicIp` (no NAT). */
@@ -21,22 +22,8 @@ export interface ExistingServerArgs {
     readonly location: string;
     /** SSH user. Default "root"; any other user runs the install steps through `sudo -n` (passwordless sudo). */
     readonly user?: string;
-    /** SSH private key (secret). Give this or `password`. */
-    readonly privateKey?: pulumi.Input<string>;
-    /** SSH password (secret). Give this or `privateKey`. */
-    readonly password?: pulumi.Input<string>;
     /** SSH port. Default 22. */
     readonly port?: number;
-    /**
-     * The server's SSH host public key, pinned for every SSH session (e.g. "ssh-ed25519 AAAA..."; read it on the server
-     * from /etc/ssh/ssh_host_ed25519_key.pub). Required unless `insecureIgnoreHostKey` is set.
-     */
-    readonly hostKey?: pulumi.Input<string>;
-    /**
-     * Connect without checking the host key: whoever answers at the address gets the credentials, the join token
-     * and every command. Every preview warns about it. Default false.
-     */
-    readonly insecureIgnoreHostKey?: boolean;
     /**
      * True when the public IP is not on the NIC (1:1 NAT, or a router's port forward). Default: whether `privateIp`
      * differs from `publicIp`. Required when either address is an Output, since then they cannot be compared here.
@@ -48,9 +35,44 @@ export interface ExistingServerArgs {
     readonly ssh?: DialPolicy;
 }
 
+/** How the server's SSH host key is trusted: pinned (`hostKey`), or, when you say so, not checked at all. */
+export type ExistingServerHostKey =
+    | {
+          /**
+           * The server's SSH host public key, pinned for every SSH session (e.g. "ssh-ed25519 AAAA..."; read it on the
+           * server from /etc/ssh/ssh_host_ed25519_key.pub).
+           */
+          readonly hostKey: pulumi.Input<string>;
+          readonly insecureIgnoreHostKey?: false;
+      }
+    | {
+          readonly hostKey?: undefined;
+          /**
+           * Connect without checking the host key: whoever answers at the address gets the credentials, the join
+           * token and every command. Every preview warns about it.
+           */
+          readonly insecureIgnoreHostKey: true;
+      };
+
+/** How to log in: a private key or a password (secrets), exactly one. */
+export type ExistingServerCredential =
+    | {
+          /** SSH private key (secret). */
+          readonly privateKey: pulumi.Input<string>;
+          readonly password?: undefined;
+      }
+    | {
+          readonly privateKey?: undefined;
+          /** SSH password (secret). */
+          readonly password: pulumi.Input<string>;
+      };
+
+/** A server reachable over SSH: its addresses, one credential, and how its host key is trusted (both required by type). */
+export type ExistingServerArgs = ExistingServerBaseArgs & ExistingServerHostKey & ExistingServerCredential;
+
 /**
  * A server you already have, reachable over SSH. No cloud resource is created or deleted; opening the cluster's ports
- * in whatever firewall is in front of it is up to you (README, "Ports").
+ * in whatever firewall is in front of it is up to you (docs/security.md, "Ports").
  */
 export class ExistingServer extends pulumi.ComponentResource {
     public readonly host: ClusterHost;

@@ -1,4 +1,4 @@
-import { ConfigError } from "../validation/configError";
+import { ConfigError, ShownAs } from "../validation/configError";
 import { validateNodeName } from "../validation/names";
 
 /**
@@ -48,14 +48,21 @@ export function validateSwasPeriod(field: string, period: unknown): number {
 }
 
 /** Exactly one of two ways to say the same thing, e.g. `planId` or a `plan` lookup. */
-export function requireExactlyOne(field: string, first: [string, unknown], second: [string, unknown]): void {
-    const given = [first, second].filter(([, value]) => value !== undefined);
+export function requireExactlyOne(field: string, ...choices: Array<[string, unknown]>): void {
+    const given = choices.filter(([, value]) => value !== undefined).map(([key]) => key);
     if (given.length === 1) return;
+    const names = choices.map(([key]) => key);
+    const all = `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
     throw new ConfigError(
         field,
-        given.length === 0 ? undefined : Object.fromEntries(given.map(([key]) => [key, "(set)"])),
-        given.length === 0 ? `neither ${first[0]} nor ${second[0]} is set` : `both ${first[0]} and ${second[0]} are set`,
-        `Set exactly one of ${first[0]} and ${second[0]}.`,
+        // Which ones were given, never their values (credentials among them).
+        given.length === 0 ? undefined : new ShownAs("(set)"),
+        given.length === 0
+            ? names.length === 2
+                ? `neither ${names[0]} nor ${names[1]} is set`
+                : `none of ${all} is set`
+            : `${given.slice(0, -1).join(", ")} and ${given[given.length - 1]} are ${given.length === 2 ? "both" : "all"} set`,
+        `Set exactly one of ${all}.`,
     );
 }
 

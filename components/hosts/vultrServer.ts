@@ -17,15 +17,28 @@ import {
     validateVultrOsId,
 } from "./validateHostArgs";
 
-export interface VultrServerArgs {
+/** The operating system: a Vultr OS id, or looked up by its exact name. Exactly one. */
+export type VultrOsChoice =
+    | {
+          /** Vultr OS id, a number (e.g. 2284 for Ubuntu 24.04 x64). */
+          readonly osId: number;
+          readonly osName?: undefined;
+      }
+    | {
+          readonly osId?: undefined;
+          /** OS looked up by its exact Vultr name, e.g. "Ubuntu 24.04 LTS x64". */
+          readonly osName: string;
+      };
+
+/** A Vultr server: region, plan, SSH key, and one OS choice (required by type). */
+export type VultrServerArgs = VultrServerBaseArgs & VultrOsChoice;
+
+/** What every Vultr server takes besides its operating system. */
+export interface VultrServerBaseArgs {
     /** Vultr region id, e.g. "ewr", "fra", "nrt". */
     readonly region: string;
     /** Vultr plan id, e.g. "vc2-1c-2gb". */
     readonly plan: string;
-    /** Vultr OS id, a number (e.g. 2284 for Ubuntu 24.04 x64). Give this or `osName`. */
-    readonly osId?: number;
-    /** OS looked up by its exact Vultr name, e.g. "Ubuntu 24.04 LTS x64". Give this or `osId`. */
-    readonly osName?: string;
     /** OpenSSH public key installed for root, one line of a .pub file. */
     readonly sshPublicKey: string;
     /** The matching private key, used by the k3s install steps. Pass it as a secret. */

@@ -15,7 +15,7 @@ export type { InstallMirror, KubeProxyMode };
 export interface K3sOptions {
     /**
      * kube-proxy mode. Default "iptables". "ipvs" renders `kube-proxy-arg: [proxy-mode=ipvs, masquerade-all=true]`
-     * and requires `disable: ["servicelb"]` (see README, "IPVS").
+     * and requires `disable: ["servicelb"]` (see docs/nodes.md, "IPVS needs servicelb disabled").
      */
     readonly kubeProxyMode?: KubeProxyMode;
     /** Packaged components not to deploy, e.g. ["traefik", "servicelb"]. */

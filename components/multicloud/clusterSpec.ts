@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 /*
  * THE declaration of a multicloud cluster: the stack config (stacks/Pulumi.<stack>.yaml, namespace k3s-multicloud)
  * and the inputs of the MulticloudCluster component are these interfaces. From them come the TypeScript types, the
- * JSON Schema (clusterSpec.schema.json: editors and the runtime check), the README's config table and, through
+ * JSON Schema (clusterSpec.schema.json: editors and the runtime check), the config table of docs/configuration.md and, through
  * Pulumi's component analyzer, the package schema other languages are generated from.
  *
  * So they stay inside what that analyzer accepts: named interfaces, mutable arrays, string-keyed maps, Input<>
@@ -38,7 +38,7 @@ export type NodeCloud = (typeof NodeCloud)[keyof typeof NodeCloud];
 /** kube-proxy's mode. */
 export const KubeProxyMode = {
     Iptables: "iptables",
-    /** Requires `disable: [servicelb]` (README, "IPVS"). */
+    /** Requires `disable: [servicelb]` (docs/nodes.md, "IPVS needs servicelb disabled"). */
     Ipvs: "ipvs",
 } as const;
 export type KubeProxyMode = (typeof KubeProxyMode)[keyof typeof KubeProxyMode];
@@ -175,7 +175,7 @@ export interface NodeSpec {
     autoRenew?: boolean;
     /**
      * Raise by one after reinstalling the Alibaba lightweight server in place ("reset system"): its SSH host key is
-     * learned again and the node rejoins as a new machine (README, "A host key that changed").
+     * learned again and the node rejoins as a new machine (docs/operations.md, "A host key that changed").
      * @clouds aliyun
      * @integer
      * @minimum 0
@@ -374,7 +374,7 @@ export interface ClusterSpec {
     caGeneration?: number;
     /**
      * Raise by one to revoke the admin kubeconfig and issue a new one: its identity is the user
-     * k3s-multicloud-admin-<N>, and cluster-admin is bound to that user alone (README, "The kubeconfig").
+     * k3s-multicloud-admin-<N>, and cluster-admin is bound to that user alone (docs/operations.md, "The kubeconfig").
      * @integer
      * @minimum 1
      * @maximum 1000
@@ -410,14 +410,14 @@ export interface ClusterSpec {
     meshTimeoutSeconds?: number;
     /**
      * Program the host firewall (nftables, and ufw where active) on every node: k3s' ports open to the cluster's
-     * members only (README, "Ports").
+     * members only (docs/security.md, "Ports").
      * @default true
      */
     hostFirewall?: boolean;
     /**
      * Let pods reach the cloud's instance metadata service (169.254.169.254; Alibaba's 100.100.100.200). Off by
-     * default: Vultr serves user-data there, with the SSH host key this stack generated for the server (README,
-     * "Security model"). Needs hostFirewall.
+     * default: Vultr serves user-data there, with the SSH host key this stack generated for the server
+     * (docs/security.md, "Security model"). Needs hostFirewall.
      * @default false
      */
     podMetadataAccess?: boolean;

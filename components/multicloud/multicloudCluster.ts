@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AliyunLightweightServer } from "../hosts/aliyunLightweightServer";
+import { AliyunLightweightServer, AliyunLightweightServerArgs } from "../hosts/aliyunLightweightServer";
 import { ClusterHost } from "../hosts/clusterHost";
-import { ExistingServer } from "../hosts/existingServer";
-import { VultrServer } from "../hosts/vultrServer";
+import { ExistingServer, ExistingServerArgs } from "../hosts/existingServer";
+import { VultrServer, VultrServerArgs } from "../hosts/vultrServer";
 import { ClusterNodeInfo, K3sCluster } from "../k3s/k3sCluster";
 import { MeshNodeStatus } from "../mesh/meshCheck";
 import { ConfigError } from "../validation/configError";
@@ -170,13 +170,14 @@ function createHost(
                 {
                     region: node.region!,
                     planId: node.planId,
-                    plan: node.planSize,
+                    planSize: node.planSize,
                     imageId: node.imageId,
                     image: node.image,
                     period: node.period,
                     autoRenew: node.autoRenew,
                     hostKeyGeneration: node.hostKeyGeneration,
-                },
+                    // checkClusterSpec has required one plan and one image choice; the types cannot see it.
+                } as AliyunLightweightServerArgs,
                 opts,
             );
         case "vultr":
@@ -193,7 +194,8 @@ function createHost(
                     sshPublicKey: spec.sshPublicKey!,
                     sshPrivateKey: secret(secretNameOf(node)!, usedBy),
                     sshAllowedCidrs: spec.sshAllowedCidrs,
-                },
+                    // checkClusterSpec has required one of osId and osName.
+                } as VultrServerArgs,
                 opts,
             );
         case "existing": {
@@ -210,7 +212,8 @@ function createHost(
                     hostKey: node.hostKey,
                     insecureIgnoreHostKey: node.insecureIgnoreHostKey,
                     ...(node.passwordSecret !== undefined ? { password: credential } : { privateKey: credential }),
-                },
+                    // checkClusterSpec has required one host-key choice of the node; the types cannot see it.
+                } as ExistingServerArgs,
                 // Existing servers were never protected: nothing to buy back, and removing one must stay possible.
                 children,
             );

@@ -63,7 +63,7 @@ export const STACK_FILE: SpecSource = {
         if (shape) {
             return {
                 problem: `is not a setting of this program, and holds what looks like ${shape} in plain text`,
-                fix: `Remove it (\`pulumi config rm k3s-multicloud:${key}\`); a node's key or password is set with \`pulumi config set --secret\` under the name its settings give (README, "Stack config").`,
+                fix: `Remove it (\`pulumi config rm k3s-multicloud:${key}\`); a node's key or password is set with \`pulumi config set --secret\` under the name its settings give (docs/configuration.md, "Stack config").`,
                 hide: true,
             };
         }
@@ -71,7 +71,7 @@ export const STACK_FILE: SpecSource = {
             problem: "is not a setting of this program",
             fix: near
                 ? `Did you mean ${near}? Write it as \`k3s-multicloud:${near}: ...\` in the stack file.`
-                : `Use one of ${allowed.join(", ")} (README, "Stack config").`,
+                : `Use one of ${allowed.join(", ")} (docs/configuration.md, "Stack config").`,
         };
     },
 };
@@ -343,7 +343,7 @@ function explain(error: ErrorObject, root: unknown, source: SpecSource): Found[]
             return make([], error.data, `has no entry with ${wanted.join(", ")}`, `Give one entry ${wanted.join(", ")}${property === "nodes" ? " (the control plane; agents may be in any cloud)" : ""}.`);
         }
         case "minItems":
-            return make([], error.data, `must list at least ${String(error.params.limit)} ${error.params.limit === 1 ? "entry" : "entries"}`, property === "nodes" ? 'List at least one server (README, "Stack config").' : "Add an entry, or leave the setting out.");
+            return make([], error.data, `must list at least ${String(error.params.limit)} ${error.params.limit === 1 ? "entry" : "entries"}`, property === "nodes" ? 'List at least one server (docs/configuration.md, "Stack config").' : "Add an entry, or leave the setting out.");
         case "minLength": {
             const container = schemaAt(DEFINITIONS[source.definition], segments.slice(0, -1));
             const example = (schema.examples as unknown[] | undefined)?.[0];
@@ -360,7 +360,7 @@ function explain(error: ErrorObject, root: unknown, source: SpecSource): Found[]
             // list's `contains`, never as a mistake of the entry itself.
             return [];
         default:
-            return make([], error.data, error.message ?? "is not valid", "See README, \"Stack config\".");
+            return make([], error.data, error.message ?? "is not valid", "See docs/configuration.md, \"Stack config\".");
     }
 }
 

@@ -61,7 +61,7 @@ hop() {
     printf %s "${4:-}" | ssh "${o[@]}" "${!c:-root}@$h" "$3" 2>"$w/err" || s=$?
     cat "$w/err" >&2
     local why=""
-    grep -q 'Host key verification failed' "$w/err" && why=" $h presents another SSH host key than the one pinned in state: if you reinstalled it on purpose, re-learn its key (README, \"A host key that changed\"); otherwise someone may be between you and it."
+    grep -q 'Host key verification failed' "$w/err" && why=" $h presents another SSH host key than the one pinned in state: if you reinstalled it on purpose, re-learn its key (docs/operations.md, \"A host key that changed\"); otherwise someone may be between you and it."
     [ $s != 255 ] || die "$2: SSH to $h:$p failed: $(tr -d '\r' <"$w/err" | grep . | tail -n 1)$why"
     [ $s = 0 ] || die "$2: the command failed on $h (exit $s), see above"
 }

@@ -27,12 +27,18 @@ export class ConfigError extends Error {
     }
 }
 
+/** A value shown in an error as these words, not quoted: "(set)" for a credential that is there. */
+export class ShownAs {
+    constructor(readonly words: string) {}
+}
+
 /**
  * How a value appears in an error: strings quoted, absent values named, everything else as JSON - and anything that
  * looks like a credential (a pasted private key, a token, a URL with a password) as `(hidden: ...)`, wherever it is.
  */
 export function describeValue(value: unknown): string {
     if (value === undefined) return "(not set)";
+    if (value instanceof ShownAs) return value.words;
     if (typeof value === "string") {
         const secret = secretShapeOf(value);
         return secret ? hiddenValue(secret) : JSON.stringify(value);

@@ -24,7 +24,7 @@ export const ENGINE_BREAKS = {
     "engine-config-change": "every node's registration labels carry all nodes' taints, so one node's taint touches all",
     "engine-library-upgrade": "the 'comment' edit is a line of code instead",
     "engine-hostkey-changed": "the existing server's host key is not pinned (insecureIgnoreHostKey)",
-    "engine-interrupted": "the next `up` after SIGKILL runs without the recovery the README prescribes",
+    "engine-interrupted": "the next `up` after SIGKILL runs without the recovery docs/operations.md prescribes",
     "engine-remove-node": "the removal step deleted from the state before the node is removed (`pulumi state delete`)",
     "engine-remove-unreachable": "the host answers but refuses the key instead of being gone",
     "engine-destroy": "the hosts' toolkit directory re-created after the destroy, as a step nobody deleted would leave it",
@@ -113,7 +113,7 @@ export class EngineLabRun {
         return {
             "lab:k3sVersion": K3S_VERSION,
             "lab:nodes": JSON.stringify(nodes),
-            // The lab's steps fail fast; the library's default for real hosts is 60 attempts (see the README).
+            // The lab's steps fail fast; the library's default for real hosts is 60 attempts (docs/operations.md, "A join that cannot finish").
             "lab:dialErrorLimit": "3",
             "lab:readyTimeoutSeconds": "20",
             "lab:meshTimeoutSeconds": "20",
@@ -551,7 +551,7 @@ function unblockMesh(lab: EngineLabRun, router: string): void {
 }
 
 /**
- * What the README tells a user whose `pulumi up` was killed (SIGKILL, a crash, a lost machine): the state keeps the
+ * What docs/operations.md ("When `pulumi up` was interrupted") tells a user whose `pulumi up` was killed (SIGKILL, a crash, a lost machine): the state keeps the
  * operations that were in flight as pending; `pulumi refresh` reconciles them (pending creates need
  * --clear-pending-creates: a create that never reported its id cannot be read back).
  */

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { AliyunLightweightServer, ExistingServer, VultrServer } from "../../components";
+import { AliyunLightweightServer, ExistingServer, ExistingServerArgs, VultrServer } from "../../components";
 import { FIRST_USE_HOST_KEY, MockCloud, SWAS_GET_INSTANCES, generatedKey, isSecretValue, plainStrings, resolve, unwrap } from "../harness/mockCloud";
 import { HOST_KEY, SECRETS, SSH_PUBLIC_KEY, TYPES, assertConfigError, secret } from "../harness/fixtures";
 
@@ -14,7 +14,7 @@ function swas(name = "sh-server", extra: Partial<ConstructorParameters<typeof Al
         planId: "swas.s2.c2m2s40b4t1",
         imageId: "image-ubuntu-2204",
         ...extra,
-    });
+    } as ConstructorParameters<typeof AliyunLightweightServer>[1]);
 }
 
 function vultrServer(name = "tokyo-1", extra: Partial<ConstructorParameters<typeof VultrServer>[1]> = {}) {
@@ -25,7 +25,7 @@ function vultrServer(name = "tokyo-1", extra: Partial<ConstructorParameters<type
         sshPublicKey: SSH_PUBLIC_KEY,
         sshPrivateKey: secret(SECRETS.vultrPrivateKey),
         ...extra,
-    });
+    } as ConstructorParameters<typeof VultrServer>[1]);
 }
 
 describe("host components (mocks)", () => {
@@ -165,7 +165,7 @@ describe("host components (mocks)", () => {
         it("finds plan and image by lookup when no ids are given", async () => {
             new AliyunLightweightServer("sh-lookup", {
                 region: "cn-hangzhou",
-                plan: { core: 2, memory: 2 },
+                planSize: { core: 2, memory: 2 },
                 image: { nameRegex: "^Ubuntu-22.04" },
             });
             await cloud.settle();
@@ -176,6 +176,18 @@ describe("host components (mocks)", () => {
             assert.deepEqual(planCall?.inputs, { core: 2, memory: 2, platform: "Linux" });
             const imageCall = cloud.calls.find((c) => c.token.endsWith("getImages"));
             assert.deepEqual(imageCall?.inputs, { imageType: "system", platform: "Linux", nameRegex: "^Ubuntu-22.04" });
+        });
+    });
+
+    describe("AliyunLightweightServer's deprecated plan (0.4 name of planSize)", () => {
+        it("still looks the plan up by size, with a warning that names the new name", async () => {
+            new AliyunLightweightServer("sh-old", { region: "cn-hangzhou", plan: { core: 2, memory: 2 }, imageId: "image-ubuntu-2204" });
+            await cloud.settle();
+            assert.equal(cloud.named("sh-old-instance").inputs.planId, "swas.s2.c2m2s40b4t1");
+            assert.deepEqual(
+                cloud.warnings.filter((w) => w.includes("deprecated")),
+                ["AliyunLightweightServer(sh-old).plan is deprecated since 0.5.0: the same lookup is called planSize, as in the stack config. plan keeps working for now; rename it."],
+            );
         });
     });
 
@@ -301,7 +313,8 @@ describe("host components (mocks)", () => {
     describe("ExistingServer", () => {
         it("requires a pinned host key, or an explicit insecureIgnoreHostKey that every preview warns about", async () => {
             assertConfigError(
-                () => new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", privateKey: secret(SECRETS.existingPrivateKey) }),
+                // A JavaScript caller, or TypeScript with a cast: the types require a host-key choice.
+                () => new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", privateKey: secret(SECRETS.existingPrivateKey) } as unknown as ExistingServerArgs),
                 "ExistingServer(home-1).hostKey = (not set): is required: without it SSH trusts whatever answers at 203.0.113.10:22, which then receives the SSH credentials, the join token and every command. Set it to the server's host public key (on the server: cat /etc/ssh/ssh_host_ed25519_key.pub; or ssh-keyscan -t ed25519 from a network you trust), or set insecureIgnoreHostKey: true to accept the risk.",
             );
             assertConfigError(

@@ -64,7 +64,7 @@ describe("a consumer's test whose mocks answer every call with {} (an Alibaba se
         };
         try {
             await pulumi.runtime.setMocks({ newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }), call: () => ({}) }, "consumer", "test");
-            const swas = new AliyunLightweightServer("sh-1", { region: "cn-shanghai", plan: { core: 2, memory: 2 }, imageId: "image-ubuntu-2204" });
+            const swas = new AliyunLightweightServer("sh-1", { region: "cn-shanghai", planSize: { core: 2, memory: 2 }, imageId: "image-ubuntu-2204" });
             const home = new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", privateKey: pulumi.secret("key"), hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhvc3Qta2V5" });
             const agent = new VultrServer("tokyo-1", { region: "nrt", plan: "vc2-1c-2gb", osId: 2284, sshPublicKey: "ssh-ed25519 AAAA x", sshPrivateKey: pulumi.secret("key") });
             const cluster = new K3sCluster("dev", { k3sVersion: "v1.33.6+k3s1", servers: [swas.host], agents: [agent.host, home.host] });

@@ -70,7 +70,7 @@ describe("doctor on the namespace lab", function () {
         const run = results.get("wrong-host-key")!;
         assert.equal(run.exitStatus, 1);
         assert.deepEqual(notOk("wrong-host-key"), ["fail home-1 ssh: Host key verification failed.", ]);
-        assert.match(run.rows.find((r) => r.check === "ssh" && r.node === "home-1")!.fix, /README, "A host key that changed"/);
+        assert.match(run.rows.find((r) => r.check === "ssh" && r.node === "home-1")!.fix, /docs\/operations\.md, "A host key that changed"/);
         assert.deepEqual(run.rows.filter((r) => r.node === "home-1").map((r) => r.check), ["ssh"]);
     });
 

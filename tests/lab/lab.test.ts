@@ -57,7 +57,7 @@ describe("the namespace lab (npm run lab)", function () {
             "FAIL ssh-hostkey-pinned-port22: the upgrade relay to the existing server (port 22, pinned key) failed: " +
                 "Host key for 203.0.113.40 has changed and you have requested strict checking. | Host key verification failed. | " +
                 "k3s-multicloud [home-1] ERROR: read the fingerprint of home-1: SSH to 203.0.113.40:22 failed: Host key verification failed. " +
-                '203.0.113.40 presents another SSH host key than the one pinned in state: if you reinstalled it on purpose, re-learn its key (README, "A host key that changed"); otherwise someone may be between you and it.',
+                '203.0.113.40 presents another SSH host key than the one pinned in state: if you reinstalled it on purpose, re-learn its key (docs/operations.md, "A host key that changed"); otherwise someone may be between you and it.',
         ]);
     });
 

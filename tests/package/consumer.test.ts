@@ -97,6 +97,48 @@ describe("the packed package in a consumer project", function () {
         }
     });
 
+    it("type-checks every TypeScript sample in README.md and docs/ against the shipped package, as a consumer's strict project", () => {
+        const files: string[] = [];
+        for (const doc of ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)]) {
+            const blocks = [...readFileSync(join(ROOT, doc), "utf8").matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+            blocks.forEach((code, index) => {
+                // Each sample is a module of its own (a sample that continues another declares what it uses).
+                const file = `sample-${doc.replace(/[/.]/g, "_")}-${index + 1}.ts`;
+                writeFileSync(join(dir, file), /^(import|export) /m.test(code) ? code : `${code}\nexport {};\n`);
+                files.push(file);
+            });
+        }
+        assert.ok(files.length >= 8, `only ${files.length} samples found`);
+        writeFileSync(join(dir, "tsconfig.samples.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "node16", moduleResolution: "node16", target: "ES2022", types: [] }, files }));
+        const run = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.samples.json"], { cwd: dir, encoding: "utf8" });
+        assert.equal(run.status, 0, run.stdout + run.stderr);
+    });
+
+    it("the types require what each host needs: a host-key choice and one credential, an OS, a plan and an image", () => {
+        const bad: Record<string, string> = {
+            "bad-existing.ts": 'new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", privateKey: pulumi.secret("k") });',
+            "bad-existing-credential.ts": 'new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", hostKey: "ssh-ed25519 AAAA" });',
+            "bad-vultr.ts": 'new VultrServer("tokyo-1", { region: "nrt", plan: "vc2-1c-2gb", sshPublicKey: "ssh-ed25519 AAAA x", sshPrivateKey: pulumi.secret("k") });',
+            "bad-swas.ts": 'new AliyunLightweightServer("sh-1", { region: "cn-shanghai", planSize: { core: 2, memory: 2 } });',
+        };
+        for (const [file, line] of Object.entries(bad)) {
+            writeFileSync(join(dir, file), `import * as pulumi from "@pulumi/pulumi";\nimport { AliyunLightweightServer, ExistingServer, VultrServer } from "k3s-multicloud";\n${line}\n`);
+        }
+        writeFileSync(join(dir, "tsconfig.bad.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "node16", moduleResolution: "node16", target: "ES2022", types: [] }, files: Object.keys(bad) }));
+        const run = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.bad.json"], { cwd: dir, encoding: "utf8" });
+        assert.notEqual(run.status, 0);
+        const failing = [...run.stdout.matchAll(/^(bad-[a-z-]+\.ts)\(3,\d+\): error TS2345/gm)].map((m) => m[1]).sort();
+        assert.deepEqual(failing, Object.keys(bad).sort(), run.stdout);
+    });
+
+    it("runs the unit-test sample of docs/library.md as written, with plain Node and mocha", () => {
+        const sample = /^```js\n([\s\S]*?)^```$/m.exec(readFileSync(join(ROOT, "docs", "library.md"), "utf8"))![1];
+        writeFileSync(join(dir, "sample.test.js"), sample);
+        const run = spawnSync(process.execPath, [join(ROOT, "node_modules", "mocha", "bin", "mocha.js"), "--timeout", "10000", "sample.test.js"], { cwd: dir, encoding: "utf8", timeout: 120_000 });
+        assert.equal(run.status, 0, run.stdout + run.stderr);
+        assert.match(run.stdout, /1 passing/);
+    });
+
     it("runs a consumer's unit test with ordinary mocks answering {} to every call (plain Node): a SWAS server, a Vultr agent, an existing server and a ConfigMap on cluster.provider settle within seconds", () => {
         writeFileSync(
             join(dir, "cluster.test.js"),

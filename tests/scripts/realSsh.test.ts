@@ -298,7 +298,7 @@ describe("the relay pins host keys the way OpenSSH writes them (real sshd on por
         assert.equal(removed.status, 1);
         assert.match(
             removed.stderr,
-            /k3s-multicloud \[lab-1\] ERROR: uninstall k3s on lab-1: SSH to 127\.0\.0\.1:22 failed: Host key verification failed\. 127\.0\.0\.1 presents another SSH host key than the one pinned in state: if you reinstalled it on purpose, re-learn its key \(README, "A host key that changed"\); otherwise someone may be between you and it\.\n$/,
+            /k3s-multicloud \[lab-1\] ERROR: uninstall k3s on lab-1: SSH to 127\.0\.0\.1:22 failed: Host key verification failed\. 127\.0\.0\.1 presents another SSH host key than the one pinned in state: if you reinstalled it on purpose, re-learn its key \(docs\/operations\.md, "A host key that changed"\); otherwise someone may be between you and it\.\n$/,
         );
     });
 

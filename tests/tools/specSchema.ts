@@ -180,7 +180,7 @@ function parseTagValue(text: string): unknown {
     }
 }
 
-/** The README's config table: one row per stack setting and node setting, from the same schema. */
+/** The config table of docs/configuration.md: one row per stack setting and node setting, from the same schema. */
 export function specTable(schema: Schema): string {
     const definitions = schema.definitions as Record<string, { properties: Record<string, Schema>; required?: string[] }>;
     const typeText = (p: Schema): string => {

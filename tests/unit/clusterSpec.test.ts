@@ -11,7 +11,7 @@ import { parseStackConfig } from "../../stacks/stackConfig";
 import { isSecretValue, MockCloud, resolve as resolveOutput, unwrap } from "../harness/mockCloud";
 import { TYPES } from "../harness/fixtures";
 import { specSchema, specTable } from "../tools/specSchema";
-import { README, readmeWithTable, SCHEMA_FILE } from "../tools/writeSpecSchema";
+import { CONFIG_DOC, docWithTable, SCHEMA_FILE } from "../tools/writeSpecSchema";
 
 const ROOT = resolve(__dirname, "..", "..");
 
@@ -22,12 +22,12 @@ function editorValidator() {
 }
 
 describe("cluster spec: one declaration, its schema, its table", () => {
-    it("the committed JSON Schema and the README's config table are what the declaration generates (npm run spec:schema)", () => {
+    it("the committed JSON Schema and the config table in docs/configuration.md are what the declaration generates (npm run spec:schema)", () => {
         const schema = specSchema();
         assert.deepEqual(JSON.parse(readFileSync(SCHEMA_FILE, "utf8")), schema, "run `npm run spec:schema`");
-        const readme = readFileSync(README, "utf8");
-        assert.equal(readmeWithTable(readme, specTable(schema)), readme, "run `npm run spec:schema`");
-        assert.ok(readme.includes("| `nodes[].planSize` (aliyun) | map (AliyunPlanSize) |  | Alibaba lightweight server plan by size. Give this or `planId`. |"));
+        const doc = readFileSync(CONFIG_DOC, "utf8");
+        assert.equal(docWithTable(doc, specTable(schema)), doc, "run `npm run spec:schema`");
+        assert.ok(doc.includes("| `nodes[].planSize` (aliyun) | map (AliyunPlanSize) |  | Alibaba lightweight server plan by size. Give this or `planId`. |"));
     });
 
     it("editors: every example stack file validates against the schema; a typo, a quoted number and a plain secret do not", () => {

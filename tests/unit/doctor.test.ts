@@ -64,7 +64,7 @@ describe("doctor: what the probe says, and what doctor makes of it", () => {
         const failing = rows.filter((r) => r.verdict === "fail").map((r) => `${r.node} ${r.check}: ${r.seen} | ${r.fix}`);
         assert.deepEqual(failing.slice(0, 2), [
             "sh-1 mesh: tokyo-1 at its private address 10.0.0.7:51820 | tokyo-1 advertises its private address: its node-external-ip or public-ip-overwrite is missing (see its rows); `pulumi up` fixes both and restarts k3s there",
-            'tokyo-1 wireguard: kernel 4.15.0-20-generic has no WireGuard | upgrade the kernel (cluster option wireguardKernel: "upgrade"), README "A kernel without WireGuard"',
+            'tokyo-1 wireguard: kernel 4.15.0-20-generic has no WireGuard | upgrade the kernel (cluster option wireguardKernel: "upgrade"), docs/operations.md "A kernel without WireGuard"',
         ]);
         assert.equal(exitStatus(rows), 1);
     });

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { AliyunLightweightServer, ExistingServer, VultrServer } from "../../components";
+import { AliyunLightweightServer, AliyunLightweightServerArgs, ExistingServer, ExistingServerArgs, VultrServer } from "../../components";
 import { parseIpv4Cidr, validateIpv4 } from "../../components/validation/addresses";
 import { assertUniqueNames, validateNodeName } from "../../components/validation/names";
 import { MockCloud } from "../harness/mockCloud";
@@ -44,16 +44,16 @@ describe("host input validation", () => {
         );
     });
 
-    it("rejects a SWAS server with both planId and a plan lookup", () => {
+    it("rejects a SWAS server with both planId and a plan lookup (named which, never the values)", () => {
         rejects(
-            () => new AliyunLightweightServer("sh-1", { ...swasArgs, plan: { core: 2, memory: 2 } }),
-            "AliyunLightweightServer(sh-1).planId = {\"planId\":\"(set)\",\"plan\":\"(set)\"}: both planId and plan are set. Set exactly one of planId and plan.",
+            () => new AliyunLightweightServer("sh-1", { ...swasArgs, planSize: { core: 2, memory: 2 } } as unknown as AliyunLightweightServerArgs),
+            "AliyunLightweightServer(sh-1).planId = (set): planId and planSize are both set. Set exactly one of planId, planSize and plan.",
         );
     });
 
     it("rejects a SWAS server with no image", () => {
         rejects(
-            () => new AliyunLightweightServer("sh-1", { region: "cn-shanghai", planId: "p" }),
+            () => new AliyunLightweightServer("sh-1", { region: "cn-shanghai", planId: "p" } as AliyunLightweightServerArgs),
             "AliyunLightweightServer(sh-1).imageId = (not set): neither imageId nor image is set. Set exactly one of imageId and image.",
         );
     });
@@ -102,14 +102,14 @@ describe("host input validation", () => {
 
     it("rejects an existing server with both a key and a password", () => {
         rejects(
-            () => new ExistingServer("home-1", { ...existingArgs, password: "pw" }),
-            "ExistingServer(home-1).privateKey = {\"privateKey\":\"(set)\",\"password\":\"(set)\"}: both privateKey and password are set. Set exactly one of privateKey and password.",
+            () => new ExistingServer("home-1", { ...existingArgs, password: "pw" } as unknown as ExistingServerArgs),
+            "ExistingServer(home-1).privateKey = (set): privateKey and password are both set. Set exactly one of privateKey and password.",
         );
     });
 
     it("rejects an empty password on an existing server", () => {
         rejects(
-            () => new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", password: "" }),
+            () => new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", password: "" } as ExistingServerArgs),
             "ExistingServer(home-1).password = \"(empty)\": is an empty secret. Set it as a secret: `pulumi config set --secret` and pass the value with config.requireSecret().",
         );
     });

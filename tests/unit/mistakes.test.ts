@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { ExistingServer } from "../../components";
+import { ExistingServer, ExistingServerArgs } from "../../components";
 import { parseStackConfig } from "../../stacks/stackConfig";
 import { misplacedKeys } from "../../stacks/readConfig";
 import { MockCloud } from "../harness/mockCloud";
@@ -28,7 +28,7 @@ describe("mistakes a newcomer makes, caught", () => {
     it("a pinned hostKey together with insecureIgnoreHostKey is refused", async () => {
         await MockCloud.install();
         assert.throws(
-            () => new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", password: "pw", hostKey: HOST_KEY, insecureIgnoreHostKey: true }),
+            () => new ExistingServer("home-1", { publicIp: "203.0.113.10", location: "home", password: "pw", hostKey: HOST_KEY, insecureIgnoreHostKey: true } as unknown as ExistingServerArgs),
             { message: "ExistingServer(home-1).insecureIgnoreHostKey = true: contradicts hostKey, which pins the server's key. Remove insecureIgnoreHostKey: with hostKey set, every session checks the key." },
         );
     });

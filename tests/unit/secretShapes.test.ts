@@ -66,7 +66,7 @@ describe("no secret in any message: credential shapes are recognised wherever a 
         const message = messageOf(() => parseStackConfig({ k3sVersion: "v1.33.6+k3s1", nodes, sshKey: PLANTED.openssh }));
         assert.equal(
             message,
-            'k3s-multicloud:sshKey = "(hidden)": is not a setting of this program, and holds what looks like a private key in plain text. Remove it (`pulumi config rm k3s-multicloud:sshKey`); a node\'s key or password is set with `pulumi config set --secret` under the name its settings give (README, "Stack config").',
+            'k3s-multicloud:sshKey = "(hidden)": is not a setting of this program, and holds what looks like a private key in plain text. Remove it (`pulumi config rm k3s-multicloud:sshKey`); a node\'s key or password is set with `pulumi config set --secret` under the name its settings give (docs/configuration.md, "Stack config").',
         );
     });
 
