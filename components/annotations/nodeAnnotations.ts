@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { SshConnection } from "../hosts/clusterHost";
 import { toolkitCall } from "../toolkit/contract";
-import { K3sRole } from "../k3s/options";
+import type { NodeRole } from "../spec/vocabulary";
 import { validateNodeName } from "../validation/names";
 import { FLANNEL_START_KEYS, PATCH_FORCE, PUBLIC_IP_OVERWRITE, restartTrigger, sortKeys, validateNodeMetadata } from "./managedAnnotations";
 
@@ -14,7 +14,7 @@ export interface RestartSettings {
     /** Whether the SSH user needs sudo, e.g. `host.sudo`. */
     readonly sudo: boolean;
     /** "server" restarts `k3s`, "agent" restarts `k3s-agent`. */
-    readonly role: K3sRole;
+    readonly role: NodeRole;
     /** More keys whose change needs a restart, besides flannel's public-ip-overwrite keys. */
     readonly restartKeys?: readonly string[];
     /** How long to wait for the node to be Ready again. Default 300 s. */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 
-import type { NodeCloud } from "../multicloud/clusterSpec";
+import type { NodeCloud } from "../spec/vocabulary";
 
 /** Where a host comes from: "aliyun", "vultr" or "existing" (one declaration with the cluster spec's `cloud`). */
 export type HostProvider = NodeCloud;

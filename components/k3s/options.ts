@@ -4,7 +4,7 @@ import { secretShapeOf } from "../validation/secretShapes";
 import { AGENT_KEYS, DISABLEABLE_COMPONENTS, SERVER_ONLY_KEYS } from "./k3sFlags";
 import { validateRegistryMirrors } from "./registries";
 import { ConfigValue } from "./yaml";
-import type { InstallMirror, KubeProxyMode, NodeRole } from "../multicloud/clusterSpec";
+import type { InstallMirror, KubeProxyMode, NodeRole } from "../spec/vocabulary";
 
 /** "server" or "agent" (one declaration with the cluster spec's `role`). */
 export type K3sRole = NodeRole;

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import * as ts from "typescript";
 
 /**
- * Reads components/multicloud/clusterSpec.ts - the one declaration of the cluster spec - with the TypeScript compiler
+ * Reads components/multicloud/clusterSpec.ts - the one declaration of the cluster spec - and the words it uses
+ * (components/spec/vocabulary.ts) with the TypeScript compiler
  * and produces its JSON Schema (draft-07): one definition per interface and per `as const` choice, descriptions from
  * the doc comments, constraints from the JSDoc tags the declaration documents; `x-input` marks what a program may
  * pass as an Output (pulumi.Input<T>). Every node setting also carries
@@ -14,11 +15,14 @@ import * as ts from "typescript";
 type Schema = Record<string, unknown>;
 
 const DECLARATION = join(__dirname, "..", "..", "components", "multicloud", "clusterSpec.ts");
+/** The spec's words (roles, clouds, modes), one room down; the declaration re-exports them. */
+const VOCABULARY = join(__dirname, "..", "..", "components", "spec", "vocabulary.ts");
 const CLOUDS = ["aliyun", "vultr", "existing"];
 
 export function specSchema(): Schema {
     // Syntax only: the declaration's types are written out in full, so no type checker is needed.
     const source = ts.createSourceFile(DECLARATION, readFileSync(DECLARATION, "utf8"), ts.ScriptTarget.ES2022, true);
+    const vocabulary = ts.createSourceFile(VOCABULARY, readFileSync(VOCABULARY, "utf8"), ts.ScriptTarget.ES2022, true);
     const definitions: Record<string, Schema> = {};
 
     const docOf = (node: ts.Node): { text: string; tags: Map<string, string> } => {
@@ -31,7 +35,7 @@ export function specSchema(): Schema {
 
     const choiceOf = (alias: ts.TypeAliasDeclaration): void => {
         const name = alias.name.text;
-        const constant = source.statements
+        const constant = alias.getSourceFile().statements
             .filter(ts.isVariableStatement)
             .flatMap((s) => [...s.declarationList.declarations])
             .find((d) => ts.isIdentifier(d.name) && d.name.text === name);
@@ -80,7 +84,7 @@ export function specSchema(): Schema {
         return target;
     };
 
-    for (const statement of source.statements) {
+    for (const statement of [...vocabulary.statements, ...source.statements]) {
         if (ts.isTypeAliasDeclaration(statement)) choiceOf(statement);
     }
     const requiredFor = new Map<string, string[]>();
