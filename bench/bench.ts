@@ -66,6 +66,10 @@ function hostScriptEdit(base: Evaluation, edit: HostScriptEdit): { changed: Grap
 }
 
 function main(): void {
+    if (process.argv.includes("--help") || process.argv.includes("-h")) {
+        console.log("usage: npm run bench\n  evaluates the program at 3, 30 and 300 nodes under mocks, times the toolkit's no-op runs, prints a table and writes bench/RESULTS.md");
+        return;
+    }
     const rows: string[][] = [];
     const sessions: string[][] = [];
     const chains: string[] = [];
@@ -202,7 +206,7 @@ function main(): void {
         "",
         "## 5. Toolkit verbs' second run (no-op)",
         "",
-        "Real bash with stand-ins for systemd and the k3s download (`tests/scripts/standins`), median of 7:",
+        "Real bash with stand-ins for systemd and the k3s download (`lab/standins/host`), median of 7:",
         "",
         table(["step", "second run ms"], [["install (unchanged version, config and token)", scripts.install.toFixed(0)], ["prepare with delivery (toolkit present, tools present, probe succeeds)", scripts.prepare.toFixed(0)]]),
         "",

@@ -170,6 +170,10 @@ function render(rows: readonly Row[]): string {
 }
 
 async function main(): Promise<void> {
+    if (process.argv.includes("--help") || process.argv.includes("-h")) {
+        console.log("usage: npm run bench:engine\n  (root) deploys lab clusters of several sizes with the real Pulumi engine, runs doctor on them, and writes the engine section of bench/RESULTS.md");
+        return;
+    }
     if (process.getuid?.() !== 0) throw new Error("the engine bench needs root (the namespace lab)");
     const rows: Row[] = [];
     for (const nodes of SIZES) {

@@ -15,6 +15,12 @@ set -Eeuo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${K3SMC_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k3s-multicloud/engine}
 mode=${1:-build}
+if [ "$mode" = --help ] || [ "$mode" = -h ]; then
+    printf '%s\n' "usage: engine/build.sh [--locate]" \
+        "  builds the Pulumi CLI, the YAML host, the command and Kubernetes providers, kube-apiserver, kubectl and kine" \
+        "  from Go modules into $cache (once; cached after); --locate prints that directory, or what is missing"
+    exit 0
+fi
 
 # What each program is built from: name | tools module | package | extra `go build` arguments | cgo.
 # Versions the npm packages ask for: @pulumi/pulumi 3.248 (the CLI), @pulumi/command 1.2.1, @pulumi/kubernetes 4.34.2.

@@ -13,18 +13,18 @@ import { BREAKS, CHECK_NAMES, CheckResult, LabBreak, runLab } from "./lab";
 import { locateEngine } from "./engine/engine";
 import { ENGINE_BREAKS, ENGINE_CHECK_NAMES, EngineCheck, runEngineLab } from "./engine/engineLab";
 
-function usage(message: string): never {
-    console.error(
+function usage(message: string, status = 2): never {
+    (status === 0 ? console.log : console.error)(
         `${message}\nusage: npm run lab -- [--break ${Object.keys(BREAKS).join("|")}]... [--only ${CHECK_NAMES.join(",")}] [--quiet]\n` +
             `       npm run lab -- --engine [--break ${ENGINE_CHECK_NAMES.join("|")}]... [--only ${ENGINE_CHECK_NAMES.join(",")}] [--quiet]\n` +
             `       npm run lab -- --doctor [--only ${DOCTOR_SCENARIOS.join(",")}] [--quiet]`,
     );
-    process.exit(2);
+    process.exit(status);
 }
 
 async function main(): Promise<void> {
     const args = process.argv.slice(2);
-    if (args.includes("--help") || args.includes("-h")) usage("The namespace lab: real SSH, NAT, WireGuard and firewalls on this machine; k3s and the clouds stood in.");
+    if (args.includes("--help") || args.includes("-h")) usage("The namespace lab: real SSH, NAT, WireGuard and firewalls on this machine; k3s and the clouds stood in.", 0);
     if (args.includes("--doctor")) {
         const onlyIndex = args.indexOf("--only");
         const scenarios = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? "").split(",") : [...DOCTOR_SCENARIOS];

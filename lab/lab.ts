@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { nodeFingerprint } from "../components/toolkit/contract";
-import { TEST_CA_HASH, generatedKey } from "../tests/harness/mockCloud";
+import { TEST_CA_HASH, generatedKey } from "./mocks/mockCloud";
 import { caHashOf } from "../components/k3s/nodeSteps";
 import { LAB_NODES, evaluateLabProgram } from "./program";
 import { PortProbe } from "./probes";

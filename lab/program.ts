@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AliyunLightweightServer, ExistingServer, K3sCluster, VultrServer } from "../components";
-import { MockCloud, Registration } from "../tests/harness/mockCloud";
+import { MockCloud, Registration } from "./mocks/mockCloud";
 import { LAB_ADDRESSES } from "./world";
 
 /** The node names of the lab cluster, by the kind of host each runs on. */

@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Registration, unwrap } from "../tests/harness/mockCloud";
+import { Registration, unwrap } from "./mocks/mockCloud";
 import { CommandResult, LabWorld, runArgvAsync } from "./world";
 
 const REMOTE = "command:remote:Command";

@@ -3,7 +3,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pinnableKey } from "../components/hosts/hostKeys";
-import { STANDINS_BIN } from "../tests/harness/scriptSandbox";
+import { HOST_STANDINS_BIN as STANDINS_BIN } from "./standins/paths";
 
 /**
  * The lab's world: an "internet" (a bridge in a namespace of its own) with documentation-range public addresses,

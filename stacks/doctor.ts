@@ -9,8 +9,13 @@ import { runDoctor } from "../components/doctor/runDoctor";
 
 async function main(): Promise<number> {
     const [stack, ...flags] = process.argv.slice(2);
+    const usage = "usage: npm run doctor -- <stack> [--json]\n  reads the stack's outputs, config (with secrets) and state through the Pulumi CLI in stacks/, then checks every node over SSH, read-only\n";
+    if (stack === "--help" || stack === "-h") {
+        process.stdout.write(usage);
+        return 0;
+    }
     if (!stack || stack.startsWith("-")) {
-        process.stderr.write("usage: npm run doctor -- <stack> [--json]\n");
+        process.stderr.write(usage);
         return 2;
     }
     const pulumi = (...args: string[]) => execFileSync("pulumi", [...args, "--stack", stack], { cwd: join(__dirname), encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });

@@ -20,7 +20,7 @@ api=${LAB_API:?the lab API directory is not set}
 state=/run/k3s-lab
 mkdir -p "$state" /run/flannel
 
-# The node reports Ready (through the k3s binary stand-in, tests/scripts/standins/fake-k3s.sh) only once this
+# The node reports Ready (through the k3s binary stand-in, lab/standins/host/fake-k3s.sh) only once this
 # start has finished: its kubeconfig written and its lease published, as a real k3s would be by then.
 config=$K3SMC_ROOT/etc/rancher/k3s/config.yaml
 setting() { sed -n "s/^$1: *//p" "$config" | head -n 1 | tr -d "'\""; }

@@ -13,6 +13,10 @@ const USAGE =
 
 async function main(): Promise<void> {
     const [stack, ...flags] = process.argv.slice(2);
+    if (stack === "--help" || stack === "-h" || flags.includes("--help")) {
+        process.stdout.write(`${USAGE}\n`);
+        return;
+    }
     let dir: string | undefined;
     let pr = false;
     let budget = 60_000;

@@ -14,18 +14,7 @@ export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhvc3Qta2V5LW9mLXR
 
 export const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk3c211bHRpY2xvdWR0ZXN0a2V5 ops@example";
 
-/** The resource type tokens the assertions talk about. */
-export const TYPES = {
-    swasInstance: "alicloud:simpleapplicationserver/instance:Instance",
-    swasFirewallRule: "alicloud:simpleapplicationserver/firewallRule:FirewallRule",
-    alicloudProvider: "pulumi:providers:alicloud",
-    randomPassword: "random:index/randomPassword:RandomPassword",
-    vultrInstance: "vultr:index/instance:Instance",
-    vultrSshKey: "vultr:index/sSHKey:SSHKey",
-    vultrFirewallGroup: "vultr:index/firewallGroup:FirewallGroup",
-    vultrFirewallRule: "vultr:index/firewallRule:FirewallRule",
-    remoteCommand: "command:remote:Command",
-} as const;
+export { TYPES } from "../../lab/mocks/resourceTypes";
 
 /** Wraps a test credential the way a program gets it from `config.requireSecret`. */
 export function secret(value: string): pulumi.Output<string> {

@@ -1,11 +1,12 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { ToolkitBundle, deliveryCommand, shippedToolkit } from "../../components/toolkit/bundle";
+import { HOST_STANDINS_BIN } from "../../lab/standins/paths";
 
-/** The stand-ins for what cannot run here: systemd, the k3s download and binary, apt. */
-export const STANDINS_BIN = resolve(__dirname, "..", "scripts", "standins", "bin");
+/** The stand-ins for what cannot run here: systemd, the k3s download and binary, apt (lab/standins/host). */
+export const STANDINS_BIN = HOST_STANDINS_BIN;
 
 export interface ScriptRun {
     readonly status: number | null;

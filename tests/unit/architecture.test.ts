@@ -51,3 +51,11 @@ describe("the shape of components/: rooms that import downward only", () => {
         assert.deepEqual(upward, []);
     });
 });
+
+describe("the lab stands on its own", () => {
+    it("imports nothing from tests/ (the tests import the lab's mocks and stand-ins, not the other way round)", () => {
+        const lab = resolve(__dirname, "..", "..", "lab");
+        const offending = filesUnder(lab).filter((file) => /from "(\.\.\/)+tests\//.test(readFileSync(file, "utf8"))).map((file) => relative(lab, file));
+        assert.deepEqual(offending, []);
+    });
+});
