@@ -1,3 +1,4 @@
+import { uncheckedValues } from "./uncheckedValues";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -248,6 +249,7 @@ export async function evaluateStack(stack: string, configValues: Record<string, 
         installSources,
         machines: machinesOf(recorder.registrations, nodes),
         access: accessOf(recorder.registrations, nodes, parsed, installSources),
+        unchecked: uncheckedValues(parsed.k3sVersion, parsed.nodes),
         k3sVersion: parsed.k3sVersion,
         nodes,
         configs,

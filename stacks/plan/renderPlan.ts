@@ -1,3 +1,4 @@
+import type { UncheckedValue } from "./uncheckedValues";
 import { ClusterNodeInfo } from "../../components/k3s/k3sCluster";
 import { renderMeshDiagram } from "./meshDiagram";
 
@@ -31,6 +32,8 @@ export interface PlanData {
     readonly machines?: Readonly<Record<string, MachineTerms>>;
     /** How each node is reached and trusted, and what its network needs (absent in older plans' JSON). */
     readonly access?: Readonly<Record<string, NodeAccess>>;
+    /** Cloud ids and the k3s version, which the plan checks in form only (absent in older plans' JSON). */
+    readonly unchecked?: readonly UncheckedValue[];
 }
 
 /** What a reviewer asks of each node before it is bought or touched. */
@@ -155,6 +158,14 @@ export function renderPlan(plan: PlanData): string {
                 plan.nodes.map((n) => [n.name, row(n)?.image ?? "-", row(n)?.ssh ?? "-", row(n)?.hostKey ?? "-", row(n)?.forward ?? "-", row(n)?.images ?? "-"]),
             ),
         );
+        out.push("");
+    }
+    if (plan.unchecked && plan.unchecked.length > 0) {
+        out.push("## Not checked offline");
+        out.push("");
+        out.push("The plan checks these values' form, not that they exist: the cloud (or k3s' release server) decides at `pulumi up`.");
+        out.push("");
+        out.push(table(["setting", "value", "nodes", "look it up"], plan.unchecked.map((u) => [`\`${u.setting}\``, `\`${u.value}\``, u.nodes.join(", "), u.lookUp])));
         out.push("");
     }
     out.push("## WireGuard mesh");

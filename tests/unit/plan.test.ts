@@ -41,7 +41,10 @@ describe("offline plan (npm run plan)", function () {
     it("prints the prod plan with every section", () => {
         const run = plan("prod");
         assert.equal(run.status, 0, run.stderr);
-        for (const heading of ["## Nodes", "## Machines", "## WireGuard mesh", "```mermaid", "## Firewall rules", "## Managed annotations and labels", "## config.yaml per node", "## Warnings"]) {
+        // What cannot be checked offline, once per value and region, with where to look it up.
+        assert.ok(run.stdout.includes("\n| `nodes[].plan (vultr)` | `vc2-2c-4gb` | nrt-1, nrt-2 | https://api.vultr.com/v2/plans, and that nrt sells it: https://api.vultr.com/v2/regions/nrt/availability |\n"));
+        assert.ok(run.stdout.includes("\n| `nodes[].plan (vultr)` | `vc2-2c-4gb` | sgp-1 | https://api.vultr.com/v2/plans, and that sgp sells it: https://api.vultr.com/v2/regions/sgp/availability |\n"));
+        for (const heading of ["## Nodes", "## Machines", "## Not checked offline", "## WireGuard mesh", "```mermaid", "## Firewall rules", "## Managed annotations and labels", "## config.yaml per node", "## Warnings"]) {
             assert.ok(run.stdout.includes(`\n${heading}\n`), heading);
         }
         assert.ok(run.stdout.includes("| home-1 | existing | home-lab | agent | 203.0.113.10 | 192.168.1.20 | yes | GitHub |"));
