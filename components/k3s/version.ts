@@ -50,7 +50,7 @@ export function parseK3sVersion(field: string, text: unknown): K3sVersion {
             field,
             text,
             `is k3s ${minorText}, whose flag list this project has not checked (supported: ${SUPPORTED_MINORS.join(", ")})`,
-            `Use a supported minor, or add ${minorText} to components/k3s/k3sFlags.ts with its source.`,
+            `Use a release of a supported minor, e.g. v${SUPPORTED_MINORS[SUPPORTED_MINORS.length - 1]}.x+k3s1 (see its releases), or a release of this library that supports ${minorText}.`,
         );
     }
     return version;

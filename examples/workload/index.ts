@@ -1,10 +1,9 @@
 // An example program composing the library: the same cluster as the dev stack, plus a workload on it.
 // Run it as its own Pulumi project (copy Pulumi.yaml with `main: examples/workload/`), or read the kubeconfig of a
-// deployed stack through a StackReference instead (README, "Composing").
+// deployed stack through a StackReference instead (docs/library.md, "Composing"). It imports the package by name, as
+// your project would (in this repository tsconfig.json maps the name to the sources).
 import * as pulumi from "@pulumi/pulumi";
-import { deployStack } from "../../stacks/program";
-import { readRawConfig } from "../../stacks/readConfig";
-import { parseStackConfig } from "../../stacks/stackConfig";
+import { deployStack, parseStackConfig, readRawConfig } from "k3s-multicloud/stack";
 import { deployWhoami } from "./whoami";
 
 const config = new pulumi.Config("k3s-multicloud");

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { K3sCluster } from "../../components";
+import { K3sCluster } from "k3s-multicloud";
 
 /**
  * A small workload on a k3s-multicloud cluster: a Deployment spread over the clouds and a NodePort Service. Every

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -97,7 +97,7 @@ describe("the packed package in a consumer project", function () {
         }
     });
 
-    it("type-checks every TypeScript sample in README.md and docs/ against the shipped package, as a consumer's strict project", () => {
+    it("type-checks every TypeScript sample in README.md and docs/, and examples/workload, against the shipped package, as a consumer's strict project", () => {
         const files: string[] = [];
         for (const doc of ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)]) {
             const blocks = [...readFileSync(join(ROOT, doc), "utf8").matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
@@ -109,6 +109,12 @@ describe("the packed package in a consumer project", function () {
             });
         }
         assert.ok(files.length >= 8, `only ${files.length} samples found`);
+        // examples/workload as a project of its own would have it: importing the package by name.
+        mkdirSync(join(dir, "workload"), { recursive: true });
+        for (const file of ["index.ts", "whoami.ts"]) {
+            writeFileSync(join(dir, "workload", file), readFileSync(join(ROOT, "examples", "workload", file), "utf8"));
+            files.push(`workload/${file}`);
+        }
         writeFileSync(join(dir, "tsconfig.samples.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "node16", moduleResolution: "node16", target: "ES2022", types: [] }, files }));
         const run = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.samples.json"], { cwd: dir, encoding: "utf8" });
         assert.equal(run.status, 0, run.stdout + run.stderr);

@@ -319,7 +319,7 @@ describe("k3s version pinning", () => {
         );
         rejects(
             () => parseK3sVersion("k3sVersion", "v1.28.15+k3s1"),
-            'k3sVersion = "v1.28.15+k3s1": is k3s 1.28, whose flag list this project has not checked (supported: 1.31, 1.32, 1.33, 1.34, 1.35). Use a supported minor, or add 1.28 to components/k3s/k3sFlags.ts with its source.',
+            'k3sVersion = "v1.28.15+k3s1": is k3s 1.28, whose flag list this project has not checked (supported: 1.31, 1.32, 1.33, 1.34, 1.35). Use a release of a supported minor, e.g. v1.35.x+k3s1 (see its releases), or a release of this library that supports 1.28.',
         );
     });
 });
