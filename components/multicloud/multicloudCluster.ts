@@ -23,7 +23,10 @@ export interface MulticloudClusterParts {
 }
 
 // Kept beside the component instead of on it: every member of the class is part of the multi-language package schema,
-// and a K3sCluster or host component is not a type other languages can receive.
+// and a K3sCluster or host component is not a type other languages can receive. Nor is the cluster's k8s.Provider:
+// Pulumi 3.248's analyzer writes it as "/kubernetes/v4.34.2/schema.json#/resources/kubernetes", and the real CLI's
+// `pulumi package gen-sdk` then refuses the schema for every language ("resource type kubernetes not found in
+// package kubernetes"). Other languages build their provider from the `kubeconfig` output; TypeScript has partsOf.
 const built = new WeakMap<MulticloudCluster, MulticloudClusterParts>();
 
 /**
