@@ -1,5 +1,6 @@
 // `npm run lab [-- --break node-external-ip|host-key|agent-token] [--only check,...] [--quiet]`: builds the namespace
-// lab, runs our registered steps in it over real SSH, prints one line per check (`ok <name>` or `FAIL <name>: <why>`)
+// lab, runs our registered steps in it over real SSH, prints one line per check (`ok <name> - <what it proved>` or
+// `FAIL <name>: <why>`)
 // and a summary, and removes everything it made. Exit status 0 only when every check is ok. Needs root (namespaces).
 //
 // `npm run lab -- --engine [--break <engine check>]... [--only ...]`: the same hosts, with our program run by the real
@@ -70,7 +71,8 @@ async function main(): Promise<void> {
     } else {
         results = await runLab({ breaks: breaks as LabBreak[], only, progress });
     }
-    for (const result of results) console.log(result.ok ? `ok ${result.name}` : `FAIL ${result.name}: ${result.detail}`);
+    // Each line says what the check proved (or why it failed), in words; the name is what --only and --break take.
+    for (const result of results) console.log(result.ok ? `ok ${result.name} - ${result.detail}` : `FAIL ${result.name}: ${result.detail}`);
     const failed = results.filter((r) => !r.ok).length;
     console.log(`${engine ? "engine lab" : "lab"}: ${results.length - failed} ok, ${failed} failed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     process.exitCode = failed === 0 ? 0 : 1;

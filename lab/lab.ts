@@ -300,7 +300,7 @@ const CHECKS: Check[] = [
             const nic = ctx.world.inHost("swas", ["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).stdout.match(/inet ([0-9.]+)/)?.[1] ?? "";
             const ok = await handshakeExperiment(ctx, "vultr", "swas", nic, 6_000);
             expect(!ok, `a handshake completed at the SWAS host's private address ${nic}: the lab's NAT does not stand for a cloud's`);
-            return `no handshake at the NIC address ${nic} that flannel advertises without node-external-ip`;
+            return `as it must, no handshake at the NAT'd host's NIC address ${nic}, the one flannel advertises without node-external-ip (the write-up's bug)`;
         },
     },
     {
