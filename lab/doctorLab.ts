@@ -61,7 +61,6 @@ export async function runDoctorLab(options: { readonly scenarios?: readonly Doct
         };
         const results: DoctorScenarioResult[] = [];
         const wanted = new Set(options.scenarios ?? DOCTOR_SCENARIOS);
-        const api = ctx.world.api;
         for (const scenario of DOCTOR_SCENARIOS.filter((s) => wanted.has(s))) {
             switch (scenario) {
                 case "healthy":
@@ -71,9 +70,8 @@ export async function runDoctorLab(options: { readonly scenarios?: readonly Doct
                     // The write-up's bug on the running SWAS host: no node-external-ip, no overwrite, k3s restarted.
                     const config = join(ctx.world.hosts.swas.root, "etc/rancher/k3s/config.yaml");
                     const before = readFileSync(config, "utf8");
-                    const overwrite = join(api, "annotations", LAB_NODES.swas, "public-ip-overwrite");
                     writeFileSync(config, before.replace(/^node-external-ip:.*\n/m, ""));
-                    ctx.world.inHost("swas", ["rm", "-f", overwrite]);
+                    mustKubectl(ctx, ["annotate", "node", LAB_NODES.swas, "flannel.alpha.coreos.com/public-ip-overwrite-"]);
                     await restartK3s(ctx, "swas");
                     await sleep(1500);
                     results.push(await doctor(scenario));
@@ -117,11 +115,12 @@ export async function runDoctorLab(options: { readonly scenarios?: readonly Doct
                     break;
                 }
                 case "annotation-differs": {
-                    const overwrite = join(api, "annotations", LAB_NODES.vultr, "public-ip-overwrite");
-                    const before = readFileSync(overwrite, "utf8");
-                    writeFileSync(overwrite, "198.51.100.99\n");
+                    // Someone annotates the Node by hand, on the real API.
+                    const key = "flannel.alpha.coreos.com/public-ip-overwrite";
+                    const before = mustKubectl(ctx, ["get", "node", LAB_NODES.vultr, "-o", "jsonpath={.metadata.annotations.flannel\\.alpha\\.coreos\\.com/public-ip-overwrite}"]);
+                    mustKubectl(ctx, ["annotate", "--overwrite", "node", LAB_NODES.vultr, `${key}=198.51.100.99`]);
                     results.push(await doctor(scenario));
-                    writeFileSync(overwrite, before);
+                    mustKubectl(ctx, ["annotate", "--overwrite", "node", LAB_NODES.vultr, before ? `${key}=${before}` : `${key}-`]);
                     break;
                 }
             }
@@ -130,10 +129,18 @@ export async function runDoctorLab(options: { readonly scenarios?: readonly Doct
     });
 }
 
+/** kubectl on the lab's API server; a failure is the lab's, not doctor's, so it throws. */
+function mustKubectl(ctx: LabContext, args: readonly string[]): string {
+    const run = ctx.world.kubectl(args);
+    if (run.status !== 0) throw new Error(`kubectl ${args.join(" ")} failed: ${run.stderr}`);
+    return run.stdout;
+}
+
 async function restartK3s(ctx: LabContext, kind: "swas" | "vultr" | "home"): Promise<void> {
     ctx.world.inHost(kind, ["systemctl", "restart", kind === "swas" ? "k3s" : "k3s-agent"], { env: ctx.world.sessionEnv(kind) });
+    // Ready again in the API (the stand-in reports NotReady while it stops, Ready once flannel is up).
     for (let i = 0; i < 40; i++) {
-        if (readFileSync(join(ctx.world.hosts[kind].root, "ready-status"), "utf8").trim() === "True") return;
+        if (ctx.world.kubectl(["get", "node", LAB_NODES[kind], "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).stdout.trim() === "True") return;
         await sleep(250);
     }
 }

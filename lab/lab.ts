@@ -279,10 +279,13 @@ const CHECKS: Check[] = [
             const kubeProxy = `table ip lab_kube_proxy {\n    chain pre {\n        type nat hook prerouting priority dstnat;\n        ip daddr 10.43.0.1 tcp dport 443 dnat to ${advertised}:6443\n    }\n}\n`;
             const loaded = ctx.world.inHost("swas", ["nft", "-f", "-"], { input: kubeProxy });
             expect(loaded.status === 0, `could not load the Service's DNAT: ${loaded.stderr}`);
-            const script = `const s = require("node:net").connect({ host: "10.43.0.1", port: 443, timeout: 3000 }); s.on("data", (d) => { console.log(String(d)); s.destroy(); }); s.on("timeout", () => { console.log("timeout"); s.destroy(); }); s.on("error", (e) => console.log(e.code));`;
-            const reached = ctx.world.inNamespace(pod, [process.execPath, "-e", script], { timeout: 10_000 }).stdout.trim();
-            expect(reached === "hi", `a pod on the SWAS host got '${reached}' from 10.43.0.1:443 (-> ${advertised}:6443): the NAT does not hairpin and the address is not local`);
-            return `a pod on the NAT'd server reaches 10.43.0.1:443 -> ${advertised}:6443 (bound on its lo), though the NAT does not hairpin`;
+            // As a pod's client does: TLS to the Service address, verified with the cluster's CA (the real API server's
+            // certificate names 10.43.0.1); without credentials the API answers 401, which is the proof it was reached.
+            const ca = readFileSync(`${ctx.world.hosts.swas.root}/var/lib/rancher/k3s/server/tls/server-ca.crt`, "utf8");
+            const script = `const r = require("node:https").get({ host: "10.43.0.1", port: 443, path: "/version", ca: ${JSON.stringify(ca)}, timeout: 3000 }, (res) => { console.log("HTTP " + res.statusCode); res.resume(); }); r.on("timeout", () => { console.log("timeout"); r.destroy(); }); r.on("error", (e) => console.log(e.code || e.message));`;
+            const reached = ctx.world.inNamespace(pod, [process.execPath, "-e", script], { timeout: 10_000 }).stdout.trim().split("\n")[0];
+            expect(reached === "HTTP 401", `a pod on the SWAS host got '${reached}' from 10.43.0.1:443 (-> ${advertised}:6443): the NAT does not hairpin and the address is not local`);
+            return `a pod on the NAT'd server reaches the API at 10.43.0.1:443 -> ${advertised}:6443 (bound on its lo; TLS verified with the cluster CA), though the NAT does not hairpin`;
         },
     },
     {

@@ -4,13 +4,14 @@ import { HostKind, LabWorld, sleep } from "./world";
 export const PROBED_PORTS = ["6443/tcp", "10250/tcp", "51820/udp"] as const;
 
 /**
- * Stands in for the API server and kubelet listening on their ports: answers "hi" on TCP 6443 and 10250. A client
- * that resets the connection (a port probe that only connects) must not take the listener down: socket errors are
- * ignored, as a server ignores a client that went away.
+ * Stands in for the kubelet (and the API server, where the real one does not run) listening on their ports: answers
+ * "hi" on TCP 6443 and 10250. A port already taken (the first server's real kube-apiserver on 6443) is left to its
+ * owner. A client that resets the connection (a port probe that only connects) must not take the listener down:
+ * socket errors are ignored, as a server ignores a client that went away.
  */
 const LISTENER = `
 const net = require("node:net");
-for (const port of [6443, 10250]) net.createServer((s) => { s.on("error", () => {}); s.end("hi"); }).listen(port, "0.0.0.0");
+for (const port of [6443, 10250]) net.createServer((s) => { s.on("error", () => {}); s.end("hi"); }).on("error", () => {}).listen(port, "0.0.0.0");
 `;
 
 /** Counts, per source address, the UDP datagrams for 51820 that every filter let through (priority after the filters). */
@@ -24,7 +25,8 @@ function counterTable(sources: readonly string[]): string {
 }
 
 /**
- * Who reaches the k3s ports of which host, for real: TCP connections that get the listener's answer, and UDP
+ * Who reaches the k3s ports of which host, for real: TCP connections that the host accepts (the firewalls drop or
+ * reject the others), and UDP
  * datagrams counted after the host's firewall (nftables and ufw) passed them. wireguard-go owns UDP 51820 and
  * answers nothing to a stray datagram, hence the counter.
  */
@@ -52,7 +54,7 @@ export class PortProbe {
         const before = this.udpCount(target, fromAddress);
         const script = `
 const net = require("node:net"), dgram = require("node:dgram");
-const tcp = (port) => new Promise((ok) => { const s = net.connect({ host: "${address}", port, timeout: 1500 }); s.on("data", () => { s.destroy(); ok(port + "/tcp"); }); s.on("timeout", () => { s.destroy(); ok(null); }); s.on("error", () => ok(null)); });
+const tcp = (port) => new Promise((ok) => { const s = net.connect({ host: "${address}", port, timeout: 1500 }); s.on("connect", () => { s.destroy(); ok(port + "/tcp"); }); s.on("timeout", () => { s.destroy(); ok(null); }); s.on("error", () => ok(null)); });
 const udp = dgram.createSocket("udp4");
 for (let i = 0; i < 3; i++) udp.send("k3smc-lab-probe", 51820, "${address}");
 Promise.all([tcp(6443), tcp(10250)]).then((r) => { udp.close(); console.log(r.filter(Boolean).join(" ")); });

@@ -127,7 +127,7 @@ export class StepRunner {
             case "local":
                 return step.inputs.create ? this.local(step.inputs.create as string, step.inputs.environment ?? {}) : { status: 0, stdout: "", stderr: "" };
             case "node-patch":
-                return this.world.patchNode(step.inputs.metadata.name as string, step.inputs.metadata.annotations ?? {});
+                return this.world.patchNode(step.inputs.metadata.name as string, step.inputs.metadata.annotations ?? {}, step.inputs.metadata.labels ?? {});
         }
     }
 }

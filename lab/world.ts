@@ -1,3 +1,4 @@
+import { locateEngine } from "./engine/engine";
 import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -58,6 +59,24 @@ export interface LabHost {
 
 const SESSION_PATH = `${LAB_STANDINS_BIN}:${STANDINS_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
+/**
+ * Where the real Kubernetes API server the lab runs comes from: kube-apiserver, kine and kubectl, built from Go modules
+ * by engine/build.sh (`npm run engine:build`).
+ */
+export function kubernetesTools(): string | { readonly missing: string } {
+    const located = locateEngine();
+    return "missing" in located ? { missing: `the lab runs a real Kubernetes API server, built by \`npm run engine:build\`: ${located.missing}` } : join(located.dir, "tools");
+}
+
+/** What this machine lacks for the lab (root, the programs it runs for real, the built API server), or undefined. */
+export function labMissing(): string | undefined {
+    if (process.getuid?.() !== 0) return "the lab needs root (network and mount namespaces, a user, an sshd per host)";
+    const tools = ["wireguard-go", "wg", "nft", "ufw", "sshd", "openssl"].filter((tool) => spawnSync("bash", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status !== 0);
+    if (tools.length > 0) return `the lab needs ${tools.join(", ")} (.ci/run installs them)`;
+    const k8s = kubernetesTools();
+    return typeof k8s === "string" ? undefined : k8s.missing;
+}
+
 export class LabWorld {
     readonly id = `${process.pid.toString(36)}${Math.random().toString(16).slice(2, 6)}`;
     readonly dir = mkdtempSync(join(tmpdir(), "k3smc-lab-"));
@@ -75,8 +94,13 @@ export class LabWorld {
 
     /** More Vultr-like hosts (public address on the NIC, root with the key, no ufw), for bigger clusters (the bench). */
     readonly extras: LabHost[];
+    /** kube-apiserver, kine and kubectl (engine/build.sh), which the first server's k3s stand-in runs. */
+    readonly k8sTools: string;
 
     constructor(extraHosts = 0) {
+        const tools = kubernetesTools();
+        if (typeof tools !== "string") throw new Error(tools.missing);
+        this.k8sTools = tools;
         mkdirSync(this.api);
         chmodSync(this.dir, 0o755);
         keygen(this.clientKey);
@@ -295,7 +319,7 @@ export class LabWorld {
         const sudoers = [
             `${this.homeUser} ALL=(root) NOPASSWD: ALL`,
             `Defaults:${this.homeUser} secure_path="${SESSION_PATH}"`,
-            `Defaults:${this.homeUser} env_keep += "K3SMC_ROOT K3SMC_POLL_INTERVAL LAB_API"`,
+            `Defaults:${this.homeUser} env_keep += "K3SMC_ROOT K3SMC_POLL_INTERVAL LAB_API LAB_K8S_TOOLS"`,
             "",
         ].join("\n");
         const staged = join(this.dir, "sudoers");
@@ -320,7 +344,7 @@ export class LabWorld {
     }
 
     sessionEnvOf(host: LabHost): NodeJS.ProcessEnv {
-        return { PATH: SESSION_PATH, HOME: "/root", K3SMC_ROOT: host.root, K3SMC_POLL_INTERVAL: "0.2", LAB_API: this.api };
+        return { PATH: SESSION_PATH, HOME: "/root", K3SMC_ROOT: host.root, K3SMC_POLL_INTERVAL: "0.2", LAB_API: this.api, LAB_K8S_TOOLS: this.k8sTools };
     }
 
     /** Runs argv inside a host: its network namespace and its filesystem view. */
@@ -340,21 +364,28 @@ export class LabWorld {
     }
 
     /**
-     * What the Kubernetes provider's NodePatch does, on the lab's API: sets (or, for an empty value, removes) the
-     * node's annotations. The k3s stand-in reads flannel's public-ip-overwrite from there when it starts.
+     * What the Kubernetes provider's NodePatch does, on the lab's API server (from the first server, with k3s.yaml):
+     * sets the node's annotations and labels, removing those given empty (the provider's patch semantics). The k3s
+     * stand-in's flannel reads public-ip-overwrite from there when it starts.
      */
-    patchNode(node: string, annotations: Record<string, string>): CommandResult {
-        const dir = join(this.api, "annotations", node);
-        mkdirSync(dir, { recursive: true });
-        const set: string[] = [];
-        for (const [key, value] of Object.entries(annotations)) {
-            if (!key.startsWith("flannel.alpha.coreos.com/")) continue;
-            const file = join(dir, key.slice("flannel.alpha.coreos.com/".length));
-            if (value) writeFileSync(file, `${value}\n`);
-            else rmSync(file, { force: true });
-            set.push(`${key}=${value}`);
-        }
-        return { status: 0, stdout: `node ${node} annotated: ${set.join(" ")}\n`, stderr: "" };
+    patchNode(node: string, annotations: Record<string, string>, labels: Record<string, string> = {}): CommandResult {
+        // pulumi.com/patchForce tells the provider to take fields over; it never reaches the object.
+        const args = (entries: Record<string, string>) =>
+            Object.entries(entries)
+                .filter(([key]) => !key.startsWith("pulumi.com/"))
+                .map(([key, value]) => (value === "" ? `${key}-` : `${key}=${value}`));
+        const [annotate, label] = [args(annotations), args(labels)];
+        const results = [
+            ...(annotate.length ? [this.kubectl(["annotate", "--overwrite", "node", node, ...annotate])] : []),
+            ...(label.length ? [this.kubectl(["label", "--overwrite", "node", node, ...label])] : []),
+        ];
+        const failed = results.find((r) => r.status !== 0);
+        return failed ?? { status: 0, stdout: results.map((r) => r.stdout).join(""), stderr: "" };
+    }
+
+    /** kubectl against the lab's API server, run on the first server with its k3s.yaml (as `k3s kubectl` there). */
+    kubectl(args: readonly string[], options: RunOptions = {}): CommandResult {
+        return this.inHost("swas", [join(this.k8sTools, "kubectl"), "--kubeconfig", join(this.hosts.swas.root, "etc/rancher/k3s/k3s.yaml"), "--request-timeout=10s", ...args], options);
     }
 
     /**

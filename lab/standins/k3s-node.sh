@@ -1,22 +1,37 @@
 #!/usr/bin/env bash
-# The lab's k3s stand-in, as far as the mesh is concerned: what k3s and flannel's wireguard-native backend do on a
-# node, with userspace WireGuard (wireguard-go) for the kernel module and a shared directory for the Kubernetes API
-# ($LAB_API). Every value comes from what our steps left on the host or set through the API:
-#   - k3s at start: writes the node's public-ip-overwrite annotation = node-external-ip from the config.yaml our
+# The lab's k3s stand-in: what k3s and flannel's wireguard-native backend do on a node, with userspace WireGuard
+# (wireguard-go) for the kernel module and a real Kubernetes API on the first server (kube-apiserver on kine with
+# SQLite, the datastore k3s itself puts in front of SQLite; built by engine/build.sh into $LAB_K8S_TOOLS). Every value
+# comes from what our steps left on the host or set through the API:
+#   - the server at first start makes its CAs and its secure token (below), then starts the API on 0.0.0.0:6443 with a
+#     serving certificate from its server CA for 127.0.0.1, the NIC address, node-external-ip and tls-san, and client
+#     certificates from its client CA (k3s' file layout: server/tls/{server-ca,client-ca}.{crt,key}, k3s.yaml);
+#   - every node at start registers its Node (as its kubelet does: the hostname label, a server's control-plane
+#     role labels, spec.podCIDR from its flannel subnet) and its node password secret <node>.node-password.k3s in
+#     kube-system (as the server does when a node joins), then reports Ready in the Node's status;
+#   - k3s at start: sets the node's public-ip-overwrite annotation = node-external-ip from the config.yaml our
 #     install step wrote, when the node has node-external-ip and the servers have flannel-external-ip; it never
 #     removes the annotation (k3s pkg/agent/flannel/setup.go only adds it);
-#   - flannel at start: advertises public-ip = the overwrite if present, else the NIC's address, with its WireGuard
-#     public key (/run/flannel/wgkey lives on tmpfs: a reboot makes a new key) and the node's pod subnet;
+#   - flannel at start: reads the overwrite from its Node and advertises public-ip = the overwrite if present, else the
+#     NIC's address (flannel pkg/subnet/kube), with its WireGuard public key (backend-data; /run/flannel/wgkey lives on
+#     tmpfs: a reboot makes a new key) and the node's pod subnet;
 #   - joining (agents): like k3s' TLS bootstrap, an agent accepts only a secure token K10<hash>::node:<password> whose
 #     hash is the sha256 of the server CA the server serves, and the server admits only the password of its agent
-#     token (user "node"); otherwise the agent never becomes Ready. The server creates its CA at first start.
+#     token (user "node"); otherwise the agent never becomes Ready.
 #   - flannel then programs one peer per other node: endpoint <their public-ip>:51820, their subnet, keepalive 25 s;
-#     a peer whose Node object is deleted is removed; adding a peer first removes every other peer at the same
-#     endpoint IP (flannel pkg/backend/wireguard/device.go, addPeer -> cleanupEndpointPeers), so a node's old key is
-#     gone once its new one is programmed, and two nodes behind one address evict each other.
+#     a peer whose Node object is deleted from the API is removed; adding a peer first removes every other peer at
+#     the same endpoint IP (flannel pkg/backend/wireguard/device.go, addPeer -> cleanupEndpointPeers), so a node's old
+#     key is gone once its new one is programmed, and two nodes behind one address evict each other.
+# Our beliefs, not k3s': every node's stand-in talks to the API with the admin credential (a real agent uses its
+# kubelet's, which the Node authorizer limits to its own Node); the API keeps running across a k3s restart (a real
+# restart restarts it: our steps wait for Ready either way) and stops with k3s; Ready stays as the node last
+# reported it (no controller marks a silent node NotReady); peers learn each other from lease files in $LAB_API (as
+# flannel's kube subnet manager learns them from Node annotations), which the server withdraws when the Node is
+# deleted from the API.
 # Usage: k3s-node.sh restart | stop | run (the daemon; started by restart, detached from the SSH session).
 set -euo pipefail
 api=${LAB_API:?the lab API directory is not set}
+tools=${LAB_K8S_TOOLS:?the lab Kubernetes tools (engine/build.sh: kube-apiserver, kine, kubectl) are not set}
 state=/run/k3s-lab
 mkdir -p "$state" /run/flannel
 
@@ -25,22 +40,44 @@ mkdir -p "$state" /run/flannel
 config=$K3SMC_ROOT/etc/rancher/k3s/config.yaml
 setting() { sed -n "s/^$1: *//p" "$config" | head -n 1 | tr -d "'\""; }
 name=$(setting node-name 2>/dev/null || true)
-# The Ready condition, for this host's own queries and, in the API, for every node's (doctor asks a server).
+is_server() { grep -q '^flannel-backend:' "$config"; }
+datadir=$K3SMC_ROOT$(setting data-dir 2>/dev/null || true)
+[ "$datadir" != "$K3SMC_ROOT" ] || datadir=$K3SMC_ROOT/var/lib/rancher/k3s
+# The kubeconfig this node's stand-in uses: a server's k3s.yaml (the API on its own loopback), an agent's kubelet
+# kubeconfig (the server's address from its config.yaml).
+if is_server; then kubeconfig=$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml; else kubeconfig=$datadir/agent/kubelet.kubeconfig; fi
+kube() { "$tools/kubectl" --kubeconfig "$kubeconfig" --request-timeout=10s "$@"; }
+
+# The Ready condition in the Node's status, as the kubelet reports it (best effort while stopping: the API may be
+# gone with the server).
 ready() {
-    printf '%s' "$1" >"$K3SMC_ROOT/ready-status"
-    if [ -n "$name" ]; then mkdir -p "$api/ready" && printf '%s' "$1" >"$api/ready/$name"; fi
+    [ -n "$name" ] && [ -s "$kubeconfig" ] || return 0
+    local now
+    now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    kube patch node "$name" --subresource=status --type=merge \
+        -p "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"$1\",\"reason\":\"KubeletReady\",\"message\":\"k3s stand-in\",\"lastHeartbeatTime\":\"$now\",\"lastTransitionTime\":\"$now\"}]}}" \
+        >/dev/null 2>&1 || :
+}
+
+stop_pid() {
+    if [ -f "$state/$1.pid" ]; then
+        kill "$(cat "$state/$1.pid")" 2>/dev/null || :
+        rm -f "$state/$1.pid"
+    fi
 }
 
 stop() {
     ready False
-    if [ -f "$state/k3s.pid" ]; then
-        kill "$(cat "$state/k3s.pid")" 2>/dev/null || :
-        rm -f "$state/k3s.pid"
-    fi
+    stop_pid k3s
 }
 
 case "${1:-}" in
-    stop) stop; exit 0 ;;
+    stop)
+        stop
+        stop_pid kube-apiserver
+        stop_pid kine
+        exit 0
+        ;;
     restart)
         stop
         setsid "$0" run </dev/null >>"$state/k3s.log" 2>&1 &
@@ -97,14 +134,10 @@ else
     fi
 fi
 external=$(setting node-external-ip)
-if grep -q '^flannel-backend:' "$config"; then
+if is_server; then
     setting flannel-external-ip >"$api/flannel-external-ip"
 fi
-mkdir -p "$api/leases" "$api/subnets" "$api/annotations/$name"
-overwrite=$api/annotations/$name/public-ip-overwrite
-if [ -n "$external" ] && [ "$(cat "$api/flannel-external-ip" 2>/dev/null)" = true ]; then
-    printf '%s\n' "$external" >"$overwrite"
-fi
+mkdir -p "$api/leases" "$api/subnets"
 # flannel's default interface is the default route's (flannel --iface: "defaults to the interface for the default route
 # on the machine"), and its address: never an address bound on lo (our NAT binding), never flannel-wg's.
 iface=$(/usr/sbin/ip -4 route show default | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
@@ -112,30 +145,17 @@ nic=""
 if [ -n "$iface" ]; then nic=$(/usr/sbin/ip -4 -o addr show dev "$iface" scope global | awk '{ sub(/\/.*/, "", $4); print $4; exit }'); fi
 # (A host without a default route: the first global address of another interface.)
 [ -n "$nic" ] || nic=$(/usr/sbin/ip -4 -o addr show scope global | awk '$2 != "flannel-wg" && $2 != "lo" { sub(/\/.*/, "", $4); print $4; exit }')
-public=$(cat "$overwrite" 2>/dev/null || printf '%s' "$nic")
-printf '%s' "$public" >"$K3SMC_ROOT/flannel-public-ip"
 
-[ -s /run/flannel/wgkey ] || (umask 077 && wg genkey >/run/flannel/wgkey)
-if ! /usr/sbin/ip link show flannel-wg >/dev/null 2>&1; then
-    WG_PROCESS_FOREGROUND=1 wireguard-go flannel-wg >>"$state/wireguard-go.log" 2>&1 &
-    echo $! >"$state/wireguard-go.pid"
-    for _ in $(seq 50); do [ -S /var/run/wireguard/flannel-wg.sock ] && break; sleep 0.1; done
-fi
-wg set flannel-wg private-key /run/flannel/wgkey listen-port 51820
-[ -f "$api/subnets/$name" ] || echo "10.42.$(find "$api/subnets" -type f | wc -l).0/24" >"$api/subnets/$name"
-subnet=$(cat "$api/subnets/$name")
-/usr/sbin/ip addr replace "${subnet%/24}/32" dev flannel-wg
-/usr/sbin/ip link set flannel-wg up
-printf '%s %s %s\n' "$public" "$(wg pubkey </run/flannel/wgkey)" "$subnet" >"$api/leases/$name.new"
-mv "$api/leases/$name.new" "$api/leases/$name"
-if [ -f "$api/flannel-external-ip" ] && grep -q '^flannel-backend:' "$config"; then
-    b64() { base64 -w0 <"$1"; }
-    cat >"$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml" <<EOF
+b64() { base64 -w0 <"$1"; }
+# A kubeconfig laid out as k3s writes k3s.yaml: every name "default".
+write_kubeconfig() { # file server ca cert key
+    mkdir -p "$(dirname "$1")"
+    cat >"$1.new" <<EOF
 apiVersion: v1
 clusters:
 - cluster:
-    certificate-authority-data: $(b64 "$tls/server-ca.crt")
-    server: https://127.0.0.1:6443
+    certificate-authority-data: $(b64 "$3")
+    server: $2
   name: default
 contexts:
 - context:
@@ -148,14 +168,113 @@ preferences: {}
 users:
 - name: default
   user:
-    client-certificate-data: $(b64 "$tls/client-admin.crt")
-    client-key-data: $(b64 "$tls/client-admin.key")
+    client-certificate-data: $(b64 "$4")
+    client-key-data: $(b64 "$5")
 EOF
+    mv "$1.new" "$1"
+}
+
+# The API server on the first server: kine on SQLite and kube-apiserver, started once and kept across restarts of this
+# stand-in (see the head of this file); restarted when the serving certificate's names change (a new tls-san).
+start_api() {
+    local dir=$datadir/server sans
+    mkdir -p "$dir/db" "$dir/tls/lab"
+    sans="IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,IP:10.43.0.1,IP:$nic"
+    [ -z "$external" ] || sans+=",IP:$external"
+    while read -r san; do
+        [ -n "$san" ] || continue
+        if [[ "$san" =~ ^[0-9.]+$ ]]; then sans+=",IP:$san"; else sans+=",DNS:$san"; fi
+    done < <(awk '/^tls-san:/ { on = 1; next } on && /^  - / { gsub(/["'"'"']/, "", $2); print $2; next } { on = 0 }' "$config")
+    if [ "$(cat "$dir/tls/lab/sans" 2>/dev/null)" != "$sans" ]; then
+        stop_pid kube-apiserver
+        openssl ecparam -name prime256v1 -genkey -noout -out "$dir/tls/lab/serving.key" 2>/dev/null
+        openssl req -new -key "$dir/tls/lab/serving.key" -subj "/CN=kube-apiserver" 2>/dev/null |
+            openssl x509 -req -CA "$tls/server-ca.crt" -CAkey "$tls/server-ca.key" -set_serial "$(date +%s%N)" -days 365 \
+                -extfile <(printf 'subjectAltName = %s\nextendedKeyUsage = serverAuth\n' "$sans") -out "$dir/tls/lab/serving.crt" 2>/dev/null
+        printf '%s' "$sans" >"$dir/tls/lab/sans"
+    fi
+    if [ ! -s "$dir/tls/lab/service-account.key" ]; then
+        openssl ecparam -name prime256v1 -genkey -noout -out "$dir/tls/lab/service-account.key" 2>/dev/null
+        openssl ec -in "$dir/tls/lab/service-account.key" -pubout -out "$dir/tls/lab/service-account.pub" 2>/dev/null
+    fi
+    if ! { [ -f "$state/kine.pid" ] && kill -0 "$(cat "$state/kine.pid")" 2>/dev/null; }; then
+        setsid "$tools/kine" --listen-address 127.0.0.1:2379 --endpoint "sqlite://$dir/db/state.db" --metrics-bind-address 0 \
+            </dev/null >>"$state/kine.log" 2>&1 &
+        echo $! >"$state/kine.pid"
+    fi
+    if ! { [ -f "$state/kube-apiserver.pid" ] && kill -0 "$(cat "$state/kube-apiserver.pid")" 2>/dev/null; }; then
+        setsid "$tools/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 --bind-address=0.0.0.0 --advertise-address="$nic" \
+            --secure-port=6443 --tls-cert-file="$dir/tls/lab/serving.crt" --tls-private-key-file="$dir/tls/lab/serving.key" \
+            --client-ca-file="$tls/client-ca.crt" --authorization-mode=RBAC --anonymous-auth=false \
+            --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+            --service-account-key-file="$dir/tls/lab/service-account.pub" \
+            --service-account-signing-key-file="$dir/tls/lab/service-account.key" \
+            --service-cluster-ip-range=10.43.0.0/16 --profiling=false </dev/null >>"$state/kube-apiserver.log" 2>&1 &
+        echo $! >"$state/kube-apiserver.pid"
+    fi
+}
+
+# Waits, bounded, until the API answers this node's kubeconfig.
+wait_for_api() {
+    for _ in $(seq 200); do
+        [ "$(kube get --raw /readyz 2>/dev/null)" = ok ] && return 0
+        sleep 0.3
+    done
+    echo "k3s stand-in: $name cannot reach the API server ($(grep -m1 'server:' "$kubeconfig" | awk '{ print $2 }'))" | tee -a "$K3SMC_ROOT/journal.txt"
+    exit 1
+}
+
+if is_server; then
+    write_kubeconfig "$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml" https://127.0.0.1:6443 "$tls/server-ca.crt" "$tls/client-admin.crt" "$tls/client-admin.key"
+    # Our belief (head of this file): the agents' stand-ins use the admin credential, handed over here.
+    (umask 077 && cp "$tls/client-admin.crt" "$api/admin.crt" && cp "$tls/client-admin.key" "$api/admin.key")
+    start_api
+else
+    write_kubeconfig "$kubeconfig" "$(setting server)" "$api/server-ca.crt" "$api/admin.crt" "$api/admin.key"
 fi
+wait_for_api
+
+[ -f "$api/subnets/$name" ] || echo "10.42.$(find "$api/subnets" -type f | wc -l).0/24" >"$api/subnets/$name"
+subnet=$(cat "$api/subnets/$name")
+# The kubelet registers the Node; the server records the node's password when it joins.
+if ! kube get node "$name" -o name >/dev/null 2>&1; then
+    {
+        printf 'apiVersion: v1\nkind: Node\nmetadata:\n  name: %s\n  labels:\n    kubernetes.io/hostname: %s\n    kubernetes.io/os: linux\n' "$name" "$name"
+        if is_server; then printf '    node-role.kubernetes.io/control-plane: "true"\n    node-role.kubernetes.io/master: "true"\n'; fi
+        printf 'spec:\n  podCIDR: %s\n  podCIDRs:\n  - %s\n' "$subnet" "$subnet"
+    } | kube create -f - >/dev/null
+fi
+if ! kube -n kube-system get secret "$name.node-password.k3s" -o name >/dev/null 2>&1; then
+    [ -s "$K3SMC_ROOT/etc/rancher/node/password" ] || { mkdir -p "$K3SMC_ROOT/etc/rancher/node" && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$K3SMC_ROOT/etc/rancher/node/password"; }
+    kube -n kube-system create secret generic "$name.node-password.k3s" --type=k3s.cattle.io/node-password \
+        --from-literal=hash="$(sha256sum <"$K3SMC_ROOT/etc/rancher/node/password" | awk '{ print $1 }')" >/dev/null
+fi
+if [ -n "$external" ] && [ "$(cat "$api/flannel-external-ip" 2>/dev/null)" = true ]; then
+    kube annotate --overwrite node "$name" "flannel.alpha.coreos.com/public-ip-overwrite=$external" >/dev/null
+fi
+overwrite=$(kube get node "$name" -o 'jsonpath={.metadata.annotations.flannel\.alpha\.coreos\.com/public-ip-overwrite}')
+public=${overwrite:-$nic}
+printf '%s' "$public" >"$K3SMC_ROOT/flannel-public-ip"
+
+[ -s /run/flannel/wgkey ] || (umask 077 && wg genkey >/run/flannel/wgkey)
+if ! /usr/sbin/ip link show flannel-wg >/dev/null 2>&1; then
+    WG_PROCESS_FOREGROUND=1 wireguard-go flannel-wg >>"$state/wireguard-go.log" 2>&1 &
+    echo $! >"$state/wireguard-go.pid"
+    for _ in $(seq 50); do [ -S /var/run/wireguard/flannel-wg.sock ] && break; sleep 0.1; done
+fi
+wg set flannel-wg private-key /run/flannel/wgkey listen-port 51820
+/usr/sbin/ip addr replace "${subnet%/24}/32" dev flannel-wg
+/usr/sbin/ip link set flannel-wg up
+pubkey=$(wg pubkey </run/flannel/wgkey)
+kube annotate --overwrite node "$name" "flannel.alpha.coreos.com/public-ip=$public" flannel.alpha.coreos.com/backend-type=wireguard \
+    "flannel.alpha.coreos.com/backend-data={\"PublicKey\":\"$pubkey\"}" flannel.alpha.coreos.com/kube-subnet-manager=true >/dev/null
+printf '%s %s %s\n' "$public" "$pubkey" "$subnet" >"$api/leases/$name.new"
+mv "$api/leases/$name.new" "$api/leases/$name"
 ready True
 echo "k3s stand-in: $name advertises $public (node-external-ip '${external}', NIC $nic), subnet $subnet"
 
 declare -A programmed=()
+round=0
 while :; do
     for lease in "$api"/leases/*; do
         peer=${lease##*/}
@@ -178,9 +297,13 @@ while :; do
         unset "programmed[$peer]"
         echo "k3s stand-in: node $peer deleted, peer removed"
     done
-    if grep -q '^flannel-backend:' "$config"; then
-        find "$api/leases" -type f ! -name '*.new' -printf '%f True\n' | sort >"$K3SMC_ROOT/nodes-ready.new"
-        mv "$K3SMC_ROOT/nodes-ready.new" "$K3SMC_ROOT/nodes-ready"
+    # The server withdraws the lease of a node deleted from the API (flannel's subnet manager sees the Node go).
+    if is_server && [ $((++round % 4)) -eq 0 ] && registered=$(kube get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}' 2>/dev/null); then
+        for lease in "$api"/leases/*; do
+            peer=${lease##*/}
+            if [ ! -f "$lease" ] || [ "${peer%.new}" != "$peer" ]; then continue; fi
+            printf '%s\n' "$registered" | grep -qxF -- "$peer" || rm -f "$lease"
+        done
     fi
     sleep 0.3
 done

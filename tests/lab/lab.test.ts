@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { CHECK_NAMES, CheckResult, runLab } from "../../lab/lab";
+import { labMissing } from "../../lab/world";
 
 /**
  * The namespace lab as CI runs it: real OpenSSH, NAT, nftables, ufw and userspace WireGuard, our registered steps
@@ -9,8 +10,8 @@ import { CHECK_NAMES, CheckResult, runLab } from "../../lab/lab";
  * installs (wireguard-go, wireguard-tools among them).
  */
 const REPO = resolve(__dirname, "..", "..");
-const labCanRun =
-    process.getuid?.() === 0 && ["wireguard-go", "wg", "nft", "ufw", "sshd", "openssl"].every((tool) => spawnSync("bash", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status === 0);
+/** What this machine lacks for the lab (root, its programs, the built API server); .ci/run provides them all. */
+const missing = labMissing();
 
 function labNamespaces(): string[] {
     return (spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout ?? "").split("\n").filter((line) => line.startsWith("k3smc-lab-"));
@@ -28,7 +29,10 @@ function lines(results: CheckResult[]): string[] {
 describe("the namespace lab (npm run lab)", function () {
     this.timeout(300_000);
     before(function () {
-        if (!labCanRun) this.skip(); // .ci/run runs as root and installs what the lab needs
+        if (missing) {
+            console.log(`      skipped: ${missing}`);
+            this.skip();
+        }
     });
 
     it("every check is ok, one line each, and nothing of the lab is left behind", async () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { StepRunner } from "../../lab/steps";
-import { LAB_ADDRESSES, LabWorld } from "../../lab/world";
+import { LAB_ADDRESSES, LabWorld, labMissing } from "../../lab/world";
 
 /**
  * Another test run on the same machine adds and removes its own user (the lab, the real-SSH tests): useradd, usermod
@@ -9,13 +9,16 @@ import { LAB_ADDRESSES, LabWorld } from "../../lab/world";
  * that, or every password login to it fails with "Permission denied (password)" (what a user saw running the lab
  * beside another test run).
  */
-const canRun = process.getuid?.() === 0 && ["sshd", "openssl", "nft", "ufw"].every((tool) => spawnSync("bash", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status === 0);
+const missing = labMissing();
 
 describe("the lab beside another run that adds and removes users", function () {
     this.timeout(120_000);
     let world: LabWorld | undefined;
     before(function () {
-        if (!canRun) this.skip();
+        if (missing) {
+            console.log(`      skipped: ${missing}`);
+            this.skip();
+        }
     });
     after(() => world?.teardown());
 
