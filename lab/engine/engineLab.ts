@@ -25,6 +25,8 @@ export const ENGINE_BREAKS = {
     "engine-library-upgrade": "the 'comment' edit is a line of code instead",
     "engine-hostkey-changed": "the existing server's host key is not pinned (insecureIgnoreHostKey)",
     "engine-interrupted": "the next `up` after SIGKILL runs without the recovery docs/operations.md prescribes",
+    "engine-annotations": "the Kubernetes provider given the server's own address from k3s.yaml, which the machine running pulumi cannot reach",
+    "engine-annotation-drift": "the next `up` after a hand edit runs without the `pulumi refresh` docs/annotations.md prescribes",
     "engine-remove-node": "the removal step deleted from the state before the node is removed (`pulumi state delete`)",
     "engine-remove-unreachable": "the host answers but refuses the key instead of being gone",
     "engine-destroy": "the hosts' toolkit directory re-created after the destroy, as a step nobody deleted would leave it",
@@ -38,6 +40,7 @@ const PROGRAM_BREAKS: Partial<Record<EngineCheck, ProgramBreak>> = {
     "engine-config-change": "coupled-nodes",
     "engine-hostkey-changed": "unpinned-home",
     "engine-state-secrets": "token-output",
+    "engine-annotations": "private-kubeconfig",
 };
 
 export interface EngineLabOptions {
@@ -119,7 +122,18 @@ export class EngineLabRun {
             "lab:meshTimeoutSeconds": "20",
             "lab:apiAllowedCidrs": JSON.stringify([`${LAB_ADDRESSES.runner}/32`]),
             "lab:breaks": JSON.stringify(programBreaks),
+            ...(this.annotations ? { "lab:annotations": JSON.stringify(this.annotations) } : {}),
         };
+    }
+
+    /** Node annotations the program manages through the Kubernetes provider (engine-annotations), or none. */
+    annotations: Record<string, Record<string, string>> | undefined;
+
+    /** The lab API's Node object, as kubectl prints it. */
+    node(name: string): { metadata: { annotations?: Record<string, string>; managedFields?: Array<{ manager: string; operation: string; fieldsV1?: unknown }> } } {
+        const run = this.world.kubectl(["get", "node", name, "-o", "json", "--show-managed-fields"]);
+        if (run.status !== 0) throw new CheckFailed(`kubectl get node ${name} failed: ${run.stderr}`);
+        return JSON.parse(run.stdout);
     }
 
     async setNodes(nodes: EngineLabNode[]): Promise<void> {
@@ -392,6 +406,73 @@ const CHECKS: EngineCheckSpec[] = [
             const after = await lab.preview(["--expect-no-changes"]);
             expect(after.status === 0, `after the recovery the stack is not settled: ${said(after)}`);
             return `SIGINT: the in-flight steps finish and up stops; SIGKILL leaves ${lab.pendingSeen.join(", ")} pending; ${recovery.join(", ")} then up completes`;
+        },
+    },
+    {
+        name: "engine-annotations",
+        async run(lab) {
+            const key = "lab.example/owner";
+            const owners = (node: string) => (lab.node(node).metadata.managedFields ?? []).filter((f) => JSON.stringify(f.fieldsV1 ?? {}).includes(`f:${key}`)).map((f) => `${f.manager} (${f.operation})`);
+            lab.annotations = { "vultr-1": { [key]: "team-a" } };
+            await lab.project.setConfig(lab.config());
+            const first = await lab.up();
+            expect(first.status === 0, `pulumi up with node annotations failed: ${said(first, 8)}`);
+            const vultr = lab.node("vultr-1").metadata;
+            expect(vultr.annotations?.[key] === "team-a", `vultr-1's ${key} is '${vultr.annotations?.[key] ?? "(none)"}' in the API, not team-a`);
+            const managers = owners("vultr-1");
+            expect(managers.some((m) => m.startsWith("pulumi-kubernetes")), `${key} on vultr-1 is managed by ${managers.join(", ") || "nobody"}, not the Kubernetes provider`);
+            const overwrite = lab.node("swas-1").metadata.annotations?.["flannel.alpha.coreos.com/public-ip-overwrite"];
+            expect(overwrite === LAB_ADDRESSES.swasPublic, `swas-1's public-ip-overwrite is '${overwrite}', not ${LAB_ADDRESSES.swasPublic}`);
+            // A change in review: the annotation and the node's restart step, then applied.
+            lab.annotations = { "vultr-1": { [key]: "team-b" } };
+            await lab.project.setConfig(lab.config());
+            const preview = await lab.preview(["--diff"]);
+            expect(preview.status === 0, `the preview of the change failed: ${said(preview)}`);
+            const shown = preview.stdout.includes(`"team-a" => "team-b"`) && preview.stdout.includes(`${ENGINE_LAB_CLUSTER}-vultr-1-metadata-restart`);
+            expect(shown, `preview --diff does not show ${key} going from team-a to team-b and vultr-1's restart step: ${tail(preview.stdout, 12)}`);
+            const second = await lab.up();
+            expect(second.status === 0, `pulumi up of the change failed: ${said(second, 8)}`);
+            const after = lab.node("vultr-1").metadata.annotations?.[key];
+            expect(after === "team-b", `vultr-1's ${key} is '${after}' after up, not team-b`);
+            expect(/vultr-1-metadata-restart/.test(second.stdout), `the restart step of vultr-1 did not run: ${tail(second.stdout, 8)}`);
+            // Managed no more: the patches are deleted, and with them our annotation.
+            lab.annotations = undefined;
+            await lab.project.must(["config", "rm", "lab:annotations"]);
+            const third = await lab.up();
+            expect(third.status === 0, `pulumi up without node annotations failed: ${said(third, 8)}`);
+            const left = lab.node("vultr-1").metadata.annotations?.[key];
+            expect(left === undefined, `vultr-1 still carries ${key}=${left} after its patch was deleted`);
+            return `the real Kubernetes provider patched the real API: ${key} set on vultr-1 by ${managers.join(", ")}, swas-1's public-ip-overwrite ${overwrite}; preview --diff showed "team-a" => "team-b" and vultr-1's restart step, up applied both; deleting the patches removed the annotation`;
+        },
+    },
+    {
+        name: "engine-annotation-drift",
+        async run(lab) {
+            const key = "lab.example/owner";
+            lab.annotations = { "vultr-1": { [key]: "team-b" } };
+            await lab.project.setConfig(lab.config());
+            const managed = await lab.up();
+            expect(managed.status === 0, `pulumi up with node annotations failed: ${said(managed, 8)}`);
+            // Someone edits the Node by hand: our annotation, and one we do not manage.
+            const edit = lab.world.kubectl(["annotate", "--overwrite", "node", "vultr-1", `${key}=hand-edited`, "lab.example/not-ours=keep"]);
+            expect(edit.status === 0, `kubectl annotate failed: ${edit.stderr}`);
+            let drift = "";
+            if (!lab.breaks.has("engine-annotation-drift")) {
+                const refresh = await lab.project.run(["refresh", "--yes", "--skip-preview", "--stack", "lab", "--non-interactive", "--diff"]);
+                expect(refresh.status === 0, `pulumi refresh failed: ${said(refresh)}`);
+                drift = refresh.stdout.includes("hand-edited") ? "refresh showed the hand edit" : "";
+                expect(drift, `pulumi refresh did not show the hand-edited ${key}: ${tail(refresh.stdout, 10)}`);
+            }
+            const restore = await lab.up();
+            expect(restore.status === 0, `pulumi up after the hand edit failed: ${said(restore, 8)}`);
+            const annotations = lab.node("vultr-1").metadata.annotations ?? {};
+            expect(annotations[key] === "team-b", `vultr-1's ${key} is '${annotations[key]}' after up, not the stack's team-b`);
+            expect(annotations["lab.example/not-ours"] === "keep", `the annotation we do not manage was changed: '${annotations["lab.example/not-ours"]}'`);
+            lab.annotations = undefined;
+            await lab.project.must(["config", "rm", "lab:annotations"]);
+            const cleared = await lab.up();
+            expect(cleared.status === 0, `pulumi up without node annotations failed: ${said(cleared, 8)}`);
+            return `${drift}; the next up put the stack's ${key}=team-b back on the real Node and left lab.example/not-ours alone`;
         },
     },
     {

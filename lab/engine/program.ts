@@ -5,6 +5,9 @@ import { ExistingServer } from "../../components/hosts/existingServer";
 import { clusterNodeAddresses, hostFirewallSteps, InstalledNode, meshCheckSteps, pruneSteps } from "../../components/k3s/clusterSteps";
 import { K3sAgent, K3sServer } from "../../components/k3s/k3sNode";
 import { parseIpv4Cidr } from "../../components/validation/addresses";
+import { managedAnnotations } from "../../components/annotations/managedAnnotations";
+import { NodeAnnotations } from "../../components/annotations/nodeAnnotations";
+import { clusterProvider } from "../../components/k3s/kubernetesProvider";
 
 /**
  * The engine lab's program: the lab's three hosts as existing servers, one k3s server and two agents on them, with
@@ -37,9 +40,11 @@ export const ENGINE_LAB_CLUSTER = "lab";
  * - clock-in-a-step: a step input that changes on every run (a re-run is never quiet);
  * - coupled-nodes: every node's registration labels carry all nodes' taints (one node's change touches all);
  * - unpinned-home: the existing home server without its host key (insecureIgnoreHostKey);
- * - token-output: the agent token exported as a plain stack output (config.require, not requireSecret).
+ * - token-output: the agent token exported as a plain stack output (config.require, not requireSecret);
+ * - private-kubeconfig: the Kubernetes provider given the server's own address (k3s.yaml's, as a naive program copies
+ *   it), which the machine running pulumi cannot reach.
  */
-export type ProgramBreak = "duplicate-name" | "clock-in-a-step" | "coupled-nodes" | "unpinned-home" | "token-output";
+export type ProgramBreak = "duplicate-name" | "clock-in-a-step" | "coupled-nodes" | "unpinned-home" | "token-output" | "private-kubeconfig";
 
 class EngineLabCluster extends pulumi.ComponentResource {
     readonly kubeconfig: pulumi.Output<string>;
@@ -123,6 +128,30 @@ class EngineLabCluster extends pulumi.ComponentResource {
             { host: first.host, role: "server", settled: server.upgrade },
             ...agentNodes.map((agent): InstalledNode => ({ host: agent.host, role: "agent", settled: agent.upgrade })),
         ];
+        // Node annotations as resources, as K3sCluster makes them (config lab:annotations, per node; public-ip-overwrite
+        // from each node's public address): a real Kubernetes provider patching the lab's real API server.
+        const annotations = config.getObject<Record<string, Record<string, string>>>("annotations");
+        if (annotations) {
+            const kubeconfig = breaks.has("private-kubeconfig")
+                ? server.kubeconfig.apply((text) => text.replace(/server: https:\/\/[^\s]+/, `server: https://${first.node.privateIp}:6443`))
+                : server.kubeconfig;
+            const provider = clusterProvider(name, kubeconfig, `k3s-multicloud-${name}`, this);
+            const removals = [server.removal, ...agentNodes.map((agent) => agent.removal)];
+            installed.forEach(({ host, role }, index) => {
+                new NodeAnnotations(
+                    `${name}-${host.name}-metadata`,
+                    {
+                        nodeName: host.name,
+                        annotations: host.publicIp.apply((ip) => managedAnnotations(`lab:annotations.${host.name}`, annotations[host.name] ?? {}, ip)),
+                        provider,
+                        registeredBy: removals[index],
+                        // The lab's own key restarts k3s too, so a change shows the restart step.
+                        restart: { connection: host.connection, sudo: host.sudo, role, restartKeys: ["lab.example/owner"], readyTimeoutSeconds },
+                    },
+                    { parent: this },
+                );
+            });
+        }
         const prunes = pruneSteps(this, name, installed);
         this.meshStatus = meshCheckSteps(
             this,
