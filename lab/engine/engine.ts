@@ -43,6 +43,8 @@ export interface ProjectOptions {
     readonly stack: string;
     /** The program module (a file whose default export registers the resources, or whose top level does). */
     readonly program: string;
+    /** The file backend's directory, to share one with another project (StackReference); default `<dir>/state`. */
+    readonly stateDir?: string;
     /** Runs every CLI process through this prefix, e.g. `ip netns exec <runner>`. */
     readonly prefix?: readonly string[];
     /** Progress lines (each CLI call and its duration). */
@@ -58,7 +60,7 @@ export class PulumiProject {
 
     constructor(private readonly options: ProjectOptions) {
         this.workDir = join(options.dir, "project");
-        this.stateDir = join(options.dir, "state");
+        this.stateDir = options.stateDir ?? join(options.dir, "state");
         this.home = join(options.dir, "pulumi-home");
         for (const dir of [this.workDir, this.stateDir, this.home]) mkdirSync(dir, { recursive: true });
         // A home of its own (the CLI keeps its workspace files there), sharing the engine's installed plugins.

@@ -27,6 +27,7 @@ export const ENGINE_BREAKS = {
     "engine-interrupted": "the next `up` after SIGKILL runs without the recovery docs/operations.md prescribes",
     "engine-annotations": "the Kubernetes provider given the server's own address from k3s.yaml, which the machine running pulumi cannot reach",
     "engine-annotation-drift": "the next `up` after a hand edit runs without the `pulumi refresh` docs/annotations.md prescribes",
+    "engine-composed": "the second project references a stack that does not exist (another project's name)",
     "engine-remove-node": "the removal step deleted from the state before the node is removed (`pulumi state delete`)",
     "engine-remove-unreachable": "the host answers but refuses the key instead of being gone",
     "engine-destroy": "the hosts' toolkit directory re-created after the destroy, as a step nobody deleted would leave it",
@@ -473,6 +474,32 @@ const CHECKS: EngineCheckSpec[] = [
             const cleared = await lab.up();
             expect(cleared.status === 0, `pulumi up without node annotations failed: ${said(cleared, 8)}`);
             return `${drift}; the next up put the stack's ${key}=team-b back on the real Node and left lab.example/not-ours alone`;
+        },
+    },
+    {
+        name: "engine-composed",
+        async run(lab) {
+            const consumer = new PulumiProject({
+                engine: lab.engine,
+                dir: join(lab.world.dir, "consumer"),
+                stateDir: lab.project.stateDir,
+                projectName: "k3smc-consumer",
+                stack: "lab",
+                program: resolve(__dirname, "consumerProgram.ts"),
+                prefix: ["ip", "netns", "exec", lab.world.runnerNs],
+                progress: lab.progress,
+            });
+            const referenced = lab.breaks.has("engine-composed") ? "organization/k3smc-other/lab" : "organization/k3smc-engine-lab/lab";
+            await consumer.init({ "k3smc-consumer:clusterStack": referenced }, {});
+            const up = await consumer.run(["up", "--yes", "--skip-preview", "--stack", "lab", "--non-interactive"]);
+            expect(up.status === 0, `the second project's up failed: ${said(up, 8)}`);
+            const made = lab.world.kubectl(["get", "configmap", "k3smc-composed", "-n", "default", "-o", "jsonpath={.data.from}"]);
+            expect(made.status === 0 && made.stdout.startsWith("a second stack"), `no ConfigMap k3smc-composed on the API: ${made.stderr || made.stdout}`);
+            const destroyed = await consumer.run(["destroy", "--yes", "--skip-preview", "--stack", "lab", "--non-interactive"]);
+            expect(destroyed.status === 0, `the second project's destroy failed: ${said(destroyed)}`);
+            const gone = lab.world.kubectl(["get", "configmap", "k3smc-composed", "-n", "default", "-o", "name"]);
+            expect(gone.status !== 0, "the ConfigMap outlived the second project's destroy");
+            return "a second project read the cluster's kubeconfig output through a StackReference and created a ConfigMap on the real API with it; its destroy removed it";
         },
     },
     {
