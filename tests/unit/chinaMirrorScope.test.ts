@@ -1,8 +1,9 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { NOT_MIRRORED, renderRegistries } from "../../components/k3s/registries";
+import { DEFAULT_CHINA_REGISTRY_MIRRORS, NOT_MIRRORED, renderRegistries } from "../../components/k3s/registries";
 
 /**
  * What a mainland node asks the China mirror for, judged by Go's regexp engine (the one containerd runs) through
@@ -84,6 +85,12 @@ describe("China mirror scope: only k3s' own rancher/ images can come from the mi
             }
         });
     }
+
+    it("docs/nodes.md shows the file a mainland node gets with the default mirror, as rendered", () => {
+        const doc = readFileSync(join(__dirname, "..", "..", "docs", "nodes.md"), "utf8");
+        const shown = [...doc.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]).find((text) => text.includes("mirrors:"));
+        assert.equal(shown, renderRegistries(DEFAULT_CHINA_REGISTRY_MIRRORS));
+    });
 
     it("the name other images are asked for is not a repository name any registry can hold (distribution spec grammar)", () => {
         // opencontainers/distribution-spec: <name> is [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*

@@ -30,6 +30,22 @@ describe("cluster spec: one declaration, its schema, its table", () => {
         assert.ok(doc.includes("| `nodes[].planSize` (aliyun) | map (AliyunPlanSize) |  | Alibaba lightweight server plan by size. Give this or `planId`. |"));
     });
 
+    it("the stack-file sample in docs/configuration.md validates against the schema and parses (with a version and a key added)", () => {
+        const doc = readFileSync(CONFIG_DOC, "utf8");
+        const sample = [...doc.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]).find((text) => text.includes("k3s-multicloud:nodes:"));
+        assert.ok(sample, "no stack-file sample in docs/configuration.md");
+        const given = parse(sample) as Record<string, unknown>;
+        const spec = {
+            k3sVersion: "v1.33.6+k3s1",
+            sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhvc3Qta2V5 ops@example",
+            ...Object.fromEntries(Object.entries(given).map(([key, value]) => [key.replace(/^k3s-multicloud:/, ""), value])),
+        };
+        const validate = editorValidator();
+        assert.equal(validate(spec), true, JSON.stringify(validate.errors));
+        // The pool of three expands: sh-server, tokyo-1, tokyo-2, tokyo-3.
+        assert.deepEqual(parseStackConfig(spec).nodes.map((n) => n.name), ["sh-server", "tokyo-1", "tokyo-2", "tokyo-3"]);
+    });
+
     it("editors: every example stack file validates against the schema; a typo, a quoted number and a plain secret do not", () => {
         const validate = editorValidator();
         const stacks = readdirSync(join(ROOT, "stacks")).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
