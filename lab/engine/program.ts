@@ -130,6 +130,8 @@ class EngineLabCluster extends pulumi.ComponentResource {
         ];
         // Node annotations as resources, as K3sCluster makes them (config lab:annotations, per node; public-ip-overwrite
         // from each node's public address): a real Kubernetes provider patching the lab's real API server.
+        // As in K3sCluster, the mesh checks wait for the restarts an annotation change causes.
+        const annotatedNodes: pulumi.Resource[] = [];
         const annotations = config.getObject<Record<string, Record<string, string>>>("annotations");
         if (annotations) {
             const kubeconfig = breaks.has("private-kubeconfig")
@@ -138,7 +140,7 @@ class EngineLabCluster extends pulumi.ComponentResource {
             const provider = clusterProvider(name, kubeconfig, `k3s-multicloud-${name}`, this);
             const removals = [server.removal, ...agentNodes.map((agent) => agent.removal)];
             installed.forEach(({ host, role }, index) => {
-                new NodeAnnotations(
+                const annotated = new NodeAnnotations(
                     `${name}-${host.name}-metadata`,
                     {
                         nodeName: host.name,
@@ -150,6 +152,7 @@ class EngineLabCluster extends pulumi.ComponentResource {
                     },
                     { parent: this },
                 );
+                annotatedNodes.push(annotated.restart ?? annotated.patch);
             });
         }
         const prunes = pruneSteps(this, name, installed);
@@ -158,7 +161,7 @@ class EngineLabCluster extends pulumi.ComponentResource {
             name,
             installed,
             nodeAddresses,
-            [...installed.map((n) => n.settled), ...prunes, serverFirewall, ...agentFirewalls],
+            [...installed.map((n) => n.settled), ...prunes, serverFirewall, ...agentFirewalls, ...annotatedNodes],
             config.requireNumber("meshTimeoutSeconds"),
         );
         if (breaks.has("duplicate-name")) new command.local.Command(`${name}-mesh-ready`, { create: "true" }, { parent: this });
