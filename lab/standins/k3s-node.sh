@@ -297,13 +297,17 @@ while :; do
         unset "programmed[$peer]"
         echo "k3s stand-in: node $peer deleted, peer removed"
     done
-    # The server withdraws the lease of a node deleted from the API (flannel's subnet manager sees the Node go).
-    if is_server && [ $((++round % 4)) -eq 0 ] && registered=$(kube get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}' 2>/dev/null); then
-        for lease in "$api"/leases/*; do
-            peer=${lease##*/}
-            if [ ! -f "$lease" ] || [ "${peer%.new}" != "$peer" ]; then continue; fi
-            printf '%s\n' "$registered" | grep -qxF -- "$peer" || rm -f "$lease"
-        done
+    # The server withdraws the lease of a node deleted from the API (flannel's subnet manager sees the Node go). Only
+    # leases that existed before the list was asked for: a node registers its Node before it writes its lease, so a
+    # lease written while the list is on its way belongs to a Node the list may not show yet.
+    if is_server && [ $((++round % 4)) -eq 0 ]; then
+        leases=$(find "$api/leases" -type f ! -name '*.new' -printf '%f\n')
+        if registered=$(kube get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}' 2>/dev/null); then
+            while read -r peer; do
+                [ -n "$peer" ] || continue
+                printf '%s\n' "$registered" | grep -qxF -- "$peer" || rm -f "$api/leases/$peer"
+            done <<<"$leases"
+        fi
     fi
     sleep 0.3
 done
