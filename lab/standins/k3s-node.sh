@@ -7,8 +7,9 @@
 #     serving certificate from its server CA for 127.0.0.1, the NIC address, node-external-ip and tls-san, and client
 #     certificates from its client CA (k3s' file layout: server/tls/{server-ca,client-ca}.{crt,key}, k3s.yaml);
 #   - every node at start registers its Node (as its kubelet does: the hostname label, a server's control-plane
-#     role labels, spec.podCIDR from its flannel subnet) and its node password secret <node>.node-password.k3s in
-#     kube-system (as the server does when a node joins), then reports Ready in the Node's status;
+#     role labels, spec.podCIDR from its flannel subnet) after its node password secret <node>.node-password.k3s in
+#     kube-system (as the server records it when a node asks for its kubelet certificate; a node whose password differs
+#     from the recorded one is refused, as k3s refuses it), then reports Ready in the Node's status;
 #   - k3s at start: sets the node's public-ip-overwrite annotation = node-external-ip from the config.yaml our
 #     install step wrote, when the node has node-external-ip and the servers have flannel-external-ip; it never
 #     removes the annotation (k3s pkg/agent/flannel/setup.go only adds it);
@@ -236,18 +237,31 @@ wait_for_api
 
 [ -f "$api/subnets/$name" ] || echo "10.42.$(find "$api/subnets" -type f | wc -l).0/24" >"$api/subnets/$name"
 subnet=$(cat "$api/subnets/$name")
-# The kubelet registers the Node; the server records the node's password when it joins.
+# The server admits a node only with the password it recorded for that name (k3s pkg/nodepassword, Ensure: the hash in
+# kube-system/<node>.node-password.k3s is verified when the secret exists, else created - when the node asks for its
+# kubelet certificate, before the kubelet registers the Node). A new machine under a known name has a new
+# /etc/rancher/node/password, so it is refused until the old secret is deleted; the agent retries, logging the line
+# below (pkg/agent/config), and never gets its kubelet credential.
+password_file=$K3SMC_ROOT/etc/rancher/node/password
+[ -s "$password_file" ] || { mkdir -p "${password_file%/*}" && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$password_file"; }
+password_hash=$(sha256sum <"$password_file" | awk '{ print $1 }')
+recorded=$(kube -n kube-system get secret "$name.node-password.k3s" -o 'jsonpath={.data.hash}' 2>/dev/null | base64 -d || true)
+if [ -z "$recorded" ]; then
+    kube -n kube-system create secret generic "$name.node-password.k3s" --type=k3s.cattle.io/node-password \
+        --from-literal=hash="$password_hash" >/dev/null
+elif [ "$recorded" != "$password_hash" ]; then
+    is_server || rm -f "$kubeconfig"
+    refused="level=info msg=\"Waiting to retrieve agent configuration; server is not ready: Node password rejected, duplicate hostname or contents of '/etc/rancher/node/password' may not match server node-passwd entry, try enabling a unique node name with the --with-node-id flag\""
+    echo "k3s stand-in: $refused" | tee -a "$K3SMC_ROOT/journal.txt"
+    exit 1
+fi
+# The kubelet registers the Node.
 if ! kube get node "$name" -o name >/dev/null 2>&1; then
     {
         printf 'apiVersion: v1\nkind: Node\nmetadata:\n  name: %s\n  labels:\n    kubernetes.io/hostname: %s\n    kubernetes.io/os: linux\n' "$name" "$name"
         if is_server; then printf '    node-role.kubernetes.io/control-plane: "true"\n    node-role.kubernetes.io/master: "true"\n'; fi
         printf 'spec:\n  podCIDR: %s\n  podCIDRs:\n  - %s\n' "$subnet" "$subnet"
     } | kube create -f - >/dev/null
-fi
-if ! kube -n kube-system get secret "$name.node-password.k3s" -o name >/dev/null 2>&1; then
-    [ -s "$K3SMC_ROOT/etc/rancher/node/password" ] || { mkdir -p "$K3SMC_ROOT/etc/rancher/node" && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$K3SMC_ROOT/etc/rancher/node/password"; }
-    kube -n kube-system create secret generic "$name.node-password.k3s" --type=k3s.cattle.io/node-password \
-        --from-literal=hash="$(sha256sum <"$K3SMC_ROOT/etc/rancher/node/password" | awk '{ print $1 }')" >/dev/null
 fi
 if [ -n "$external" ] && [ "$(cat "$api/flannel-external-ip" 2>/dev/null)" = true ]; then
     kube annotate --overwrite node "$name" "flannel.alpha.coreos.com/public-ip-overwrite=$external" >/dev/null

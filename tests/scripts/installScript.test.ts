@@ -265,6 +265,24 @@ describe("install script (real bash, stand-ins for systemd and the k3s download)
         assert.match(run.stderr, /failed to get CA certs: connection refused/);
     });
 
+    it("an agent the server refuses for another machine's node password stops at once, naming the two commands that forget the old machine", () => {
+        box.plant("ready-status", "False");
+        // What k3s' agent logs, every 5 s, while the server holds another password for its name (pkg/agent/config).
+        box.plant(
+            "journal.txt",
+            "k3s-agent[90]: level=info msg=\"Waiting to retrieve agent configuration; server is not ready: Node password rejected, duplicate hostname or contents of '/etc/rancher/node/password' may not match server node-passwd entry, try enabling a unique node name with the --with-node-id flag\"\n",
+        );
+        const started = Date.now();
+        const run = box.run(agentSteps().install, { stdin: `${AGENT_TOKEN}\n` });
+        assert.equal(run.status, 1);
+        assert.ok(Date.now() - started < 4000, "it waited for the Ready timeout instead of stopping at the refusal");
+        assert.equal(
+            run.stderr,
+            "k3s-multicloud [tokyo-1] ERROR: the server refuses tokyo-1: it holds the node password of another machine under this name (k3s: 'Node password rejected'). This happens when a machine is replaced without its identity changing (an existing server re-installed at the same address). Fix: if the old machine is gone, delete its Node and its password on a server - k3s kubectl delete node tokyo-1; k3s kubectl -n kube-system delete secret tokyo-1.node-password.k3s - then run 'pulumi up' again (docs/operations.md, \"A node on a new machine\").\n",
+        );
+        assert.ok(box.calls().some((call) => /^journalctl -u k3s-agent --since @[0-9]+ -n 20 --no-pager$/.test(call)), box.calls().join("\n"));
+    });
+
     it("refuses to run without a token on stdin, before touching anything", () => {
         const run = box.run(serverSteps().install, { stdin: "" });
         assert.equal(run.status, 1);

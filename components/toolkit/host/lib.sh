@@ -226,15 +226,24 @@ node_ready_status() {
 }
 
 wait_until_ready() {
-    local deadline=$((SECONDS + K3SMC_READY_TIMEOUT))
+    local deadline=$((SECONDS + K3SMC_READY_TIMEOUT)) since
+    since=$(date +%s)
     log "waiting up to ${K3SMC_READY_TIMEOUT}s for node $K3SMC_NODE_NAME to be Ready"
     until [ "$(node_ready_status)" = True ]; do
         if [ "$SECONDS" -ge "$deadline" ]; then
             report_failure
         fi
+        refuse_rejected_password "$since"
         sleep "$K3SMC_POLL_INTERVAL"
     done
     log "node $K3SMC_NODE_NAME is Ready (k3s $K3SMC_VERSION)"
+}
+
+# A server that holds another machine's password for this node name refuses it for good (k3s pkg/nodepassword); the
+# agent only retries and logs it, so waiting out the timeout would tell the user nothing more.
+refuse_rejected_password() {
+    journalctl -u "$service" --since "@$1" -n 20 --no-pager 2>/dev/null | grep -q 'Node password rejected' || return 0
+    die "the server refuses $K3SMC_NODE_NAME: it holds the node password of another machine under this name (k3s: 'Node password rejected'). This happens when a machine is replaced without its identity changing (an existing server re-installed at the same address). Fix: if the old machine is gone, delete its Node and its password on a server - k3s kubectl delete node $K3SMC_NODE_NAME; k3s kubectl -n kube-system delete secret $K3SMC_NODE_NAME.node-password.k3s - then run 'pulumi up' again (docs/operations.md, \"A node on a new machine\")."
 }
 
 report_failure() {
