@@ -6,6 +6,10 @@
 // `npm run lab -- --engine [--break <engine check>]... [--only ...]`: the same hosts, with our program run by the real
 // Pulumi engine (engine/build.sh builds it first).
 //
+// `npm run lab -- --stack [--break <stack check>]... [--only ...]`: the whole stack program (stacks/) run by the real
+// engine on the same hosts, given as existing servers in a lab stack file: up, doctor, a node moved to a new machine,
+// destroy.
+//
 // `npm run lab -- --doctor [--only healthy,stale-peer,...]`: the lab's cluster, then doctor's report on it healthy and
 // after each break (docs/operations.md, "Operating the cluster").
 import { renderReport } from "../components/doctor/report";
@@ -13,11 +17,13 @@ import { DOCTOR_SCENARIOS, DoctorScenario, runDoctorLab } from "./doctorLab";
 import { BREAKS, CHECK_NAMES, CheckResult, LabBreak, runLab } from "./lab";
 import { locateEngine } from "./engine/engine";
 import { ENGINE_BREAKS, ENGINE_CHECK_NAMES, EngineCheck, runEngineLab } from "./engine/engineLab";
+import { runStackLab, STACK_BREAKS, STACK_CHECK_NAMES, StackCheck } from "./engine/stackLab";
 
 function usage(message: string, status = 2): never {
     (status === 0 ? console.log : console.error)(
         `${message}\nusage: npm run lab -- [--break ${Object.keys(BREAKS).join("|")}]... [--only ${CHECK_NAMES.join(",")}] [--quiet]\n` +
             `       npm run lab -- --engine [--break ${ENGINE_CHECK_NAMES.join("|")}]... [--only ${ENGINE_CHECK_NAMES.join(",")}] [--quiet]\n` +
+            `       npm run lab -- --stack [--break ${STACK_CHECK_NAMES.join("|")}]... [--only ${STACK_CHECK_NAMES.join(",")}] [--quiet]\n` +
             `       npm run lab -- --doctor [--only ${DOCTOR_SCENARIOS.join(",")}] [--quiet]`,
     );
     process.exit(status);
@@ -37,14 +43,15 @@ async function main(): Promise<void> {
         return;
     }
     const engine = args.includes("--engine");
-    const breakNames: readonly string[] = engine ? ENGINE_CHECK_NAMES : Object.keys(BREAKS);
-    const checkNames: readonly string[] = engine ? ENGINE_CHECK_NAMES : CHECK_NAMES;
+    const stack = args.includes("--stack");
+    const breakNames: readonly string[] = stack ? STACK_CHECK_NAMES : engine ? ENGINE_CHECK_NAMES : Object.keys(BREAKS);
+    const checkNames: readonly string[] = stack ? STACK_CHECK_NAMES : engine ? ENGINE_CHECK_NAMES : CHECK_NAMES;
     const breaks: string[] = [];
     let only: string[] | undefined;
     let quiet = false;
     for (let i = 0; i < args.length; i++) {
         const arg = args[i];
-        if (arg === "--engine") continue;
+        if (arg === "--engine" || arg === "--stack") continue;
         if (arg === "--break") {
             const name = args[++i];
             if (!breakNames.includes(name)) usage(`unknown --break '${name ?? ""}'`);
@@ -63,18 +70,20 @@ async function main(): Promise<void> {
     const started = Date.now();
     const progress = quiet ? undefined : (line: string) => console.error(`# ${line}`);
     let results: CheckResult[];
-    if (engine) {
+    if (engine || stack) {
         const located = locateEngine();
         if ("missing" in located) usage(`the engine is not built: ${located.missing}`);
-        for (const name of breaks) progress?.(`--break ${name}: ${ENGINE_BREAKS[name as EngineCheck]}`);
-        results = await runEngineLab({ engine: located, breaks: breaks as EngineCheck[], only, progress });
+        for (const name of breaks) progress?.(`--break ${name}: ${stack ? STACK_BREAKS[name as StackCheck] : ENGINE_BREAKS[name as EngineCheck]}`);
+        results = stack
+            ? await runStackLab({ engine: located, breaks: breaks as StackCheck[], only, progress })
+            : await runEngineLab({ engine: located, breaks: breaks as EngineCheck[], only, progress });
     } else {
         results = await runLab({ breaks: breaks as LabBreak[], only, progress });
     }
     // Each line says what the check proved (or why it failed), in words; the name is what --only and --break take.
     for (const result of results) console.log(result.ok ? `ok ${result.name} - ${result.detail}` : `FAIL ${result.name}: ${result.detail}`);
     const failed = results.filter((r) => !r.ok).length;
-    console.log(`${engine ? "engine lab" : "lab"}: ${results.length - failed} ok, ${failed} failed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`${stack ? "stack lab" : engine ? "engine lab" : "lab"}: ${results.length - failed} ok, ${failed} failed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     process.exitCode = failed === 0 ? 0 : 1;
 }
 

@@ -4,7 +4,7 @@ import { TEST_CA_HASH, generatedKey } from "./mocks/mockCloud";
 import { caHashOf } from "../components/k3s/nodeSteps";
 import { LAB_NODES, evaluateLabProgram } from "./program";
 import { PortProbe } from "./probes";
-import { CommandResult, HostKind, LAB_ADDRESSES, LabWorld, runArgv, sleep } from "./world";
+import { CommandResult, HostKind, LAB_ADDRESSES, LabWorld, runArgv, sleep, withWorld } from "./world";
 import { LabStep, StepRunner, orderedSteps } from "./steps";
 
 /** Ways to break the lab on purpose, to see the checks that guard a feature fail. */
@@ -473,14 +473,7 @@ function giveAgentsTheServerToken(steps: LabStep[]): LabStep[] {
 export async function withLabCluster<T>(options: LabOptions, body: (ctx: LabContext) => Promise<T>): Promise<T> {
     const progress = options.progress ?? (() => undefined);
     const breaks = new Set(options.breaks ?? []);
-    const world = new LabWorld();
-    const onSignal = () => {
-        world.teardown();
-        process.exit(130);
-    };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    try {
+    return withWorld(0, async (world) => {
         // The Vultr-like host serves the key the program generates for it and installs through user-data (the mocks
         // generate it, once per resource name, as the TLS provider would): what cloud-init does on a real server.
         world.useHostKey("vultr", generatedKey(`${LAB_NODES.vultr}-ssh-host-key`).privateKey);
@@ -504,11 +497,7 @@ export async function withLabCluster<T>(options: LabOptions, body: (ctx: LabCont
         const ctx = new LabContext(world, steps, progress, breaks);
         ctx.createAll();
         return await body(ctx);
-    } finally {
-        world.teardown();
-        process.removeListener("SIGINT", onSignal);
-        process.removeListener("SIGTERM", onSignal);
-    }
+    });
 }
 
 /** The SWAS-like host's root password: what the program generated and the steps log in with. */

@@ -452,6 +452,27 @@ export class LabWorld {
     }
 }
 
+/**
+ * Makes a lab world (with `extraHosts` spare Vultr-like hosts), hands it to `body`, and tears it down afterwards -
+ * also when `body` fails, and on Ctrl-C or SIGTERM (then the process exits 130).
+ */
+export async function withWorld<T>(extraHosts: number, body: (world: LabWorld) => Promise<T>): Promise<T> {
+    const world = new LabWorld(extraHosts);
+    const onSignal = () => {
+        world.teardown();
+        process.exit(130);
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+        return await body(world);
+    } finally {
+        world.teardown();
+        process.removeListener("SIGINT", onSignal);
+        process.removeListener("SIGTERM", onSignal);
+    }
+}
+
 export interface RunOptions {
     readonly input?: string;
     readonly env?: NodeJS.ProcessEnv;

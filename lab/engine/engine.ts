@@ -41,8 +41,13 @@ export interface ProjectOptions {
     readonly dir: string;
     readonly projectName: string;
     readonly stack: string;
-    /** The program module (a file whose default export registers the resources, or whose top level does). */
-    readonly program: string;
+    /**
+     * The program module (a file whose default export registers the resources, or whose top level does), served to the
+     * CLI by pulumiWithProgram.ts; or the text of a Pulumi.yaml whose own runtime (yaml) the CLI runs itself.
+     */
+    readonly program: string | { readonly projectFile: string };
+    /** Directories put first on the CLI's PATH (ambient plugins). */
+    readonly path?: readonly string[];
     /** The file backend's directory, to share one with another project (StackReference); default `<dir>/state`. */
     readonly stateDir?: string;
     /** Runs every CLI process through this prefix, e.g. `ip netns exec <runner>`. */
@@ -65,9 +70,9 @@ export class PulumiProject {
         for (const dir of [this.workDir, this.stateDir, this.home]) mkdirSync(dir, { recursive: true });
         // A home of its own (the CLI keeps its workspace files there), sharing the engine's installed plugins.
         symlinkSync(join(options.engine.dir, "pulumi-home", "plugins"), join(this.home, "plugins"));
-        writeFileSync(join(this.workDir, "Pulumi.yaml"), `name: ${options.projectName}\nruntime: nodejs\n`);
+        writeFileSync(join(this.workDir, "Pulumi.yaml"), typeof options.program === "string" ? `name: ${options.projectName}\nruntime: nodejs\n` : options.program.projectFile);
         this.env = {
-            PATH: `${options.engine.bin}:${process.env.PATH}`,
+            PATH: [...(options.path ?? []), options.engine.bin, process.env.PATH].join(":"),
             HOME: options.dir,
             K3SMC_PULUMI: join(options.engine.bin, "pulumi"),
             PULUMI_HOME: this.home,
@@ -94,7 +99,8 @@ export class PulumiProject {
         options: { input?: string; onSpawn?: (pid: number) => void; onOutput?: (text: string) => void; env?: NodeJS.ProcessEnv; program?: string; timeoutMs?: number } = {},
     ): Promise<CliResult> {
         const started = Date.now();
-        const cli = PROGRAM_VERBS.has(args[0]) ? [process.execPath, TSX, WITH_PROGRAM, options.program ?? this.options.program] : [join(this.options.engine.bin, "pulumi")];
+        const served = options.program ?? this.options.program;
+        const cli = PROGRAM_VERBS.has(args[0]) && typeof served === "string" ? [process.execPath, TSX, WITH_PROGRAM, served] : [join(this.options.engine.bin, "pulumi")];
         const argv = [...(this.options.prefix ?? []), ...cli, ...args];
         const child = spawn(argv[0], argv.slice(1), { cwd: this.workDir, env: { ...this.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
         if (child.pid) options.onSpawn?.(child.pid);

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { changedResources, GraphNode } from "../../bench/graphMetrics";
 import { editedHostScriptsCopy } from "../../bench/evaluateProcess";
 import { CheckResult } from "../lab";
-import { HostKind, LAB_ADDRESSES, LabWorld } from "../world";
+import { HostKind, LAB_ADDRESSES, LabWorld, withWorld } from "../world";
 import { CliResult, Engine, PulumiProject, StackExport, tail } from "./engine";
 import { ENGINE_LAB_CLUSTER, EngineLabNode, ProgramBreak } from "./program";
 
@@ -51,9 +51,9 @@ export interface EngineLabOptions {
     readonly progress?: (line: string) => void;
 }
 
-class CheckFailed extends Error {}
+export class CheckFailed extends Error {}
 
-function expect(condition: unknown, why: string): asserts condition {
+export function expect(condition: unknown, why: string): asserts condition {
     if (!condition) throw new CheckFailed(why);
 }
 
@@ -210,7 +210,7 @@ function node(name: string, role: "server" | "agent", publicIp: string, privateI
  * What a failed CLI run said, briefly: its error lines (a step's `ERROR:` and the engine's `error:`), else its last
  * lines.
  */
-function said(result: CliResult, lines = 6): string {
+export function said(result: CliResult, lines = 6): string {
     const text = `${result.stdout}\n${result.stderr}`;
     const errors = [...new Set(text.split("\n").map((l) => l.trim()).filter((l) => /(^| )(ERROR|error):/.test(l) && !l.startsWith("~ ") && !l.startsWith("+ ")))];
     // A failed command's error quotes the whole command text (the relay is 3 KB): its first words are enough here.
@@ -218,14 +218,11 @@ function said(result: CliResult, lines = 6): string {
     return errors.length > 0 ? [...new Set(short)].slice(0, 4).join(" | ") : tail(text, lines);
 }
 
-interface EngineCheckSpec {
-    readonly name: EngineCheck;
-    run(lab: EngineLabRun): Promise<string>;
-}
-
-const CHECKS: EngineCheckSpec[] = [
+/** Every check but the first preview and the up itself works on the cluster the up deployed. */
+const CHECKS: Array<LabCheckSpec<EngineCheck, EngineLabRun>> = [
     {
         name: "engine-preview-first",
+        onStack: false,
         async run(lab) {
             const { result, steps, errors } = await lab.project.previewSteps();
             expect(result.status === 0, `the first preview failed: ${errors.join(" | ") || said(result)}`);
@@ -238,6 +235,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-up",
+        onStack: false,
         async run(lab) {
             const blocked = lab.breaks.has("engine-up") ? blockMesh(lab) : undefined;
             const result = await lab.up();
@@ -264,6 +262,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-no-change",
+        onStack: true,
         async run(lab) {
             const preview = await lab.project.previewSteps(["--expect-no-changes"]);
             expect(preview.result.status === 0, `preview --expect-no-changes failed: ${preview.steps.join(", ") || preview.errors.join(" | ")}`);
@@ -278,6 +277,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-refresh",
+        onStack: true,
         async run(lab) {
             if (lab.breaks.has("engine-refresh")) await plantStateWithoutDefault(lab);
             const before = lab.logins();
@@ -293,6 +293,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-state-secrets",
+        onStack: true,
         async run(lab) {
             const exported = JSON.stringify(await lab.project.exportState());
             const file = readFileSync(join(lab.project.stateDir, ".pulumi", "stacks", "k3smc-engine-lab", "lab.json"), "utf8");
@@ -314,6 +315,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-config-change",
+        onStack: true,
         async run(lab) {
             const before = lab.mockGraph();
             const changed = lab.nodes.map((n) => (n.name === "vultr-1" ? { ...n, taints: ["lab.example/edge=true:NoSchedule"] } : n));
@@ -336,6 +338,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-library-upgrade",
+        onStack: true,
         async run(lab) {
             // A release that only edits the host toolkit, previewed from a copy of the program with every host file edited.
             const preview = async (edit: "comment" | "code") => {
@@ -356,6 +359,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-hostkey-changed",
+        onStack: true,
         async run(lab) {
             const other = join(lab.world.dir, "impostor_host_key");
             execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", other]);
@@ -380,6 +384,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-interrupted",
+        onStack: true,
         async run(lab) {
             // Something in flight: every mesh check runs again (a new timeout) while UDP between the Vultr and the
             // SWAS host is dropped, so the checks on those two wait for a handshake.
@@ -411,6 +416,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-annotations",
+        onStack: true,
         async run(lab) {
             const key = "lab.example/owner";
             const owners = (node: string) => (lab.node(node).metadata.managedFields ?? []).filter((f) => JSON.stringify(f.fieldsV1 ?? {}).includes(`f:${key}`)).map((f) => `${f.manager} (${f.operation})`);
@@ -448,6 +454,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-annotation-drift",
+        onStack: true,
         async run(lab) {
             const key = "lab.example/owner";
             lab.annotations = { "vultr-1": { [key]: "team-b" } };
@@ -478,6 +485,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-composed",
+        onStack: true,
         async run(lab) {
             const consumer = new PulumiProject({
                 engine: lab.engine,
@@ -504,6 +512,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-remove-node",
+        onStack: true,
         async run(lab) {
             const gone = "home-1";
             const removalUrn = (await lab.project.exportState()).deployment.resources?.find((r) => r.urn.endsWith(`::${ENGINE_LAB_CLUSTER}-${gone}-removal`))?.urn;
@@ -528,6 +537,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-remove-unreachable",
+        onStack: true,
         async run(lab) {
             const gone = "vultr-1";
             if (lab.breaks.has("engine-remove-unreachable")) {
@@ -551,6 +561,7 @@ const CHECKS: EngineCheckSpec[] = [
     },
     {
         name: "engine-destroy",
+        onStack: true,
         async run(lab) {
             const destroy = await lab.project.run(["destroy", "--yes", "--skip-preview", "--stack", "lab", "--non-interactive"]);
             expect(destroy.status === 0, `destroy failed: ${said(destroy, 8)}`);
@@ -558,7 +569,7 @@ const CHECKS: EngineCheckSpec[] = [
             expect(left.length === 0, `the stack still holds ${left.map((r) => r.urn.slice(r.urn.lastIndexOf("::") + 2)).join(", ")}`);
             if (lab.breaks.has("engine-destroy")) mkdirSync(join(lab.world.hosts.swas.root, "opt", "k3s-multicloud", "toolkit"), { recursive: true });
             // The Vultr host was gone when it was removed (its uninstall was skipped, in words); the others were reached.
-            const leftovers = (["swas", "home"] as const).flatMap((kind) => leftOnHost(lab, kind).map((what) => `${kind}: ${what}`));
+            const leftovers = (["swas", "home"] as const).flatMap((kind) => leftOnHost(lab.world, kind).map((what) => `${kind}: ${what}`));
             expect(leftovers.length === 0, `left on the hosts: ${leftovers.join("; ")}`);
             return "the stack is empty; no k3s, toolkit, token or firewall file is left on the hosts the removals reached (the SWAS and home hosts)";
         },
@@ -618,8 +629,8 @@ async function inputsVersusMocks(lab: EngineLabRun): Promise<InputDifference[]> 
 export const ENGINE_CHECK_NAMES: EngineCheck[] = CHECKS.map((check) => check.name);
 
 /** What the uninstall promises to remove, as still found on a host. */
-function leftOnHost(lab: EngineLabRun, kind: HostKind): string[] {
-    const root = lab.world.hosts[kind].root;
+export function leftOnHost(world: LabWorld, kind: HostKind): string[] {
+    const root = world.hosts[kind].root;
     const paths = [
         "usr/local/bin/k3s",
         "etc/rancher/k3s",
@@ -632,8 +643,8 @@ function leftOnHost(lab: EngineLabRun, kind: HostKind): string[] {
         "etc/systemd/system/multicloud-k3s-public-address.service",
     ];
     const found = paths.filter((path) => existsSync(join(root, path)));
-    if (lab.world.inHost(kind, ["nft", "list", "table", "inet", "k3s_multicloud"]).status === 0) found.push("nft table inet k3s_multicloud");
-    const onLo = lab.world.inHost(kind, ["ip", "-4", "-o", "address", "show", "dev", "lo"]).stdout;
+    if (world.inHost(kind, ["nft", "list", "table", "inet", "k3s_multicloud"]).status === 0) found.push("nft table inet k3s_multicloud");
+    const onLo = world.inHost(kind, ["ip", "-4", "-o", "address", "show", "dev", "lo"]).stdout;
     for (const address of [LAB_ADDRESSES.swasPublic, LAB_ADDRESSES.vultr, LAB_ADDRESSES.homePublic]) if (onLo.includes(` ${address}/32 `)) found.push(`${address} on lo`);
     return found;
 }
@@ -692,47 +703,55 @@ async function plantStateWithoutDefault(lab: EngineLabRun): Promise<void> {
     await lab.project.must(["stack", "import", "--file", file]);
 }
 
+/** A check of the engine or stack lab: `run` returns what it proved, in words, or throws what it saw. */
+export interface LabCheckSpec<Name extends string, Run> {
+    readonly name: Name;
+    /** It works on a deployed stack: run alone (--only), the stack is deployed first. */
+    readonly onStack: boolean;
+    run(lab: Run): Promise<string>;
+}
+
+/**
+ * Runs the checks named in `only` (all without it) in their order, one result each. A check on a deployed stack that
+ * runs first gets one from `deploy`; a check that cannot deploy is a failure with the reason.
+ */
+export async function runChecksInTurn<Name extends string, Run>(
+    lab: Run,
+    checks: ReadonlyArray<LabCheckSpec<Name, Run>>,
+    options: { readonly only?: readonly string[]; readonly deploy: () => Promise<CliResult>; readonly deploys: Name; readonly progress: (line: string) => void },
+): Promise<CheckResult[]> {
+    const results: CheckResult[] = [];
+    let deployed = false;
+    for (const check of checks.filter((c) => !options.only || options.only.includes(c.name))) {
+        const started = Date.now();
+        if (check.onStack && !deployed) {
+            const setup = await options.deploy();
+            if (setup.status !== 0) {
+                results.push({ name: check.name, ok: false, detail: `could not deploy the stack first: ${said(setup)}` });
+                continue;
+            }
+        }
+        deployed ||= check.onStack || check.name === options.deploys;
+        try {
+            results.push({ name: check.name, ok: true, detail: await check.run(lab) });
+        } catch (error) {
+            results.push({ name: check.name, ok: false, detail: error instanceof Error ? error.message : String(error) });
+        }
+        options.progress(`${check.name}: ${results[results.length - 1].ok ? "ok" : "FAIL"} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    }
+    return results;
+}
+
 export async function runEngineLab(options: EngineLabOptions): Promise<CheckResult[]> {
     const progress = options.progress ?? (() => undefined);
     const breaks = new Set(options.breaks ?? []);
-    const world = new LabWorld();
-    const onSignal = () => {
-        world.teardown();
-        process.exit(130);
-    };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    try {
+    return withWorld(0, async (world) => {
         const swasPassword = `Lab-${world.id}-9!`;
         await world.build(swasPassword);
         const lab = new EngineLabRun(world, options.engine, breaks, progress, swasPassword);
         for (const name of breaks) progress(`BROKEN ON PURPOSE: ${ENGINE_BREAKS[name]}`);
         await lab.project.init(lab.config(), lab.secrets);
-        const results: CheckResult[] = [];
-        let deployed = false;
-        for (const check of CHECKS.filter((c) => !options.only || options.only.includes(c.name))) {
-            const started = Date.now();
-            // Every check after the first preview works on a deployed cluster: with --only, deploy it first.
-            if (check.name !== "engine-preview-first" && check.name !== "engine-up" && !deployed) {
-                const setup = await lab.up();
-                if (setup.status !== 0) {
-                    results.push({ name: check.name, ok: false, detail: `could not deploy the cluster first: ${said(setup)}` });
-                    continue;
-                }
-            }
-            deployed = true;
-            try {
-                results.push({ name: check.name, ok: true, detail: await check.run(lab) });
-            } catch (error) {
-                results.push({ name: check.name, ok: false, detail: error instanceof Error ? error.message : String(error) });
-            }
-            progress(`${check.name}: ${results[results.length - 1].ok ? "ok" : "FAIL"} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-        }
-        return results;
-    } finally {
-        world.teardown();
-        process.removeListener("SIGINT", onSignal);
-        process.removeListener("SIGTERM", onSignal);
-    }
+        return runChecksInTurn(lab, CHECKS, { only: options.only, deploy: () => lab.up(), deploys: "engine-up", progress });
+    });
 }
 

@@ -1,7 +1,9 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
+import { spawnSync, SpawnSyncReturns } from "node:child_process";
 import { resolve } from "node:path";
-import { Engine, locateEngine } from "../../lab/engine/engine";
+import { Engine } from "../../lab/engine/engine";
+import { leftBehindBy } from "../lab/leftovers";
+import { engineForLab } from "./engineForLab";
 import { ENGINE_CHECK_NAMES, EngineCheck, runEngineLab } from "../../lab/engine/engineLab";
 
 /**
@@ -10,41 +12,29 @@ import { ENGINE_CHECK_NAMES, EngineCheck, runEngineLab } from "../../lab/engine/
  * why; .ci/run builds it and sets K3SMC_REQUIRE_ENGINE, so there a missing engine fails instead.
  */
 const REPO = resolve(__dirname, "..", "..");
-const located = locateEngine();
-const required = process.env.K3SMC_REQUIRE_ENGINE === "1";
-const labTools = process.getuid?.() === 0 && ["wireguard-go", "wg", "nft", "ufw", "sshd", "openssl"].every((tool) => spawnSync("bash", ["-c", `command -v ${tool} || test -x /usr/sbin/${tool}`]).status === 0);
 
-function labNamespaces(): string[] {
-    return (spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout ?? "").split("\n").filter((line) => line.startsWith("k3smc-lab-"));
-}
-
-function engineProcesses(): string[] {
-    return (spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout ?? "").split("\n").filter((line) => /pulumi-resource-|pulumiWithProgram|^wireguard-go /.test(line));
-}
+// The providers and the program the CLI runs, and the hosts' WireGuard.
+const LAB_PROCESS = /pulumi-resource-|pulumiWithProgram|^wireguard-go /;
 
 describe("the engine lab (npm run lab -- --engine)", function () {
     this.timeout(600_000);
+    let engine: Engine;
     before(function () {
-        if ("missing" in located) {
-            if (required) throw new Error(`K3SMC_REQUIRE_ENGINE is set but the engine is not built: ${located.missing}`);
-            console.log(`      skipped: no engine built (${located.missing})`);
-            this.skip();
-        }
-        if (!labTools) {
-            if (required) throw new Error("K3SMC_REQUIRE_ENGINE is set but the lab cannot run here (root and the lab's Debian packages)");
-            this.skip();
-        }
+        engine = engineForLab(this);
     });
 
     it("every engine check is ok, one line each, and nothing of the lab is left behind", () => {
-        const before = [labNamespaces(), engineProcesses()];
-        const run = spawnSync(process.execPath, ["-r", "tsx/cjs", "lab/cli.ts", "--engine", "--quiet"], { cwd: REPO, encoding: "utf8", timeout: 480_000 });
+        let run!: SpawnSyncReturns<string>;
+        const left = leftBehindBy(LAB_PROCESS, () => {
+            run = spawnSync(process.execPath, ["-r", "tsx/cjs", "lab/cli.ts", "--engine", "--quiet"], { cwd: REPO, encoding: "utf8", timeout: 480_000 });
+            return run.pid;
+        });
         const printed = run.stdout.trim().split("\n");
         // One line per check: its name, then what it proved in words.
         assert.deepEqual(printed.slice(0, -1).map((line) => /^ok ([a-z0-9-]+) - \S/.exec(line)?.[1]), [...ENGINE_CHECK_NAMES], run.stdout + run.stderr);
         assert.match(printed[printed.length - 1], new RegExp(`^engine lab: ${ENGINE_CHECK_NAMES.length} ok, 0 failed in [0-9.]+ s$`));
         assert.equal(run.status, 0);
-        assert.deepEqual([labNamespaces(), engineProcesses()], before);
+        assert.deepEqual(left, { namespaces: [], processes: [] });
     });
 
     // Each --break plants one defect and the check that guards against it must fail, saying what it saw.
@@ -64,7 +54,7 @@ describe("the engine lab (npm run lab -- --engine)", function () {
     ];
     for (const [check, expected] of broken) {
         it(`--break ${check} makes ${check} fail, in words`, async () => {
-            const [result] = await runEngineLab({ engine: located as Engine, breaks: [check], only: [check] });
+            const [result] = await runEngineLab({ engine, breaks: [check], only: [check] });
             assert.equal(result.name, check);
             assert.equal(result.ok, false, `the check passed with its defect planted: ${result.detail}`);
             assert.match(result.detail, expected);

@@ -1,8 +1,9 @@
 import { strict as assert } from "node:assert";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
 import { resolve } from "node:path";
 import { CHECK_NAMES, CheckResult, runLab } from "../../lab/lab";
 import { labMissing } from "../../lab/world";
+import { leftBehindBy, namespacesOfRun, strayLabProcesses } from "./leftovers";
 
 /**
  * The namespace lab as CI runs it: real OpenSSH, NAT, nftables, ufw and userspace WireGuard, our registered steps
@@ -13,14 +14,8 @@ const REPO = resolve(__dirname, "..", "..");
 /** What this machine lacks for the lab (root, its programs, the built API server); .ci/run provides them all. */
 const missing = labMissing();
 
-function labNamespaces(): string[] {
-    return (spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout ?? "").split("\n").filter((line) => line.startsWith("k3smc-lab-"));
-}
-
-function labProcesses(): string[] {
-    // wireguard-go and the k3s stand-in run only in the lab; sshd of the lab is recognisable by its config path.
-    return (spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout ?? "").split("\n").filter((line) => /^wireguard-go |k3s-node\.sh run|k3smc-lab-[^ ]*\/\w+_sshd_config/.test(line));
-}
+// wireguard-go and the k3s stand-in run only in the lab; sshd of the lab is recognisable by its config path.
+const LAB_PROCESS = /^wireguard-go |k3s-node\.sh run|k3smc-lab-[^ ]*\/\w+_sshd_config/;
 
 function lines(results: CheckResult[]): string[] {
     return results.map((r) => (r.ok ? `ok ${r.name}` : `FAIL ${r.name}: ${r.detail}`));
@@ -36,15 +31,18 @@ describe("the namespace lab (npm run lab)", function () {
     });
 
     it("every check is ok, one line each, and nothing of the lab is left behind", async () => {
-        const before = [labNamespaces(), labProcesses()];
-        const run = spawnSync(process.execPath, ["-r", "tsx/cjs", "lab/cli.ts", "--quiet"], { cwd: REPO, encoding: "utf8", timeout: 240_000 });
+        let run!: SpawnSyncReturns<string>;
+        const left = leftBehindBy(LAB_PROCESS, () => {
+            run = spawnSync(process.execPath, ["-r", "tsx/cjs", "lab/cli.ts", "--quiet"], { cwd: REPO, encoding: "utf8", timeout: 240_000 });
+            return run.pid;
+        });
         const printed = run.stdout.trim().split("\n");
         // One line per check: its name, then what it proved in words.
         assert.deepEqual(printed.slice(0, -1).map((line) => /^ok ([a-z0-9-]+) - \S/.exec(line)?.[1]), [...CHECK_NAMES], run.stdout + run.stderr);
         assert.match(printed[printed.length - 1], new RegExp(`^lab: ${CHECK_NAMES.length} ok, 0 failed in [0-9.]+ s$`));
         assert.ok(printed.includes("ok nat-handshake-private-fails - as it must, no handshake at the NAT'd host's NIC address 172.16.0.2, the one flannel advertises without node-external-ip (the write-up's bug)"), run.stdout);
         assert.equal(run.status, 0);
-        assert.deepEqual([labNamespaces(), labProcesses()], before);
+        assert.deepEqual(left, { namespaces: [], processes: [] });
     });
 
     it("without node-external-ip in the rendered config, the NAT'd handshake and the mesh check fail, in words", async () => {
@@ -82,7 +80,7 @@ describe("the namespace lab (npm run lab)", function () {
     });
 
     it("Ctrl-C in the middle tears everything down", async () => {
-        const before = [labNamespaces(), labProcesses()];
+        const strayBefore = new Set(strayLabProcesses(LAB_PROCESS));
         const child = spawn(process.execPath, ["-r", "tsx/cjs", "lab/cli.ts"], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
         let progress = "";
         await new Promise<void>((resolvePromise, reject) => {
@@ -95,6 +93,7 @@ describe("the namespace lab (npm run lab)", function () {
             child.on("close", () => resolvePromise());
         });
         assert.equal(child.exitCode, 130, progress);
-        assert.deepEqual([labNamespaces(), labProcesses()], before);
+        const processes = strayLabProcesses(LAB_PROCESS).filter((line) => !strayBefore.has(line));
+        assert.deepEqual({ namespaces: namespacesOfRun(child.pid!), processes }, { namespaces: [], processes: [] });
     });
 });
