@@ -1,7 +1,7 @@
 """A Pulumi Python program using the MulticloudCluster component package: a home-lab server and two Vultr agents.
 
 The SDK `pulumi_k3s_multicloud` is generated into ./sdks by
-`pulumi package add https://github.com/<your mirror>/k3s-multicloud/plugin@v0.3.0`. This program was NOT run in this
+`pulumi package add https://github.com/<your mirror>/k3s-multicloud/plugin@v0.6.0`. This program was NOT run in this
 repository's CI (no Pulumi CLI, no Python SDK generation there); the names below follow Pulumi's Python code generation
 for the schema that `npm run schema` prints (tests/golden/component-schema.json).
 """
