@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SshConnection } from "../hosts/clusterHost";
 import { toolkitCall } from "../toolkit/contract";
 import type { NodeRole } from "../spec/vocabulary";
+import { checkedAbove } from "../validation/handedDown";
 import { validateNodeName } from "../validation/names";
 import { FLANNEL_START_KEYS, PATCH_FORCE, PUBLIC_IP_OVERWRITE, restartTrigger, sortKeys, validateNodeMetadata } from "./managedAnnotations";
 
@@ -58,17 +59,15 @@ export class NodeAnnotations extends pulumi.ComponentResource {
     public readonly annotations: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: NodeAnnotationsArgs, opts?: pulumi.ComponentResourceOptions) {
-        const nodeName = validateNodeName(`${name}.nodeName`, args.nodeName);
+        // K3sCluster hands its nodes' annotations down checked (at its own field paths); anyone else's are checked here.
+        const checked = checkedAbove(args);
+        const nodeName = checked ? args.nodeName : validateNodeName(`${name}.nodeName`, args.nodeName);
         const labels = args.labels ?? {};
-        if (!pulumi.Output.isInstance(args.annotations) && !isPromise(args.annotations)) {
-            validateNodeMetadata(name, args.annotations, labels);
-        } else {
-            validateNodeMetadata(name, {}, labels);
-        }
+        if (!checked) validateNodeMetadata(name, pulumi.Output.isInstance(args.annotations) || isPromise(args.annotations) ? {} : args.annotations, labels);
         super("k3s-multicloud:annotations:NodeAnnotations", name, {}, opts);
 
         const annotations = pulumi.output(args.annotations).apply((values) => {
-            validateNodeMetadata(name, values, labels);
+            if (!checked) validateNodeMetadata(name, values, labels);
             return sortKeys(values);
         });
         this.annotations = annotations;

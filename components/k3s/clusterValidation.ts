@@ -1,6 +1,6 @@
 import { ClusterHost } from "../hosts/clusterHost";
 import { ConfigError } from "../validation/configError";
-import { assertUniqueNames } from "../validation/names";
+import { assertUniqueNames, validateNodeName } from "../validation/names";
 
 /** The per-node maps of K3sCluster args, keyed by node name. */
 export interface PerNodeMaps {
@@ -32,6 +32,9 @@ export function validateClusterShape(
     const all = [...servers.map((host, i) => ({ host, at: `servers[${i}]` })), ...agents.map((host, i) => ({ host, at: `agents[${i}]` }))];
     const seen = new Map<ClusterHost, string>();
     for (const { host, at } of all) {
+        // A host built by hand (not by a host component) is checked here: its name becomes the node name, lands in
+        // config.yaml and in every toolkit call.
+        validateNodeName(`${field}.${at}.name`, host.name);
         const first = seen.get(host);
         if (first !== undefined) {
             throw new ConfigError(`${field}.${at}`, host.name, `is the same host as ${first}`, "Use each host once: a node is either a server or an agent.");

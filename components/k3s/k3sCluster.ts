@@ -12,6 +12,8 @@ import { clusterPortMatrix, swasRulesFor, VULTR_DEFAULT_RULE_LIMIT, VultrRulePla
 import { ConfigError } from "../validation/configError";
 import { parseIpv4Cidr } from "../validation/addresses";
 import { NUMBER_BOUNDS, checkSetting, requireWholeNumber } from "../validation/numbers";
+import { checkedAndHandedDown } from "../validation/handedDown";
+import { validateTaint } from "../validation/kubernetesNames";
 import { validateClusterName } from "../validation/names";
 import { validateClusterShape } from "./clusterValidation";
 import { clusterNodeAddresses, hostFirewallSteps, InstalledNode, meshCheckSteps, pruneSteps } from "./clusterSteps";
@@ -162,6 +164,7 @@ export class K3sCluster extends pulumi.ComponentResource {
                     ...(args.nodeLabels?.[host.name] ?? {}),
                 };
                 validateNodeMetadata(`${field}.${host.name}`, annotations, labels);
+                (args.nodeTaints?.[host.name] ?? []).forEach((taint, index) => validateTaint(`${field}.${host.name}.taints[${index}]`, taint));
                 return [host, { annotations, labels }] as const;
             }),
         );
@@ -206,6 +209,7 @@ export class K3sCluster extends pulumi.ComponentResource {
             const promise = new Promise<pulumi.Resource>((done) => (resolve = done));
             return { promise, resolve };
         });
+        // Every value in these was checked above, at the cluster's field paths: the nodes take them as checked.
         const nodeArgs = (host: ClusterHost) => ({
             ...common,
             host,
@@ -217,7 +221,7 @@ export class K3sCluster extends pulumi.ComponentResource {
         const [first, ...more] = servers;
         const firstServer = new K3sServer(
             `${name}-${first.name}`,
-            {
+            checkedAndHandedDown({
                 ...nodeArgs(first),
                 token: this.token,
                 agentToken: this.agentToken,
@@ -227,7 +231,7 @@ export class K3sCluster extends pulumi.ComponentResource {
                 adminCredentialGeneration: args.adminCredentialGeneration,
                 // Every other node joins through it: a replaced machine is forgotten there before it joins again.
                 joiningNodes: [...more, ...agents].filter((h) => h.identity).map((h) => ({ name: h.name, identity: h.identity! })),
-            },
+            }),
             { parent: this },
         );
         // Further servers (HA) join the first one at a time: each installs and upgrades after the one before it, so no
@@ -239,7 +243,7 @@ export class K3sCluster extends pulumi.ComponentResource {
             this.servers.push(
                 new K3sServer(
                     `${name}-${host.name}`,
-                    {
+                    checkedAndHandedDown({
                         ...own,
                         installAfter: [...own.installAfter, previous.install],
                         upgradeAfter: [...own.upgradeAfter, previous.upgrade],
@@ -247,7 +251,7 @@ export class K3sCluster extends pulumi.ComponentResource {
                         joinServer: firstServer,
                         clusterName: name,
                         adminCredentialGeneration: args.adminCredentialGeneration,
-                    },
+                    }),
                     { parent: this },
                 ),
             );
@@ -280,7 +284,7 @@ export class K3sCluster extends pulumi.ComponentResource {
             this.agents.push(
                 new K3sAgent(
                     `${name}-${host.name}`,
-                    {
+                    checkedAndHandedDown({
                         ...nodeArgs(host),
                         server: firstServer,
                         // After every server: an agent joins a control plane that is complete.
@@ -291,7 +295,7 @@ export class K3sCluster extends pulumi.ComponentResource {
                             ...(lastServer !== firstServer ? [lastServer.install] : []),
                         ],
                         upgradeAfter: [lastServer.upgrade, ...previous, ownFirewall[servers.length + index].promise],
-                    },
+                    }),
                     { parent: this },
                 ),
             );
@@ -322,7 +326,9 @@ export class K3sCluster extends pulumi.ComponentResource {
             const after = role === "server" && previousServerRestart ? [previousServerRestart] : [];
             const annotated = new NodeAnnotations(
                 `${name}-${host.name}-metadata`,
-                {
+                // The node name, the user's annotations and the labels were checked above; managedAnnotations adds
+                // public-ip-overwrite, the node's public address, and checks the user's value for it against that.
+                checkedAndHandedDown({
                     nodeName: host.name,
                     // public-ip-overwrite comes from the same publicIp as node-external-ip in the node's config.
                     annotations: host.publicIp.apply((ip) => managedAnnotations(`${field}.${host.name}`, userAnnotations, ip)),
@@ -339,7 +345,7 @@ export class K3sCluster extends pulumi.ComponentResource {
                         readyTimeoutSeconds: args.readyTimeoutSeconds,
                         after,
                     },
-                },
+                }),
                 { parent: this },
             );
             if (role === "server") previousServerRestart = annotated.restart ?? annotated.patch;

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ClusterHost, SshConnection } from "../hosts/clusterHost";
 import { requireLocalSshPrograms } from "../hosts/localTools";
+import { checkedAbove } from "../validation/handedDown";
 import { validateLabels, validateTaint } from "../validation/kubernetesNames";
 import { resolveInstallMirror } from "./installSource";
 import { relayCommand, shippedToolkit } from "../toolkit/bundle";
@@ -302,7 +303,7 @@ function relayHostEnvironment(prefix: string, connection: pulumi.Output<SshConne
     };
 }
 
-/** Checks what servers and agents share before anything is registered. */
+/** Checks what servers and agents share before anything is registered (K3sCluster checks the same for its nodes). */
 function validateNodeArgs(name: string, args: K3sNodeArgs): void {
     // A host built by hand (not by this package's host components) is checked here: its name becomes the node name,
     // lands in config.yaml and in every toolkit call.
@@ -352,7 +353,7 @@ export class K3sServer extends pulumi.ComponentResource {
     public readonly kubeconfig: pulumi.Output<string>;
 
     constructor(name: string, args: K3sServerArgs, opts?: pulumi.ComponentResourceOptions) {
-        validateNodeArgs(name, args);
+        if (!checkedAbove(args)) validateNodeArgs(name, args);
         if (args.clusterName !== undefined) validateClusterName(`${name}.clusterName`, args.clusterName);
         const caGeneration = checkSetting.caGeneration(name, args.caGeneration);
         const adminCredentialGeneration = checkSetting.adminCredentialGeneration(name, args.adminCredentialGeneration);
@@ -447,7 +448,7 @@ export class K3sAgent extends pulumi.ComponentResource {
     public readonly prepared: pulumi.Resource;
 
     constructor(name: string, args: K3sAgentArgs, opts?: pulumi.ComponentResourceOptions) {
-        validateNodeArgs(name, args);
+        if (!checkedAbove(args)) validateNodeArgs(name, args);
         super("k3s-multicloud:k3s:K3sAgent", name, {}, opts);
         this.host = args.host;
         // Agents depend on the server's install only, never on each other: they all install at once.

@@ -287,6 +287,20 @@ describe("K3sCluster guardrails", () => {
         );
     });
 
+    it("checks its nodes' names and taints itself, at its own field paths, before any node component sees them", () => {
+        const handmade = { ...existing("s-1"), name: "s-1; reboot" };
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [handmade] }),
+            'K3sCluster(c).servers[0].name = "s-1; reboot": is not a DNS-1123 label (lowercase letters, digits and \'-\', starting and ending with a letter or digit). Use a name such as "s-1-reboot".',
+        );
+        rejects(
+            () => new K3sCluster("c", { k3sVersion: "v1.33.6+k3s1", servers: [existing("s-1")], agents: [existing("a-1", "home", "203.0.113.21")], nodeTaints: { "a-1": ["dedicated=edge"] } }),
+            'K3sCluster(c).a-1.taints[0] = "dedicated=edge": is not a taint (key[=value]:Effect with Effect one of NoSchedule, PreferNoSchedule, NoExecute). Write it like "dedicated=edge:NoSchedule".',
+        );
+        // The cluster stopped before its first node: no step of s-1 was registered.
+        assert.deepEqual(cloud.ofType(TYPES.remoteCommand).map((r) => r.name).filter((n) => n.startsWith("c-s-1")), []);
+    });
+
     it("checks the name of a host built by hand, since it reaches config.yaml and every toolkit call", () => {
         const handmade = { ...existing("s-1"), name: "s-1; reboot" };
         rejects(
