@@ -12,6 +12,16 @@ const versionOf = (name: string) => (JSON.parse(readFileSync(join(ROOT, "node_mo
  * plain Node (no TypeScript loader for the library), type-checked by a strict TypeScript consumer, and exercised by
  * a consumer's mocha test with the ordinary mocks the Pulumi docs teach.
  */
+/**
+ * Type-checks `files` in `dir` as a consumer's strict TypeScript project would (the module resolution given, node16 by
+ * default), with the repository's TypeScript; returns tsc's exit status and what it printed.
+ */
+function strictConsumerTsc(dir: string, config: string, files: readonly string[], module = "node16", moduleResolution = "node16"): { status: number | null; output: string } {
+    writeFileSync(join(dir, config), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module, moduleResolution, target: "ES2022", types: [] }, files }));
+    const run = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", config], { cwd: dir, encoding: "utf8" });
+    return { status: run.status, output: run.stdout + run.stderr };
+}
+
 describe("the packed package in a consumer project", function () {
     this.timeout(600_000);
     let dir: string;
@@ -88,12 +98,8 @@ describe("the packed package in a consumer project", function () {
         );
         // Both resolutions Pulumi TypeScript projects use: node16 (reads `exports`) and the older node10 (`typesVersions`).
         for (const [module, moduleResolution] of [["node16", "node16"], ["commonjs", "node"]]) {
-            writeFileSync(
-                join(dir, "tsconfig.json"),
-                JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module, moduleResolution, target: "ES2022", types: [] }, files: ["index.ts"] }),
-            );
-            const run = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], { cwd: dir, encoding: "utf8" });
-            assert.equal(run.status, 0, `${moduleResolution}: ${run.stdout}${run.stderr}`);
+            const run = strictConsumerTsc(dir, "tsconfig.json", ["index.ts"], module, moduleResolution);
+            assert.equal(run.status, 0, `${moduleResolution}: ${run.output}`);
         }
     });
 
@@ -115,9 +121,8 @@ describe("the packed package in a consumer project", function () {
             writeFileSync(join(dir, "workload", file), readFileSync(join(ROOT, "examples", "workload", file), "utf8"));
             files.push(`workload/${file}`);
         }
-        writeFileSync(join(dir, "tsconfig.samples.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "node16", moduleResolution: "node16", target: "ES2022", types: [] }, files }));
-        const run = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.samples.json"], { cwd: dir, encoding: "utf8" });
-        assert.equal(run.status, 0, run.stdout + run.stderr);
+        const run = strictConsumerTsc(dir, "tsconfig.samples.json", files);
+        assert.equal(run.status, 0, run.output);
     });
 
     it("the types require what each host needs: a host-key choice and one credential, an OS, a plan and an image", () => {
@@ -130,11 +135,10 @@ describe("the packed package in a consumer project", function () {
         for (const [file, line] of Object.entries(bad)) {
             writeFileSync(join(dir, file), `import * as pulumi from "@pulumi/pulumi";\nimport { AliyunLightweightServer, ExistingServer, VultrServer } from "k3s-multicloud";\n${line}\n`);
         }
-        writeFileSync(join(dir, "tsconfig.bad.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "node16", moduleResolution: "node16", target: "ES2022", types: [] }, files: Object.keys(bad) }));
-        const run = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.bad.json"], { cwd: dir, encoding: "utf8" });
+        const run = strictConsumerTsc(dir, "tsconfig.bad.json", Object.keys(bad));
         assert.notEqual(run.status, 0);
-        const failing = [...run.stdout.matchAll(/^(bad-[a-z-]+\.ts)\(3,\d+\): error TS2345/gm)].map((m) => m[1]).sort();
-        assert.deepEqual(failing, Object.keys(bad).sort(), run.stdout);
+        const failing = [...run.output.matchAll(/^(bad-[a-z-]+\.ts)\(3,\d+\): error TS2345/gm)].map((m) => m[1]).sort();
+        assert.deepEqual(failing, Object.keys(bad).sort(), run.output);
     });
 
     it("runs the unit-test sample of docs/library.md as written, with plain Node and mocha", () => {
