@@ -81,7 +81,7 @@ async function main(): Promise<void> {
         results = await runLab({ breaks: breaks as LabBreak[], only, progress });
     }
     // Each line says what the check proved (or why it failed), in words; the name is what --only and --break take.
-    for (const result of results) console.log(result.ok ? `ok ${result.name} - ${result.detail}` : `FAIL ${result.name}: ${result.detail}`);
+    for (const result of results) console.log(result.ok ? `ok ${result.name} - ${result.detail}` : `FAIL ${result.name}: ${result.detail}${result.hosts ? ` [hosts: ${result.hosts}]` : ""}`);
     const failed = results.filter((r) => !r.ok).length;
     console.log(`${stack ? "stack lab" : engine ? "engine lab" : "lab"}: ${results.length - failed} ok, ${failed} failed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     process.exitCode = failed === 0 ? 0 : 1;

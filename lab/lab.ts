@@ -34,6 +34,8 @@ export interface CheckResult {
     readonly name: string;
     readonly ok: boolean;
     readonly detail: string;
+    /** On a failure: what the hosts' k3s stand-ins logged last (the peers they programmed, what failed). */
+    readonly hosts?: string;
 }
 
 class CheckFailed extends Error {}
@@ -109,6 +111,21 @@ export class LabContext {
     /** Runs a remote step's create again, as the next `pulumi up` would after it failed. */
     rerun(stepName: string): CommandResult {
         return this.runner.create(this.step(stepName));
+    }
+
+    /**
+     * For failure messages: each host's flannel-wg peers in one line (key prefix, endpoint, handshake age, bytes in/out)
+     * and the last lines of its k3s stand-in's log (which peers it programmed, what failed).
+     */
+    flannelPicture(kinds: readonly HostKind[]): string {
+        const now = Math.floor(Date.now() / 1000);
+        return kinds
+            .map((kind) => {
+                const own = this.world.inHost(kind, ["wg", "show", "flannel-wg", "public-key"]).stdout.trim().slice(0, 6);
+                const peers = this.wgDump(kind).map((p) => `${p[0].slice(0, 6)}@${p[2]} hs ${p[4] === "0" ? "never" : `${now - Number(p[4])}s`} rx ${p[5]} tx ${p[6]}`);
+                return `${kind} (${own}): ${peers.join(", ") || "no peers"} [log: ${this.world.standInLog(this.world.hosts[kind])}]`;
+            })
+            .join("; ");
     }
 
     wgDump(kind: HostKind, iface = "flannel-wg"): string[][] {
@@ -355,7 +372,7 @@ const CHECKS: Check[] = [
             expect(blocked.status !== 0 && blocked.stderr.includes(words), `with the peer blocked the check said: ${lastLines(blocked)}`);
             ctx.world.inNamespace(router, ["nft", "delete", "table", "ip", "lab_block"]);
             const retried = ctx.rerun(`lab-${LAB_NODES.swas}-mesh-check`);
-            expect(retried.status === 0, `after unblocking, the next run still failed: ${lastLines(retried)}`);
+            expect(retried.status === 0, `after unblocking, the next run still failed: ${lastLines(retried)}; ${ctx.flannelPicture(["swas", "vultr", "home"])}`);
             return `passed on all three hosts; failed with '${words}' while blocked; passed on the retry`;
         },
     },

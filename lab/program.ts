@@ -51,8 +51,9 @@ export async function evaluateLabProgram(inputs: LabProgramInputs): Promise<Regi
         servers: [swas.host],
         agents: [vultr.host, home.host],
         meshTimeoutSeconds: inputs.meshTimeoutSeconds,
-        // A join the stand-in refuses must fail the lab in seconds, not after k3s' five minutes.
-        readyTimeoutSeconds: 20,
+        // A join the stand-in refuses must fail the lab in a minute, not after k3s' five; not in 20 s either: on a
+        // loaded CI machine a restart of the k3s stand-in (a handful of kubectl calls) took longer than that.
+        readyTimeoutSeconds: 60,
         // As a careful user would: the API for the machine running `pulumi`/`kubectl` only (the default is anyone).
         apiAllowedCidrs: [`${LAB_ADDRESSES.runner}/32`],
     });

@@ -405,15 +405,28 @@ export class LabWorld {
     }
 
     /**
-     * A reboot as far as flannel cares: wireguard-go gone, the tmpfs key gone, k3s started again (a new WireGuard key).
+     * A reboot as far as flannel cares: wireguard-go gone (waited for, up to 20 s, so the new start makes a new device),
+     * the tmpfs key gone, k3s started again (a new WireGuard key).
      * Returns why it could not, or undefined.
      */
     rebootFlannel(kind: HostKind): string | undefined {
         const unit = kind === "swas" ? "k3s" : "k3s-agent";
-        const reboot = this.inHost(kind, ["bash", "-c", `kill "$(cat /run/k3s-lab/wireguard-go.pid)"; rm -f /run/flannel/wgkey; for i in $(seq 50); do ip link show flannel-wg >/dev/null 2>&1 || break; sleep 0.1; done; systemctl restart ${unit} && sleep 1`], {
+        const reboot = this.inHost(kind, ["bash", "-c", `pid=$(cat /run/k3s-lab/wireguard-go.pid); kill "$pid"; i=0; while { kill -0 "$pid" || ip link show flannel-wg; } >/dev/null 2>&1 && [ $((i += 1)) -le 200 ]; do sleep 0.1; done; rm -f /run/flannel/wgkey; systemctl restart ${unit} && sleep 1`], {
             env: this.sessionEnv(kind),
         });
         return reboot.status === 0 ? undefined : `could not reboot flannel on ${kind}: ${reboot.stderr}`;
+    }
+
+    /** The last lines of a host's k3s stand-in log (which peers it programmed, what failed), for failure messages. */
+    standInLog(host: LabHost, lines = 6): string {
+        const file = `/proc/${host.holderPid}/root/run/k3s-lab/k3s.log`;
+        if (!host.holderPid || !existsSync(file)) return "no log";
+        return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join(" / ");
+    }
+
+    /** Every host's stand-in log tail in one line, for a failed check's message. */
+    standInLogs(lines = 6): string {
+        return [...Object.values(this.hosts), ...this.extras].map((host) => `${host.name}: ${this.standInLog(host, lines)}`).join(" ## ");
     }
 
     track(child: ChildProcess): ChildProcess {

@@ -119,7 +119,8 @@ export class EngineLabRun {
             "lab:nodes": JSON.stringify(nodes),
             // The lab's steps fail fast; the library's default for real hosts is 60 attempts (docs/operations.md, "A join that cannot finish").
             "lab:dialErrorLimit": "3",
-            "lab:readyTimeoutSeconds": "20",
+            // A minute, as the namespace lab (lab/program.ts): 20 s was too short for a stand-in restart under CI load.
+            "lab:readyTimeoutSeconds": "60",
             "lab:meshTimeoutSeconds": "20",
             "lab:apiAllowedCidrs": JSON.stringify([`${LAB_ADDRESSES.runner}/32`]),
             "lab:breaks": JSON.stringify(programBreaks),
@@ -718,7 +719,14 @@ export interface LabCheckSpec<Name extends string, Run> {
 export async function runChecksInTurn<Name extends string, Run>(
     lab: Run,
     checks: ReadonlyArray<LabCheckSpec<Name, Run>>,
-    options: { readonly only?: readonly string[]; readonly deploy: () => Promise<CliResult>; readonly deploys: Name; readonly progress: (line: string) => void },
+    options: {
+        readonly only?: readonly string[];
+        readonly deploy: () => Promise<CliResult>;
+        readonly deploys: Name;
+        readonly progress: (line: string) => void;
+        /** What the hosts say when a check fails (the k3s stand-ins' logs), appended to its message. */
+        readonly explain?: () => string;
+    },
 ): Promise<CheckResult[]> {
     const results: CheckResult[] = [];
     let deployed = false;
@@ -735,7 +743,7 @@ export async function runChecksInTurn<Name extends string, Run>(
         try {
             results.push({ name: check.name, ok: true, detail: await check.run(lab) });
         } catch (error) {
-            results.push({ name: check.name, ok: false, detail: error instanceof Error ? error.message : String(error) });
+            results.push({ name: check.name, ok: false, detail: error instanceof Error ? error.message : String(error), hosts: options.explain?.() });
         }
         options.progress(`${check.name}: ${results[results.length - 1].ok ? "ok" : "FAIL"} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     }
@@ -751,7 +759,7 @@ export async function runEngineLab(options: EngineLabOptions): Promise<CheckResu
         const lab = new EngineLabRun(world, options.engine, breaks, progress, swasPassword);
         for (const name of breaks) progress(`BROKEN ON PURPOSE: ${ENGINE_BREAKS[name]}`);
         await lab.project.init(lab.config(), lab.secrets);
-        return runChecksInTurn(lab, CHECKS, { only: options.only, deploy: () => lab.up(), deploys: "engine-up", progress });
+        return runChecksInTurn(lab, CHECKS, { only: options.only, deploy: () => lab.up(), deploys: "engine-up", progress, explain: () => world.standInLogs() });
     });
 }
 

@@ -332,6 +332,6 @@ export async function runStackLab(options: { readonly engine: Engine; readonly b
         const lab = new StackLabRun(world, options.engine, breaks, progress, swasPassword);
         for (const name of breaks) progress(`BROKEN ON PURPOSE: ${STACK_BREAKS[name]}`);
         await lab.project.init(lab.config(), lab.secrets);
-        return runChecksInTurn(lab, CHECKS, { only: options.only, deploy: () => lab.up(), deploys: "stack-up", progress });
+        return runChecksInTurn(lab, CHECKS, { only: options.only, deploy: () => lab.up(), deploys: "stack-up", progress, explain: () => world.standInLogs() });
     });
 }

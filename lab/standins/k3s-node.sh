@@ -49,26 +49,37 @@ datadir=$K3SMC_ROOT$(setting data-dir 2>/dev/null || true)
 if is_server; then kubeconfig=$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml; else kubeconfig=$datadir/agent/kubelet.kubeconfig; fi
 kube() { "$tools/kubectl" --kubeconfig "$kubeconfig" --request-timeout=10s "$@"; }
 
-# The Ready condition in the Node's status, as the kubelet reports it (best effort while stopping: the API may be
-# gone with the server).
+# The Ready condition in the Node's status, as the kubelet reports it; fails when the API did not take it (the caller
+# decides: best effort while stopping, as the API may be gone with the server; retried while running).
 ready() {
     [ -n "$name" ] && [ -s "$kubeconfig" ] || return 0
     local now
     now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     kube patch node "$name" --subresource=status --type=merge \
         -p "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"$1\",\"reason\":\"KubeletReady\",\"message\":\"k3s stand-in\",\"lastHeartbeatTime\":\"$now\",\"lastTransitionTime\":\"$now\"}]}}" \
-        >/dev/null 2>&1 || :
+        >/dev/null 2>&1
 }
 
+# Writes stdin to a file in $LAB_API whole (a new file renamed over the old one): a node starting while the server
+# restarts must read the old CA or the new one, never a half-written or empty file.
+publish() {
+    cat >"$1.$$" && mv -f "$1.$$" "$1"
+}
+
+# Stops a process the stand-in started and waits until it is gone (10 s, then SIGKILL): a new daemon must never run
+# beside the old one, two loops programming one device.
 stop_pid() {
-    if [ -f "$state/$1.pid" ]; then
-        kill "$(cat "$state/$1.pid")" 2>/dev/null || :
-        rm -f "$state/$1.pid"
-    fi
+    local pid
+    [ -f "$state/$1.pid" ] || return 0
+    pid=$(cat "$state/$1.pid")
+    rm -f "$state/$1.pid"
+    kill "$pid" 2>/dev/null || return 0
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || :
 }
 
 stop() {
-    ready False
+    ready False || :
     stop_pid k3s
 }
 
@@ -113,9 +124,9 @@ if grep -q '^flannel-backend:' "$config"; then
     # ca-hash steps read the hash from there.
     hash=$(sha256sum <"$tls/server-ca.crt" | awk '{ print $1 }')
     [ -s "$tls/../token" ] || printf 'K10%s::server:%s\n' "$hash" "$(head -n 1 "$K3SMC_ROOT/etc/rancher/k3s/cluster-token")" >"$tls/../token"
-    cp "$tls/server-ca.crt" "$api/server-ca.crt"
+    publish "$api/server-ca.crt" <"$tls/server-ca.crt"
     if [ -s "$K3SMC_ROOT/etc/rancher/k3s/agent-token" ]; then
-        printf 'node:%s' "$(head -n 1 "$K3SMC_ROOT/etc/rancher/k3s/agent-token")" | sha256sum | awk '{ print $1 }' >"$api/agent-credential.sha256"
+        printf 'node:%s' "$(head -n 1 "$K3SMC_ROOT/etc/rancher/k3s/agent-token")" | sha256sum | awk '{ print $1 }' | publish "$api/agent-credential.sha256"
     fi
 else
     token=$(head -n 1 "$K3SMC_ROOT/etc/rancher/k3s/cluster-token")
@@ -136,7 +147,7 @@ else
 fi
 external=$(setting node-external-ip)
 if is_server; then
-    setting flannel-external-ip >"$api/flannel-external-ip"
+    setting flannel-external-ip | publish "$api/flannel-external-ip"
 fi
 mkdir -p "$api/leases" "$api/subnets"
 # flannel's default interface is the default route's (flannel --iface: "defaults to the interface for the default route
@@ -228,14 +239,18 @@ wait_for_api() {
 if is_server; then
     write_kubeconfig "$K3SMC_ROOT/etc/rancher/k3s/k3s.yaml" https://127.0.0.1:6443 "$tls/server-ca.crt" "$tls/client-admin.crt" "$tls/client-admin.key"
     # Our belief (head of this file): the agents' stand-ins use the admin credential, handed over here.
-    (umask 077 && cp "$tls/client-admin.crt" "$api/admin.crt" && cp "$tls/client-admin.key" "$api/admin.key")
+    (umask 077 && publish "$api/admin.crt" <"$tls/client-admin.crt" && publish "$api/admin.key" <"$tls/client-admin.key")
     start_api
 else
     write_kubeconfig "$kubeconfig" "$(setting server)" "$api/server-ca.crt" "$api/admin.crt" "$api/admin.key"
 fi
 wait_for_api
 
-[ -f "$api/subnets/$name" ] || echo "10.42.$(find "$api/subnets" -type f | wc -l).0/24" >"$api/subnets/$name"
+# One subnet per node, handed out under a lock: agents join at the same time.
+(
+    flock 9
+    [ -f "$api/subnets/$name" ] || echo "10.42.$(find "$api/subnets" -type f | wc -l).0/24" >"$api/subnets/$name"
+) 9>"$api/subnets.lock"
 subnet=$(cat "$api/subnets/$name")
 # The server admits a node only with the password it recorded for that name (k3s pkg/nodepassword, Ensure: the hash in
 # kube-system/<node>.node-password.k3s is verified when the secret exists, else created - when the node asks for its
@@ -284,44 +299,63 @@ kube annotate --overwrite node "$name" "flannel.alpha.coreos.com/public-ip=$publ
     "flannel.alpha.coreos.com/backend-data={\"PublicKey\":\"$pubkey\"}" flannel.alpha.coreos.com/kube-subnet-manager=true >/dev/null
 printf '%s %s %s\n' "$public" "$pubkey" "$subnet" >"$api/leases/$name.new"
 mv "$api/leases/$name.new" "$api/leases/$name"
-ready True
+# The kubelet reports its status again every 10 s (nodeStatusUpdateFrequency) and after a failed report; so does this
+# stand-in (the loop below): one report the API did not take under load must not leave the node NotReady.
+if ready True; then reported=$SECONDS; else reported=-10; fi
 echo "k3s stand-in: $name advertises $public (node-external-ip '${external}', NIC $nic), subnet $subnet"
 
+# flannel keeps the device equal to the leases it knows: a peer for every other node's lease, none for a node that is
+# gone. The loop compares with what the device really holds (a peer missing from it is added again) and a failed `wg`
+# call is retried on the next round: under load a call can fail, and the daemon must not die of it.
 declare -A programmed=()
 round=0
 while :; do
+    present=$(wg show flannel-wg peers 2>/dev/null) || present=
     for lease in "$api"/leases/*; do
         peer=${lease##*/}
         if [ ! -f "$lease" ] || [ "$peer" = "$name" ] || [ "${peer%.new}" != "$peer" ]; then continue; fi
-        read -r ip key peer_subnet <"$lease"
-        if [ "${programmed[$peer]:-}" != "$ip $key $peer_subnet" ]; then
-            wg show flannel-wg endpoints | awk -v ip="$ip" -v key="$key" '$1 != key && index($2, ip ":") == 1 { print $1 }' |
-                while read -r old; do wg set flannel-wg peer "$old" remove; done
-            wg set flannel-wg peer "$key" endpoint "$ip:51820" allowed-ips "$peer_subnet" persistent-keepalive 25
-            /usr/sbin/ip route replace "$peer_subnet" dev flannel-wg
-            programmed[$peer]="$ip $key $peer_subnet"
-            echo "k3s stand-in: peer $peer at $ip:51820 ($peer_subnet)"
+        read -r ip key peer_subnet <"$lease" || continue
+        if [ "${programmed[$peer]:-}" != "$ip $key $peer_subnet" ] || ! grep -qxF -- "$key" <<<"$present"; then
+            { wg show flannel-wg endpoints | awk -v ip="$ip" -v key="$key" '$1 != key && index($2, ip ":") == 1 { print $1 }' |
+                while read -r old; do wg set flannel-wg peer "$old" remove; done; } || :
+            if wg set flannel-wg peer "$key" endpoint "$ip:51820" allowed-ips "$peer_subnet" persistent-keepalive 25 &&
+                /usr/sbin/ip route replace "$peer_subnet" dev flannel-wg; then
+                programmed[$peer]="$ip $key $peer_subnet"
+                echo "k3s stand-in: peer $peer at $ip:51820 ($peer_subnet)"
+            else
+                echo "k3s stand-in: programming peer $peer failed; retrying"
+            fi
         fi
     done
     for peer in "${!programmed[@]}"; do
         [ ! -f "$api/leases/$peer" ] || continue
         read -r _ key peer_subnet <<<"${programmed[$peer]}"
-        wg set flannel-wg peer "$key" remove
+        wg set flannel-wg peer "$key" remove || continue
         /usr/sbin/ip route del "$peer_subnet" dev flannel-wg 2>/dev/null || :
         unset "programmed[$peer]"
         echo "k3s stand-in: node $peer deleted, peer removed"
     done
     # The server withdraws the lease of a node deleted from the API (flannel's subnet manager sees the Node go). Only
     # leases that existed before the list was asked for: a node registers its Node before it writes its lease, so a
-    # lease written while the list is on its way belongs to a Node the list may not show yet.
+    # lease written while the list is on its way belongs to a Node the list may not show yet. And only when the API
+    # says NotFound for that very Node: a list that comes back short under load must not take a live node's peers away.
     if is_server && [ $((++round % 4)) -eq 0 ]; then
-        leases=$(find "$api/leases" -type f ! -name '*.new' -printf '%f\n')
+        leases=$(find "$api/leases" -type f ! -name '*.new' -printf '%f\n' 2>/dev/null) || :
         if registered=$(kube get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}' 2>/dev/null); then
             while read -r peer; do
                 [ -n "$peer" ] || continue
-                printf '%s\n' "$registered" | grep -qxF -- "$peer" || rm -f "$api/leases/$peer"
+                ! grep -qxF -- "$peer" <<<"$registered" || continue
+                # (kubectl exits 1 on NotFound: its words, not its status, tell NotFound from a failed call.)
+                answer=$(kube get node "$peer" -o name 2>&1) || :
+                if grep -q '(NotFound)' <<<"$answer"; then
+                    rm -f "$api/leases/$peer"
+                    echo "k3s stand-in: node $peer is gone from the API, its lease withdrawn"
+                fi
             done <<<"$leases"
         fi
+    fi
+    if [ $((SECONDS - reported)) -ge 10 ]; then
+        if ready True; then reported=$SECONDS; else echo "k3s stand-in: reporting Ready failed; retrying"; fi
     fi
     sleep 0.3
 done
