@@ -219,7 +219,7 @@ export class LabWorld {
         this.startSshd(this.hosts.vultr, ["PermitRootLogin prohibit-password", "PasswordAuthentication no", "PubkeyAuthentication yes", "AllowUsers root"]);
         this.startSshd(this.hosts.home, ["PermitRootLogin no", "PasswordAuthentication no", "PubkeyAuthentication yes", `AllowUsers ${this.homeUser}`]);
         for (const extra of this.extras) this.startSshd(extra, ["PermitRootLogin prohibit-password", "PasswordAuthentication no", "PubkeyAuthentication yes", "AllowUsers root"]);
-        for (const host of [...Object.values(this.hosts), ...this.extras]) await this.waitForPort(host.sshAddress, 22);
+        for (const host of this.allHosts()) await this.waitForPort(host.sshAddress, 22);
     }
 
     private addNamespace(name: string): string {
@@ -417,16 +417,26 @@ export class LabWorld {
         return reboot.status === 0 ? undefined : `could not reboot flannel on ${kind}: ${reboot.stderr}`;
     }
 
+    /** The three hosts and the extra ones. */
+    allHosts(): LabHost[] {
+        return [...Object.values(this.hosts), ...this.extras];
+    }
+
+    /** Where a host's k3s stand-in keeps its PIDs and log (its /run/k3s-lab), seen from the runner; undefined before the host is up. */
+    private standInState(host: LabHost): string | undefined {
+        return host.holderPid ? `/proc/${host.holderPid}/root/run/k3s-lab` : undefined;
+    }
+
     /** The last lines of a host's k3s stand-in log (which peers it programmed, what failed), for failure messages. */
     standInLog(host: LabHost, lines = 6): string {
-        const file = `/proc/${host.holderPid}/root/run/k3s-lab/k3s.log`;
-        if (!host.holderPid || !existsSync(file)) return "no log";
-        return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join(" / ");
+        const state = this.standInState(host);
+        if (!state || !existsSync(join(state, "k3s.log"))) return "no log";
+        return readFileSync(join(state, "k3s.log"), "utf8").trimEnd().split("\n").slice(-lines).join(" / ");
     }
 
     /** Every host's stand-in log tail in one line, for a failed check's message. */
     standInLogs(lines = 6): string {
-        return [...Object.values(this.hosts), ...this.extras].map((host) => `${host.name}: ${this.standInLog(host, lines)}`).join(" ## ");
+        return this.allHosts().map((host) => `${host.name}: ${this.standInLog(host, lines)}`).join(" ## ");
     }
 
     track(child: ChildProcess): ChildProcess {
@@ -440,9 +450,9 @@ export class LabWorld {
         this.tornDown = true;
         const pids = new Set<number>();
         // Processes the hosts' k3s stand-ins started (the daemon, wireguard-go) recorded their PIDs in the host's /run.
-        for (const host of [...Object.values(this.hosts), ...this.extras]) {
-            const state = `/proc/${host.holderPid}/root/run/k3s-lab`;
-            if (!host.holderPid || !existsSync(state)) continue;
+        for (const host of this.allHosts()) {
+            const state = this.standInState(host);
+            if (!state || !existsSync(state)) continue;
             for (const file of readdirSync(state).filter((f) => f.endsWith(".pid"))) {
                 const pid = Number(readFileSync(join(state, file), "utf8").trim());
                 if (pid > 0) pids.add(pid);
